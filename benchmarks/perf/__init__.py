@@ -1,0 +1,1 @@
+"""Performance benchmarks: throughput and ratios against plain baselines."""

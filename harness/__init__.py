@@ -1,0 +1,4 @@
+"""harness: should you prompt, retrieve, or fine-tune? Measured, with evidence."""
+
+__version__ = "0.1.0"
+SCHEMA_VERSION = 1

@@ -1,0 +1,22 @@
+"""One error type for problems the user can fix: what went wrong, where, and what to do."""
+
+from __future__ import annotations
+
+import difflib
+
+
+class HarnessError(Exception):
+    def __init__(self, message: str, hint: str = ""):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message}\n  -> {self.hint}" if self.hint else self.message
+
+
+def unknown_name(kind: str, name: str, known: list[str]) -> HarnessError:
+    """An error for a misspelt task, strategy or metric name that suggests the close ones."""
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+    hint = f"Did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
+    return HarnessError(f"Unknown {kind} '{name}'.", hint=hint + f"Known {kind}s: {', '.join(sorted(known))}.")

@@ -1,0 +1,100 @@
+"""Batched generation: left-padded, sorted by length, greedy by default, under inference mode, cached by content.
+
+Every generation is keyed by (model fingerprint, adapter fingerprint, exact prompt, settings), so nothing is
+computed twice, across strategies or across runs.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from harness.cache import Cache, NoCache, key
+from harness.models import ModelHandle
+
+
+@dataclass
+class Generation:
+    text: str
+    tokens_in: int
+    tokens_out: int
+    seconds: float  # this example's share of its batch's wall time
+    truncated: bool = False
+    cached: bool = False
+
+
+def generate(
+    handle: ModelHandle,
+    prompts: list[str],
+    *,
+    max_new_tokens: int,
+    batch_size: int = 16,
+    cache: Cache | None = None,
+    adapter: str = "",
+    on_batch: Callable[[int], None] | None = None,
+) -> list[Generation]:
+    """Generate a completion for every prompt (already chat-rendered), reusing cached ones."""
+    cache = cache or NoCache()
+    settings = {"max_new_tokens": max_new_tokens, "greedy": True}
+    keys = [key("gen", handle.fingerprint, adapter, p, settings) for p in prompts]
+    hits = cache.get_many("generation", keys)
+    results: list[Generation | None] = [
+        Generation(**hits[k], cached=True) if k in hits else None for k in keys
+    ]
+    todo = [i for i, r in enumerate(results) if r is None]
+    if on_batch and len(todo) < len(prompts):
+        on_batch(len(prompts) - len(todo))
+    if todo:
+        encoded = [handle.tokenizer(prompts[i], add_special_tokens=False)["input_ids"] for i in todo]
+        limit = max(8, handle.context_length - max_new_tokens)
+        todo_sorted = sorted(range(len(todo)), key=lambda j: -len(encoded[j]))  # longest first: OOM shows early
+        for start in range(0, len(todo_sorted), batch_size):
+            batch = todo_sorted[start : start + batch_size]
+            ids = [encoded[j] for j in batch]
+            truncated = [len(x) > limit for x in ids]
+            ids = [x[-limit:] for x in ids]  # keep the end: the question and the generation prompt
+            outs = _generate_batch(handle, ids, max_new_tokens)
+            fresh = {}
+            for j, (text, n_out, secs), trunc in zip(batch, outs, truncated):
+                gen = Generation(text, len(encoded[j]), n_out, secs, trunc)
+                results[todo[j]] = gen
+                fresh[keys[todo[j]]] = {k: v for k, v in vars(gen).items() if k != "cached"}
+            cache.put_many("generation", fresh)
+            if on_batch:
+                on_batch(len(batch))
+    return results  # type: ignore[return-value]
+
+
+def _generate_batch(handle: ModelHandle, ids: list[list[int]], max_new_tokens: int) -> list[tuple[str, int, float]]:
+    import torch
+
+    tok = handle.tokenizer
+    width = max(len(x) for x in ids)
+    pad = tok.pad_token_id
+    input_ids = torch.tensor([[pad] * (width - len(x)) + x for x in ids], device=handle.device)
+    attention = torch.tensor([[0] * (width - len(x)) + [1] * len(x) for x in ids], device=handle.device)
+    start = time.perf_counter()
+    with torch.inference_mode():
+        out = handle.model.generate(
+            input_ids=input_ids,
+            attention_mask=attention,
+            max_new_tokens=max_new_tokens,
+            do_sample=False,
+            temperature=None,
+            top_p=None,
+            top_k=None,
+            pad_token_id=pad,
+            eos_token_id=tok.eos_token_id,
+        )
+    seconds = (time.perf_counter() - start) / len(ids)
+    results = []
+    for row in out[:, width:].tolist():
+        n = len(row)
+        for i, t in enumerate(row):
+            if t == tok.eos_token_id:
+                n = i
+                break
+        text = tok.decode(row[:n], skip_special_tokens=True).strip()
+        results.append((text, n, seconds))
+    return results

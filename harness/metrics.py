@@ -1,0 +1,102 @@
+"""Metrics: one function per metric, registered by name, scoring one output against its references.
+
+Per-example scores are kept so every mean gets a bootstrap CI and every comparison can be paired.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Callable
+
+from harness.registry import metrics
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    fn: Callable[[str, list[str]], float]
+    higher_is_better: bool = True
+    description: str = ""
+
+
+def metric(name: str, *, higher_is_better: bool = True, description: str = ""):
+    def add(fn: Callable[[str, list[str]], float]) -> Callable[[str, list[str]], float]:
+        metrics.register(name)(Metric(name, fn, higher_is_better, description))
+        return fn
+
+    return add
+
+
+def get(name: str) -> Metric:
+    return metrics.get(name)
+
+
+def score(names: list[str], output: str, references: list[str]) -> dict[str, float]:
+    return {n: float(get(n).fn(output, references)) for n in names}
+
+
+# ------------------------------------------------------------------------------------------------------------ ROUGE
+
+
+@lru_cache(maxsize=1)
+def _rouge():
+    from rouge_score import rouge_scorer
+
+    return rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=True)
+
+
+@lru_cache(maxsize=4096)
+def _rouge_pair(output: str, reference: str) -> dict[str, float]:
+    return {k: v.fmeasure for k, v in _rouge().score(reference, output).items()}
+
+
+def _rouge_best(kind: str):
+    # Several references: the best match counts (as rouge_score's score_multi does).
+    return lambda output, refs: max(_rouge_pair(output, r)[kind] for r in refs)
+
+
+for _kind in ("rouge1", "rouge2", "rougeL"):
+    metric(_kind, description=f"{_kind.upper()} F1 with stemming, best over references")(_rouge_best(_kind))
+
+
+# ------------------------------------------------------------------------------------------------ SQuAD-style QA
+
+
+def normalize_answer(text: str) -> str:
+    """SQuAD normalization: lower case, drop punctuation and articles, squeeze whitespace."""
+    text = text.lower()
+    text = "".join(ch for ch in text if ch not in set(string.punctuation))
+    text = re.sub(r"\b(a|an|the)\b", " ", text)
+    return " ".join(text.split())
+
+
+def first_answer(output: str) -> str:
+    """A short answer is the first non-empty line of the output."""
+    return next((line.strip() for line in output.splitlines() if line.strip()), "")
+
+
+@metric("exact_match", description="SQuAD exact match, best over references")
+def exact_match(output: str, refs: list[str]) -> float:
+    pred = normalize_answer(first_answer(output))
+    return float(any(pred == normalize_answer(r) for r in refs))
+
+
+@metric("token_f1", description="SQuAD token F1, best over references")
+def token_f1(output: str, refs: list[str]) -> float:
+    pred = normalize_answer(first_answer(output)).split()
+
+    def f1(ref: str) -> float:
+        gold = normalize_answer(ref).split()
+        common = sum((Counter(pred) & Counter(gold)).values())
+        if not pred or not gold:
+            return float(pred == gold)
+        if common == 0:
+            return 0.0
+        p, r = common / len(pred), common / len(gold)
+        return 2 * p * r / (p + r)
+
+    return max(f1(r) for r in refs)

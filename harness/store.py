@@ -1,0 +1,111 @@
+"""The only code that reads and writes run folders: run.json (the record) and streamed predictions.
+
+runs/<timestamp>_<task>_<id>/
+  run.json                   schema version, config, environment, per-strategy results; written atomically
+  predictions/<strategy>.jsonl           one line per test example, appended batch by batch
+  predictions/<strategy>.<split>.jsonl   other splits (train sample, ood)
+  artifacts/<strategy>/      adapters, indexes
+  report.md, report.html
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import secrets
+from pathlib import Path
+from typing import Any, Iterator
+
+from harness.errors import HarnessError
+
+
+def safe_name(text: str, max_len: int = 40) -> str:
+    """A file-system-safe slug: no path separators, no dots at the start, bounded length."""
+    slug = re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-_")
+    return slug[:max_len] or "run"
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Atomic: write a sibling temp file, fsync, then rename over the target."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    with tmp.open("w", encoding="utf-8") as f:
+        json.dump(data, f, indent=2, ensure_ascii=False, default=str)
+        f.write("\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+class RunStore:
+    def __init__(self, path: Path):
+        self.path = Path(path)
+
+    @classmethod
+    def create(cls, out: Path, task_name: str) -> "RunStore":
+        out = Path(out)
+        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        path = out / f"{stamp}_{safe_name(task_name)}_{secrets.token_hex(3)}"
+        try:
+            (path / "predictions").mkdir(parents=True)
+            probe = path / ".write-test"
+            probe.write_text("ok")
+            probe.unlink()
+        except OSError as exc:
+            raise HarnessError(
+                f"Cannot write the run folder under {out}: {exc.strerror}.",
+                hint="Pass --out with a folder you can write to.",
+            ) from exc
+        return cls(path)
+
+    @classmethod
+    def open(cls, path: Path) -> "RunStore":
+        store = cls(path)
+        if not store.record_path.exists():
+            raise HarnessError(f"{path} is not a run folder (no run.json).", hint="Pass the folder `harness run` printed.")
+        return store
+
+    @property
+    def record_path(self) -> Path:
+        return self.path / "run.json"
+
+    def read(self) -> dict[str, Any]:
+        try:
+            return json.loads(self.record_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise HarnessError(f"Cannot read {self.record_path}: {exc}.") from exc
+
+    def write(self, record: dict[str, Any]) -> None:
+        write_json(self.record_path, record)
+
+    def predictions_path(self, strategy: str, split: str = "test") -> Path:
+        name = safe_name(strategy) + ("" if split == "test" else f".{safe_name(split)}")
+        return self.path / "predictions" / f"{name}.jsonl"
+
+    def append_predictions(self, strategy: str, split: str, rows: list[dict[str, Any]]) -> None:
+        path = self.predictions_path(strategy, split)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as f:
+            for row in rows:
+                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+    def read_predictions(self, strategy: str, split: str = "test") -> Iterator[dict[str, Any]]:
+        """Saved predictions; a line cut short by a crash mid-write is skipped (it will be recomputed)."""
+        path = self.predictions_path(strategy, split)
+        if not path.exists():
+            return
+        with path.open(encoding="utf-8") as f:
+            for line in f:
+                try:
+                    yield json.loads(line)
+                except ValueError:
+                    continue
+
+    def artifacts(self, strategy: str) -> Path:
+        path = self.path / "artifacts" / safe_name(strategy)
+        path.mkdir(parents=True, exist_ok=True)
+        return path

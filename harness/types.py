@@ -1,0 +1,88 @@
+"""The typed values that flow through a run: examples in, predictions and scores out."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+Reference = str | list[str]
+
+
+@dataclass(frozen=True)
+class Example:
+    id: str
+    input: str
+    reference: Reference
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def references(self) -> list[str]:
+        return [self.reference] if isinstance(self.reference, str) else list(self.reference)
+
+
+@dataclass(frozen=True)
+class Document:
+    id: str
+    text: str
+    title: str = ""
+
+
+@dataclass
+class Prediction:
+    example_id: str
+    prompt: str
+    output: str
+    references: list[str]
+    tokens_in: int = 0
+    tokens_out: int = 0
+    seconds: float = 0.0
+    retrieved: list[str] = field(default_factory=list)
+    truncated: bool = False
+    cached: bool = False
+    scores: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Score:
+    """A metric's mean over a split with its 95% bootstrap CI; `higher_is_better` travels with it."""
+
+    metric: str
+    value: float
+    ci_low: float
+    ci_high: float
+    n: int
+    higher_is_better: bool = True
+
+
+@dataclass
+class Cost:
+    """What a strategy costs: once (setup) and per query. Filled in by the strategy and the runner."""
+
+    setup_seconds: float = 0.0
+    trainable_params: int = 0
+    artifact_bytes: int = 0
+    peak_memory_mb: float = 0.0
+    device: str = "cpu"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Adapted(Protocol):
+    """A strategy after `prepare`: ready to answer examples the way it would be deployed."""
+
+    name: str
+    fingerprint: str  # changes whenever what the strategy adds (weights, demos, index) changes
+    cost: Cost
+
+    def predict(self, examples: list[Example]) -> list[Prediction]: ...
+
+
+class Strategy(Protocol):
+    name: str
+    description: str
+
+    def applies_to(self, task: "Task") -> bool: ...  # noqa: F821
+
+    def prepare(self, ctx: "RunContext") -> Adapted: ...  # noqa: F821

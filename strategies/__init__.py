@@ -1,0 +1,1 @@
+"""Adaptation strategies. Each module registers its strategies with `@strategies.register(name)`."""

@@ -1,0 +1,38 @@
+"""What every generating strategy shares: build chat messages for an example, render, generate, score."""
+
+from __future__ import annotations
+
+from harness.context import RunContext
+from harness.generate import generate
+from harness.models import ModelHandle
+from harness.types import Cost, Document, Example, Prediction
+
+
+class PromptedModel:
+    """An adapted model that answers by generation. Strategies differ only in `build` (demos, passages) and in
+    the weights of `model`; `adapter` names those weights for the cache ("" means the base weights)."""
+
+    def __init__(self, name: str, ctx: RunContext, *, fingerprint: str, cost: Cost | None = None,
+                 model: ModelHandle | None = None, adapter: str = ""):
+        self.name = name
+        self.ctx = ctx
+        self.fingerprint = fingerprint
+        self.cost = cost or Cost(device=ctx.model.device)
+        self.model = model or ctx.model
+        self.adapter = adapter
+
+    def build(self, example: Example) -> tuple[list[dict[str, str]], list[Document]]:
+        """Chat messages for one example, and the passages retrieved for it (if any)."""
+        return self.ctx.task.messages(example), []
+
+    def predict(self, examples: list[Example]) -> list[Prediction]:
+        built = [self.build(ex) for ex in examples]
+        prompts = [self.model.render(messages) for messages, _ in built]
+        cfg, task = self.ctx.config, self.ctx.task
+        gens = generate(self.model, prompts, max_new_tokens=cfg.max_new_tokens or task.max_new_tokens,
+                        batch_size=cfg.batch_size, cache=self.ctx.cache, adapter=self.adapter)
+        return [
+            Prediction(ex.id, prompt, g.text, ex.references, g.tokens_in, g.tokens_out, g.seconds,
+                       [d.id for d in passages], g.truncated, g.cached)
+            for ex, prompt, g, (_, passages) in zip(examples, prompts, gens, built)
+        ]

@@ -1,0 +1,69 @@
+"""Prompt engineering: zero-shot (the task's instruction) and few-shot (k demonstrations from train)."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import time
+
+import numpy as np
+
+from harness.context import RunContext
+from harness.registry import strategies
+from harness.types import Cost, Example
+from strategies.base import PromptedModel
+
+
+@strategies.register("prompt")
+class ZeroShot:
+    name = "prompt"
+    description = "zero-shot: the task's instruction and the input, nothing else"
+    default = True
+
+    def applies_to(self, task) -> bool:
+        return True
+
+    def prepare(self, ctx: RunContext) -> PromptedModel:
+        return PromptedModel(self.name, ctx, fingerprint="zero-shot")
+
+
+@strategies.register("few-shot")
+class FewShot:
+    name = "few-shot"
+    description = "k demonstrations from the training split, random (seeded) or most similar by embedding"
+    default = True
+
+    def applies_to(self, task) -> bool:
+        return "train" in task.splits
+
+    def prepare(self, ctx: RunContext) -> PromptedModel:
+        cfg = ctx.config.few_shot
+        pool = ctx.task.split("train")
+        start = time.perf_counter()
+        if cfg.selection == "similar":
+            vectors = ctx.embed([ex.input for ex in pool])
+            pick = lambda ex: _most_similar(ctx, pool, vectors, ex, cfg.k)  # noqa: E731
+        else:
+            fixed = random.Random(ctx.seed).sample(pool, min(cfg.k, len(pool)))
+            pick = lambda ex: fixed  # noqa: E731 - the same demonstrations for every example
+        ids = ",".join(ex.id for ex in pool)
+        fp = hashlib.sha256(f"{cfg.selection}|{cfg.k}|{ctx.seed}|{ids}".encode()).hexdigest()[:16]
+        cost = Cost(setup_seconds=time.perf_counter() - start, device=ctx.model.device)
+        return FewShotModel(self.name, ctx, fingerprint=fp, cost=cost, pick=pick)
+
+
+class FewShotModel(PromptedModel):
+    def __init__(self, *args, pick, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.pick = pick
+
+    def build(self, example: Example):
+        return self.ctx.task.messages(example, demos=self.pick(example)), []
+
+
+def _most_similar(ctx: RunContext, pool: list[Example], vectors: np.ndarray, example: Example, k: int) -> list[Example]:
+    query = ctx.embed([example.input])[0]
+    order = np.argsort(-(vectors @ query), kind="stable")
+    # Most similar last, nearest the question; never the example itself.
+    chosen = [pool[i] for i in order if pool[i].id != example.id][:k]
+    return chosen[::-1]

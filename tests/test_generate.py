@@ -1,0 +1,38 @@
+from harness.cache import Cache
+from harness.generate import generate
+from harness.tasks import load_task
+
+
+def _prompts(handle, n=6):
+    task = load_task("summarization", limit=n)
+    return [handle.render(task.messages(ex)) for ex in task.split("test")]
+
+
+def test_batched_generation_matches_one_at_a_time(tiny_handle):
+    prompts = _prompts(tiny_handle)
+    batched = generate(tiny_handle, prompts, max_new_tokens=8, batch_size=4)
+    single = [generate(tiny_handle, [p], max_new_tokens=8, batch_size=1)[0] for p in prompts]
+    assert [g.text for g in batched] == [g.text for g in single]
+    assert all(g.tokens_in > 0 and 0 < g.tokens_out <= 8 for g in batched)
+
+
+def test_cache_answers_a_rerun_without_model_work(tiny_handle, tmp_path, monkeypatch):
+    cache = Cache(tmp_path / "c.sqlite")
+    prompts = _prompts(tiny_handle, 3)
+    first = generate(tiny_handle, prompts, max_new_tokens=5, cache=cache)
+    monkeypatch.setattr(tiny_handle.model, "generate", lambda *a, **k: (_ for _ in ()).throw(AssertionError("model ran")))
+    second = generate(tiny_handle, prompts, max_new_tokens=5, cache=cache)
+    assert [g.text for g in first] == [g.text for g in second] and all(g.cached for g in second)
+    # another adapter fingerprint is another key: the model must run again
+    try:
+        generate(tiny_handle, prompts, max_new_tokens=5, cache=cache, adapter="lora-x")
+        ran = False
+    except AssertionError:
+        ran = True
+    assert ran
+
+
+def test_overlong_inputs_are_truncated_and_flagged(tiny_handle):
+    long_prompt = "Report : " + " ".join(["the"] * 700)
+    gen = generate(tiny_handle, [long_prompt], max_new_tokens=4)[0]
+    assert gen.truncated and gen.tokens_in > tiny_handle.context_length

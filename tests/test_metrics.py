@@ -1,0 +1,41 @@
+import numpy as np
+import pytest
+
+from harness.metrics import exact_match, normalize_answer, score, token_f1
+from harness.stats import bootstrap_ci
+
+
+def test_rouge_identical_and_disjoint():
+    s = score(["rouge1", "rouge2", "rougeL"], "the cat sat on the mat", ["the cat sat on the mat"])
+    assert s == {"rouge1": 1.0, "rouge2": 1.0, "rougeL": 1.0}
+    assert score(["rougeL"], "dogs bark", ["the cat sat"])["rougeL"] == 0.0
+
+
+def test_rouge_uses_stemming_and_best_reference():
+    assert score(["rouge1"], "running cats", ["run cat"])["rouge1"] == 1.0
+    several = score(["rougeL"], "profits rose 4%", ["sales fell", "profits rose 4%"])["rougeL"]
+    assert several == 1.0
+
+
+def test_squad_normalization_exact_match_and_f1():
+    assert normalize_answer("The  Eiffel-Tower!") == "eiffeltower"
+    assert exact_match("the 1987\nextra line", ["1987"]) == 1.0
+    assert exact_match("1988", ["1987"]) == 0.0
+    assert token_f1("Mira Kestane", ["Kestane"]) == pytest.approx(2 / 3)
+
+
+def test_bootstrap_ci_brackets_the_mean_and_narrows_with_n():
+    rng = np.random.default_rng(0)
+    small = rng.normal(0.5, 0.1, 20)
+    large = rng.normal(0.5, 0.1, 2000)
+    m, lo, hi = bootstrap_ci(small)
+    assert lo < m < hi
+    m2, lo2, hi2 = bootstrap_ci(large)
+    assert (hi2 - lo2) < (hi - lo)
+    # a known case: the CI of a normal mean is about +-1.96 sd/sqrt(n)
+    assert hi2 - lo2 == pytest.approx(2 * 1.96 * 0.1 / np.sqrt(2000), rel=0.2)
+
+
+def test_bootstrap_degenerate_samples():
+    assert bootstrap_ci([1.0, 1.0, 1.0]) == (1.0, 1.0, 1.0)
+    assert bootstrap_ci([0.3]) == (0.3, 0.3, 0.3)

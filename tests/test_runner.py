@@ -1,0 +1,58 @@
+import json
+
+from typer.testing import CliRunner
+
+from harness.cli import app
+from harness.store import RunStore
+
+
+def _run(tmp_path, tiny_dir, *extra):
+    result = CliRunner().invoke(app, ["run", "--task", "summarization", "--model", str(tiny_dir), "--limit", "4",
+                                      "--out", str(tmp_path), "--max-new-tokens", "6", *extra])
+    assert result.exit_code == 0, result.output
+    return next(tmp_path.iterdir())
+
+
+def test_run_writes_record_predictions_and_report(tmp_path, tiny_dir):
+    run_dir = _run(tmp_path, tiny_dir, "--strategies", "prompt,few-shot")
+    rec = json.loads((run_dir / "run.json").read_text())
+    assert rec["status"] == "complete" and rec["schema_version"] == 1
+    assert rec["model"]["source"] == "local" and len(rec["model"]["fingerprint"]) == 16
+    assert rec["environment"]["packages"]["torch"]
+    for name in ("prompt", "few-shot"):
+        score = rec["strategies"][name]["metrics"]["test"]["rougeL"]
+        assert score["ci_low"] <= score["value"] <= score["ci_high"] and score["n"] == 4
+        rows = [json.loads(l) for l in (run_dir / "predictions" / f"{name}.jsonl").read_text().splitlines()]
+        assert len(rows) == 4 and {"example_id", "prompt", "output", "references", "scores"} <= set(rows[0])
+    # few-shot prompts carry demonstrations; zero-shot ones do not
+    few = json.loads((run_dir / "predictions" / "few-shot.jsonl").read_text().splitlines()[0])
+    zero = json.loads((run_dir / "predictions" / "prompt.jsonl").read_text().splitlines()[0])
+    assert few["prompt"].count("<|im_start|>user") == 4 and zero["prompt"].count("<|im_start|>user") == 1
+    report = (run_dir / "report.md").read_text()
+    assert "| prompt |" in report and "| few-shot |" in report
+
+
+def test_report_rerenders_from_run_json_alone(tmp_path, tiny_dir):
+    run_dir = _run(tmp_path, tiny_dir, "--strategies", "prompt")
+    (run_dir / "report.md").unlink()
+    result = CliRunner().invoke(app, ["report", str(run_dir)])
+    assert result.exit_code == 0 and (run_dir / "report.md").exists()
+
+
+def test_resume_skips_finished_strategies_and_keeps_saved_rows(tmp_path, tiny_dir):
+    run_dir = _run(tmp_path, tiny_dir, "--strategies", "prompt,few-shot")
+    store = RunStore.open(run_dir)
+    rec = store.read()
+    expected = rec["strategies"]["few-shot"]["metrics"]
+    # pretend the run died during few-shot, after two of its four predictions were saved
+    rec["status"] = "interrupted"
+    del rec["strategies"]["few-shot"]
+    store.write(rec)
+    path = store.predictions_path("few-shot")
+    path.write_text("".join(path.read_text().splitlines(keepends=True)[:2]))
+    result = CliRunner().invoke(app, ["run", "--resume", str(run_dir)])
+    assert result.exit_code == 0, result.output
+    after = store.read()
+    assert after["status"] == "complete" and after["resumed"] == 1
+    assert after["strategies"]["few-shot"]["metrics"] == expected
+    assert len(path.read_text().splitlines()) == 4
