@@ -20,6 +20,22 @@ class FewShotConfig(Section):
     selection: Literal["random", "similar"] = Field("random", description="random with the seed, or by embedding similarity")
 
 
+class RagConfig(Section):
+    """Retrieval settings (issue: RAG strategy)."""
+
+
+class FinetuneConfig(Section):
+    """Training settings shared by lora, full, freeze and continued-pretraining (issue: fine-tuning)."""
+
+
+class ProbesConfig(Section):
+    """Forgetting and bias probes (issue: probes)."""
+
+
+class DecisionConfig(Section):
+    """Priorities, constraints, expected query volume and prices (issue: recommendation)."""
+
+
 class DataConfig(Section):
     """A task straight from files: `--data FILE` (a seeded split of one file) or `--data split=FILE` per split."""
 
@@ -49,6 +65,10 @@ class RunConfig(Section):
     trust_remote_code: bool = False
     allow_pickle: bool = False
     few_shot: FewShotConfig = Field(default_factory=FewShotConfig)
+    rag: RagConfig = Field(default_factory=RagConfig)
+    finetune: FinetuneConfig = Field(default_factory=FinetuneConfig)
+    probes: ProbesConfig = Field(default_factory=ProbesConfig)
+    decision: DecisionConfig = Field(default_factory=DecisionConfig)
 
     @field_validator("strategies", mode="before")
     @classmethod

@@ -34,6 +34,11 @@ def cache_root() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "harness"
 
 
+def models_root() -> Path:
+    """Where converted models live: `HARNESS_MODELS`, else <cache>/models (kept apart so tests can share it)."""
+    return Path(os.environ.get("HARNESS_MODELS") or cache_root() / "models").expanduser()
+
+
 @lru_cache(maxsize=1)
 def hub_reachable() -> bool:
     if os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("HARNESS_OFFLINE") == "1":
@@ -103,7 +108,7 @@ def offline_embedder_dir() -> Path:
 
 def offline_generator_dir() -> Path:
     """The safetensors conversion of the packaged GGUF, made on first use (~20 s) and reused (<1 s)."""
-    target = cache_root() / "models" / "SmolLM2-135M-Instruct"
+    target = models_root() / "SmolLM2-135M-Instruct"
     if (target / "model.safetensors").exists() and (target / "config.json").exists():
         return target
     pkg = _package_dir(_GGUF_PACKAGE)

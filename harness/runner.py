@@ -99,7 +99,7 @@ def run_strategy(ctx: RunContext, name: str) -> dict[str, Any]:
         adapted = strategy.prepare(ctx)
     setup_seconds = max(adapted.cost.setup_seconds, time.perf_counter() - start)
     result: dict[str, Any] = {"status": "running", "fingerprint": adapted.fingerprint, "metrics": {}, "counts": {}}
-    for split in ("test",):
+    for split in evaluation_splits(ctx):
         result["metrics"][split], result["counts"][split], timings = evaluate_split(ctx, adapted, split)
         result.setdefault("timings", {})[split] = timings
     cost = vars(adapted.cost) | {"setup_seconds": setup_seconds,
@@ -107,6 +107,11 @@ def run_strategy(ctx: RunContext, name: str) -> dict[str, Any]:
     result["cost"] = cost
     result["status"] = "complete"
     return result
+
+
+def evaluation_splits(ctx: RunContext) -> list[str]:
+    """The splits every strategy is scored on: test (accuracy)."""
+    return ["test"]
 
 
 def evaluate_split(ctx: RunContext, adapted, split: str) -> tuple[dict, dict, dict]:

@@ -20,9 +20,12 @@ CHATML = (
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory, monkeypatch):
     """Every test session gets its own harness cache, so tests never see a user's cache (or each other's runs)."""
+    from harness.models import models_root
+
+    # The converted default model is shared with the user's cache (converting it again costs ~30 s).
+    monkeypatch.setenv("HARNESS_MODELS", str(models_root()))
     monkeypatch.setenv("HARNESS_CACHE", str(tmp_path_factory.getbasetemp() / "harness-cache"))
-    # (the e2e tests therefore convert the default GGUF once per session, ~30 s.) No hub lookups in tests:
-    monkeypatch.setenv("HARNESS_OFFLINE", "1")
+    monkeypatch.setenv("HARNESS_OFFLINE", "1")  # no hub lookups in tests
 
 
 def tiny_tokenizer(texts: list[str]):
