@@ -27,3 +27,47 @@ def bootstrap_ci(values, *, confidence: float = 0.95, n_boot: int = N_BOOT, seed
 def summarize(metric: str, values, *, higher_is_better: bool = True, seed: int = 0) -> Score:
     mean, low, high = bootstrap_ci(values, seed=seed)
     return Score(metric, mean, low, high, len(values), higher_is_better)
+
+
+def is_binary(values) -> bool:
+    x = np.asarray(values, dtype=float)
+    return bool(np.all((x == 0) | (x == 1)))
+
+
+def paired_difference(a, b, *, confidence: float = 0.95, n_boot: int = N_BOOT, seed: int = 0) -> dict:
+    """Compare two systems scored on the same examples (a - b): mean difference with a paired bootstrap CI, a
+    two-sided p-value (exact McNemar for 0/1 scores, paired sign-flip permutation test otherwise) and the paired
+    effect size d_z = mean(diff) / sd(diff)."""
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if x.shape != y.shape:
+        raise ValueError(f"paired samples differ in length: {x.size} vs {y.size}")
+    d = x - y
+    diff, low, high = bootstrap_ci(d, confidence=confidence, n_boot=n_boot, seed=seed)
+    if d.size == 0 or np.all(d == 0):
+        p, test = 1.0, "none (identical scores)"
+    elif is_binary(x) and is_binary(y):
+        from scipy.stats import binomtest
+
+        wins, losses = int(np.sum(d > 0)), int(np.sum(d < 0))
+        p, test = float(binomtest(wins, wins + losses, 0.5).pvalue), "exact McNemar"
+    else:
+        from scipy.stats import permutation_test
+
+        res = permutation_test((d,), np.mean, permutation_type="samples", n_resamples=n_boot, vectorized=True,
+                               alternative="two-sided", random_state=np.random.default_rng(seed))
+        p, test = float(res.pvalue), "paired permutation"
+    sd = float(d.std(ddof=1)) if d.size > 1 else 0.0
+    return {"value": diff, "ci_low": low, "ci_high": high, "n": int(d.size), "p_value": p, "test": test,
+            "effect_size": diff / sd if sd > 0 else 0.0}
+
+
+def holm(p_values: list[float]) -> list[float]:
+    """Holm-Bonferroni adjusted p-values, in the input order."""
+    m = len(p_values)
+    order = sorted(range(m), key=lambda i: p_values[i])
+    adjusted = [0.0] * m
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p_values[i]))
+        adjusted[i] = running
+    return adjusted

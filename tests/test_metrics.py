@@ -39,3 +39,32 @@ def test_bootstrap_ci_brackets_the_mean_and_narrows_with_n():
 def test_bootstrap_degenerate_samples():
     assert bootstrap_ci([1.0, 1.0, 1.0]) == (1.0, 1.0, 1.0)
     assert bootstrap_ci([0.3]) == (0.3, 0.3, 0.3)
+
+
+def test_paired_difference_binary_uses_exact_mcnemar():
+    from harness.stats import paired_difference
+
+    a = [1] * 10 + [0] * 10
+    b = [0] * 10 + [0] * 10  # a wins 10 discordant pairs, loses none
+    res = paired_difference(a, b)
+    assert res["test"] == "exact McNemar" and res["value"] == 0.5
+    assert res["p_value"] == pytest.approx(2 * 0.5**10)
+    assert res["ci_low"] > 0
+
+
+def test_paired_difference_continuous_and_identical():
+    from harness.stats import paired_difference
+
+    rng = np.random.default_rng(1)
+    base = rng.uniform(0, 1, 200)
+    better = paired_difference(base + 0.05 + rng.normal(0, 0.01, 200), base)
+    assert better["test"] == "paired permutation" and better["p_value"] < 0.01 and better["ci_low"] > 0
+    same = paired_difference(base, base)
+    assert same["value"] == 0 and same["p_value"] == 1.0
+
+
+def test_holm_by_hand():
+    from harness.stats import holm
+
+    # sorted p: 0.01*3=0.03, 0.02*2=0.04, 0.04*1 -> max(0.04, 0.04)
+    assert holm([0.04, 0.01, 0.02]) == pytest.approx([0.04, 0.03, 0.04])
