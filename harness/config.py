@@ -32,8 +32,48 @@ class ProbesConfig(Section):
     """Forgetting and bias probes (issue: probes)."""
 
 
+class PricesConfig(Section):
+    """Dollars per hour of compute and, optionally, per million tokens of a hosted API (defaults: typical 2025-26
+    on-demand cloud list prices; override them with your own)."""
+
+    cpu_per_hour: float = Field(0.20, ge=0, description="$/hour of the CPU machine the run uses")
+    gpu_per_hour: float = Field(2.50, ge=0, description="$/hour of one GPU")
+    api_input_per_mtok: float | None = Field(None, ge=0, description="hosted API $/1M prompt tokens (None: self-hosted)")
+    api_output_per_mtok: float | None = Field(None, ge=0, description="hosted API $/1M completion tokens")
+
+
+class ConstraintsConfig(Section):
+    """Hard limits: a strategy that breaks one is vetoed, whatever it scores (None: no limit)."""
+
+    max_forgetting_drop: float | None = Field(None, ge=0, description="largest allowed drop on any forgetting probe")
+    max_bias_increase: float | None = Field(None, ge=0, description="largest allowed increase on any bias measure")
+    max_latency_p95: float | None = Field(None, gt=0, description="seconds per query, 95th percentile")
+    max_setup_dollars: float | None = Field(None, ge=0, description="one-off setup cost in dollars")
+
+
 class DecisionConfig(Section):
     """Priorities, constraints, expected query volume and prices (issue: recommendation)."""
+
+    priority: Literal["quality", "balanced", "cost"] = Field("balanced", description="a weights profile")
+    weights: dict[str, float] | None = Field(None, description="{quality, cost, latency} weights; override priority")
+    metric: str | None = Field(None, description="the metric the decision rests on (default: the task's first)")
+    monthly_queries: float = Field(100_000, ge=0, description="expected queries per month in production")
+    horizon_months: float = Field(12, gt=0, description="months over which setup cost is repaid")
+    alpha: float = Field(0.05, gt=0, lt=1, description="significance level for the Holm-adjusted paired tests")
+    prices: PricesConfig = Field(default_factory=PricesConfig)
+    constraints: ConstraintsConfig = Field(default_factory=ConstraintsConfig)
+
+    @field_validator("weights")
+    @classmethod
+    def _known_weights(cls, v: dict[str, float] | None) -> dict[str, float] | None:
+        if v is None:
+            return v
+        unknown = set(v) - {"quality", "cost", "latency"}
+        if unknown:
+            raise ValueError(f"unknown weight(s) {sorted(unknown)}; use quality, cost, latency")
+        if any(w < 0 for w in v.values()) or sum(v.values()) <= 0:
+            raise ValueError("weights must be non-negative and not all zero")
+        return v
 
 
 class DataConfig(Section):

@@ -68,12 +68,17 @@ def run(config: RunConfig, *, resume: Path | None = None) -> Path:
         store.write(record)
         console.print(f"[yellow]Interrupted.[/] Saved what was done. Resume with:\n  harness run --resume {shlex.quote(str(store.path))}")
         raise
+    from harness.decide import analyse
+
+    record |= analyse(store, record, config.decision)
     record["status"] = "complete"
     record["finished"] = _now()
     store.write(record)
+    from reports.html import write_html
     from reports.markdown import write_report
 
     write_report(store.path)
+    write_html(store.path)
     return store.path
 
 
@@ -93,17 +98,21 @@ def plan_strategies(config: RunConfig, task: Task) -> list[str]:
 
 
 def run_strategy(ctx: RunContext, name: str) -> dict[str, Any]:
+    from harness.cost import Meter, directory_bytes
+
     strategy = strategy_registry.get(name)()
     start = time.perf_counter()
-    with console.status(f"{name}: preparing..."):
-        adapted = strategy.prepare(ctx)
-    setup_seconds = max(adapted.cost.setup_seconds, time.perf_counter() - start)
-    result: dict[str, Any] = {"status": "running", "fingerprint": adapted.fingerprint, "metrics": {}, "counts": {}}
-    for split in evaluation_splits(ctx):
-        result["metrics"][split], result["counts"][split], timings = evaluate_split(ctx, adapted, split)
-        result.setdefault("timings", {})[split] = timings
+    with Meter() as meter:
+        with console.status(f"{name}: preparing..."):
+            adapted = strategy.prepare(ctx)
+        setup_seconds = max(adapted.cost.setup_seconds, time.perf_counter() - start)
+        result: dict[str, Any] = {"status": "running", "fingerprint": adapted.fingerprint, "metrics": {}, "counts": {}}
+        for split in evaluation_splits(ctx):
+            result["metrics"][split], result["counts"][split], timings = evaluate_split(ctx, adapted, split)
+            result.setdefault("timings", {})[split] = timings
     cost = vars(adapted.cost) | {"setup_seconds": setup_seconds,
                                  "process_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    cost |= meter.fields() | {"artifact_bytes": adapted.cost.artifact_bytes or directory_bytes(ctx.artifacts(name))}
     result["cost"] = cost
     result["status"] = "complete"
     return result

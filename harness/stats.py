@@ -71,3 +71,47 @@ def holm(p_values: list[float]) -> list[float]:
         running = max(running, min(1.0, (m - rank) * p_values[i]))
         adjusted[i] = running
     return adjusted
+
+
+def compare_all(per_example: dict[str, dict[str, dict[str, float]]], metrics: dict[str, bool], *,
+                alpha: float = 0.05, seed: int = 0) -> list[dict]:
+    """Every pair of strategies on every metric, on the examples both scored (a paired test per pair), with
+    Holm-adjusted p-values within each metric's family of pairs.
+
+    per_example: {strategy: {example_id: {metric: value}}}; metrics: {metric: higher_is_better}. Each comparison
+    holds paired_difference's fields for a - b plus p_holm, significant and `better` (the strategy that is better
+    outside the noise, or None)."""
+    names = list(per_example)
+    out: list[dict] = []
+    for metric, higher in metrics.items():
+        family = []
+        for i, a in enumerate(names):
+            for b in names[i + 1:]:
+                ids = [k for k in per_example[a] if k in per_example[b]
+                       and metric in per_example[a][k] and metric in per_example[b][k]]
+                if not ids:
+                    continue
+                ids.sort()
+                diff = paired_difference([per_example[a][k][metric] for k in ids],
+                                         [per_example[b][k][metric] for k in ids], seed=seed)
+                family.append({"metric": metric, "a": a, "b": b, "higher_is_better": higher} | diff)
+        for comp, p_adj in zip(family, holm([c["p_value"] for c in family])):
+            comp["p_holm"] = p_adj
+            comp["significant"] = bool(p_adj < alpha)
+            a_better = (comp["value"] > 0) == higher
+            comp["better"] = (comp["a"] if a_better else comp["b"]) if comp["significant"] and comp["value"] != 0 else None
+        out += family
+    return out
+
+
+def find_comparison(comparisons: list[dict], metric: str, x: str, y: str) -> dict | None:
+    """The comparison of x against y on a metric, oriented as x - y (CI flipped where it was stored as y - x)."""
+    for c in comparisons:
+        if c["metric"] != metric:
+            continue
+        if (c["a"], c["b"]) == (x, y):
+            return c
+        if (c["a"], c["b"]) == (y, x):
+            return c | {"a": x, "b": y, "value": -c["value"], "ci_low": -c["ci_high"], "ci_high": -c["ci_low"],
+                        "effect_size": -c["effect_size"]}
+    return None

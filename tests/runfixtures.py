@@ -1,0 +1,66 @@
+"""Constructed run folders (run.json and predictions written through harness.store), so decision, report and
+browser tests need no model. Every number in them is given by the test that builds them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from harness.stats import summarize
+from harness.store import RunStore
+
+
+def make_run(out: Path, strategies: dict[str, dict[str, Any]], *, metric: str = "exact_match",
+             higher_is_better: bool = True, decision: dict[str, Any] | None = None, task: str = "qa",
+             references: dict[str, str] | None = None, outputs: dict[str, dict[str, str]] | None = None) -> RunStore:
+    """strategies: {name: {"scores": [per-example metric values], "setup_seconds": s, "seconds_per_query": s,
+    "trainable_params": n, "latency_p95": s, "forgetting": {...}, "bias": {...}, ...extra result keys}}."""
+    store = RunStore.create(out, task)
+    record: dict[str, Any] = {
+        "schema_version": 1, "run_id": store.path.name, "status": "complete", "created": "2026-01-01T00:00:00+00:00",
+        "command": "harness run (constructed)", "config": {"task": task, "seed": 0, "decision": decision or {}},
+        "environment": {"python": "3.11", "packages": {}},
+        "task": {"name": task, "kind": "qa", "metrics": [metric], "sizes": {}},
+        "model": {"name": "constructed", "parameters": 1_000_000, "device": "cpu", "fingerprint": "0" * 16},
+        "strategy_order": list(strategies), "strategies": {},
+    }
+    for name, spec in strategies.items():
+        scores = spec["scores"]
+        n = len(scores)
+        record["task"]["sizes"]["test"] = n
+        rows = []
+        for i, v in enumerate(scores):
+            ex_id = f"ex-{i:03d}"
+            rows.append({"example_id": ex_id, "prompt": f"Question {i}?",
+                         "output": (outputs or {}).get(name, {}).get(ex_id, f"{name} answer {i}"),
+                         "references": [(references or {}).get(ex_id, f"reference {i}")], "tokens_in": 100,
+                         "tokens_out": 10, "seconds": spec.get("seconds_per_query", 0.5), "retrieved": [],
+                         "truncated": False, "cached": False, "scores": {metric: v}})
+        store.append_predictions(name, "test", rows)
+        spq = spec.get("seconds_per_query", 0.5)
+        result = {
+            "status": "complete", "fingerprint": name,
+            "metrics": {"test": {metric: vars(summarize(metric, scores, higher_is_better=higher_is_better))}},
+            "counts": {"test": {"examples": n, "cached": 0, "truncated": 0, "tokens_in": 100 * n, "tokens_out": 10 * n}},
+            "timings": {"test": {"predict_seconds": spq * n, "examples_per_second": 1 / spq,
+                                 "latency_p50": spq, "latency_p95": spec.get("latency_p95", spq * 1.5)}},
+            "cost": {"setup_seconds": spec.get("setup_seconds", 0.0), "trainable_params": spec.get("trainable_params", 0),
+                     "artifact_bytes": spec.get("artifact_bytes", 0), "peak_memory_mb": 500.0, "device": "cpu",
+                     "extra": {}, "peak_rss_mb": 500.0},
+        }
+        for key in ("forgetting", "bias", "overfitting", "learning_curve", "retrieval"):
+            if key in spec:
+                result[key] = spec[key]
+        record["strategies"][name] = result
+    store.write(record)
+    return store
+
+
+def analysed(store: RunStore) -> dict[str, Any]:
+    """The record with comparisons, cost ledger and recommendation added, as the runner writes it."""
+    from harness.decide import analyse
+
+    record = store.read()
+    record |= analyse(store, record)
+    store.write(record)
+    return record
