@@ -53,6 +53,9 @@ def run(
     trust_remote_code: bool = typer.Option(False, "--trust-remote-code", help="allow model repos to run their own code"),
     allow_pickle: bool = typer.Option(False, "--allow-pickle", help="allow pickled (.bin/.pt) weights"),
     resume: Optional[Path] = typer.Option(None, "--resume", help="continue an interrupted run folder"),
+    priority: Optional[str] = typer.Option(None, "--priority", help="quality, balanced (default) or cost: how the recommendation weighs quality against cost"),
+    monthly_queries: Optional[float] = typer.Option(None, "--monthly-queries", help="expected production queries a month (default 100000)"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="estimate time and cost from a short calibration; run nothing"),
 ) -> None:
     """Run every strategy on a task and write run.json, predictions and report.md."""
     from harness.config import build_config
@@ -72,8 +75,14 @@ def run(
         "limit": limit, "seed": seed, "out": out, "batch_size": batch_size, "device": device, "max_new_tokens": max_new_tokens,
         "use_cache": False if no_cache else None, "trust_remote_code": trust_remote_code or None,
         "allow_pickle": allow_pickle or None,
+        "decision": {k: v for k, v in {"priority": priority, "monthly_queries": monthly_queries}.items() if v is not None} or None,
     }
     cfg = build_config(cli, config)
+    if dry_run:
+        from harness.dryrun import estimate, print_estimate
+
+        print_estimate(estimate(cfg), cfg)
+        return
     from harness.runner import run as run_harness
 
     path = run_harness(cfg, resume=resume)
@@ -96,7 +105,9 @@ def _print_summary(path: Path) -> None:
         table.add_row(name, *[f"{test[m]['value']:.3f} [{test[m]['ci_low']:.3f}, {test[m]['ci_high']:.3f}]"
                               if m in test else "–" for m in metrics])
     console.print(table)
-    console.print(f"Run folder: [bold]{path}[/]  (report.md, run.json, predictions/)")
+    if rec.get("recommendation"):
+        console.print(f"[bold]Verdict:[/] {rec['recommendation']['headline']}")
+    console.print(f"Run folder: [bold]{path}[/]  (report.html, report.md, run.json, predictions/)")
     print(path)
 
 
@@ -129,11 +140,45 @@ def list_strategies() -> None:
 
 
 @app.command()
-def report(run_dir: Path = typer.Argument(..., help="a run folder")) -> None:
-    """Re-render a run's reports from its run.json alone."""
+def report(
+    run_dir: Path = typer.Argument(..., help="a run folder"),
+    priority: Optional[str] = typer.Option(None, "--priority", help="recompute the recommendation with quality, balanced or cost"),
+    monthly_queries: Optional[float] = typer.Option(None, "--monthly-queries", help="recompute it for this monthly query volume"),
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="a YAML whose `decision:` section replaces the run's"),
+) -> None:
+    """Re-render a run's reports (report.md, report.html) from its run folder; a complete run's comparisons, cost
+    ledger and recommendation are recomputed, with any new priorities, volume or constraints given here."""
+    from harness.config import read_yaml, validate
+    from harness.store import RunStore
+    from reports.html import write_html
     from reports.markdown import write_report
 
-    console.print(f"Wrote {write_report(run_dir)}")
+    store = RunStore.open(run_dir)
+    record = store.read()
+    if record.get("status") == "complete":
+        from harness.decide import analyse
+
+        decision = dict(record.get("config", {}).get("decision") or {})
+        if config:
+            decision = read_yaml(config).get("decision", decision)
+        decision |= {k: v for k, v in {"priority": priority, "monthly_queries": monthly_queries}.items() if v is not None}
+        cfg = validate(record.get("config", {}) | {"decision": decision}, source=str(config or run_dir / "run.json"))
+        record["config"]["decision"] = cfg.decision.model_dump(mode="json")
+        record |= analyse(store, record, cfg.decision)
+        store.write(record)
+        console.print(f"[bold]Verdict:[/] {record['recommendation']['headline']}")
+    console.print(f"Wrote {write_report(run_dir)} and {write_html(run_dir)}")
+
+
+@app.command()
+def compare(
+    run_a: Path = typer.Argument(..., help="a run folder (A)"),
+    run_b: Path = typer.Argument(..., help="another run folder (B)"),
+) -> None:
+    """Two runs side by side, with paired tests (B − A) where their test examples match."""
+    from harness.compare import compare_runs, print_comparison
+
+    print_comparison(compare_runs(run_a, run_b))
 
 
 def main() -> None:

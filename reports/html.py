@@ -80,7 +80,7 @@ def context(store: RunStore) -> dict[str, Any]:
     bars = [svg(plots.metric_bars(names, {n: results[n].get("metrics", {}).get("test", {}).get(m) for n in names
                                           if results[n].get("metrics", {}).get("test", {}).get(m)}, m)) for m in metrics]
     horizon = (rec.get("cost_ledger") or {}).get("horizon_months", 12)
-    dollars = recommendation.get("horizon_dollars") or {n: r.get("horizon_dollars") for n, r in ledger.items()}
+    dollars = {n: r.get("horizon_dollars") for n, r in ledger.items()}
     scatter = svg(plots.quality_vs_cost(
         names, {n: results[n]["metrics"]["test"][metric] for n in names if metric in results[n].get("metrics", {}).get("test", {})},
         dollars, metric, f"dollars over {horizon:g} months (setup + queries at the expected volume)",

@@ -33,6 +33,7 @@ def render(store: RunStore) -> str:
         f"({model.get('parameters', 0) / 1e6:.0f}M parameters, {model.get('device', '?')}) · "
         f"test examples: {task.get('sizes', {}).get('test', '?')}",
         "",
+        *decision_summary(rec),
         "## Accuracy on the test split",
         "",
         "Mean with its 95% bootstrap confidence interval.",
@@ -49,6 +50,7 @@ def render(store: RunStore) -> str:
         eps_text = f"{eps:.2f}" if eps else "cached"
         setup_text = f"{setup:.1f}" if setup is not None else "–"
         lines.append(f"| {name} | {' | '.join(cells)} | {eps_text} | {setup_text} |")
+    lines += decision_details(rec, names)
     lines += ["", "## Outputs side by side", ""]
     lines += _samples(store, names)
     lines += ["", "## Run", "", "```yaml"]
@@ -80,3 +82,68 @@ def write_report(run_dir: Path) -> Path:
     path = store.path / "report.md"
     path.write_text(render(store), encoding="utf-8")
     return path
+
+
+def decision_summary(rec: dict[str, Any]) -> list[str]:
+    """The verdict, its reasons and what would change it (from run.json's "recommendation")."""
+    r = rec.get("recommendation")
+    if not r:
+        return []
+    lines = ["## Verdict", "", f"**{_cell(r['headline'], 1000)}**", "",
+             f"Decided on `{r['metric']}` with priority `{r['priority']}`, {r['monthly_queries']:,.0f} queries a month "
+             f"over {r['horizon_months']:g} months; a difference counts when its Holm-adjusted paired test has "
+             f"p < {r['alpha']}.", "", "Why:", ""]
+    lines += [f"- {_cell(x, 1000)}" for x in r.get("reasons", [])]
+    for name, found in (r.get("vetoed") or {}).items():
+        lines += [f"- vetoed {name}: {_cell(v['text'], 500)}" for v in found]
+    lines += ["", "What would change the decision:", ""]
+    lines += [f"- {_cell(w['text'], 1000)}" for w in r.get("what_would_change", [])]
+    return lines + [""]
+
+
+def decision_details(rec: dict[str, Any], names: list[str]) -> list[str]:
+    """Paired comparisons, the cost ledger and break-even, forgetting, bias and retrieval, where present."""
+    from harness.cost import fmt_count, fmt_dollars
+
+    lines: list[str] = []
+    comps = rec.get("comparisons") or []
+    if comps:
+        lines += ["", "## Paired comparisons", "", "A − B on the examples both scored, paired bootstrap 95% CI, "
+                  "Holm-adjusted p within each metric.", "",
+                  "| metric | A | B | A − B [95% CI] | n | test | p | Holm p | d_z | verdict |", "|---" * 10 + "|"]
+        for c in comps:
+            lines.append(f"| {c['metric']} | {c['a']} | {c['b']} | {c['value']:+.3f} [{c['ci_low']:+.3f}, "
+                         f"{c['ci_high']:+.3f}] | {c['n']} | {c['test']} | {c['p_value']:.2g} | {c['p_holm']:.2g} | "
+                         f"{c['effect_size']:.2f} | {(c['better'] + ' better') if c['better'] else 'inside the noise'} |")
+    ledger = (rec.get("cost_ledger") or {}).get("strategies") or {}
+    if ledger:
+        lines += ["", "## Cost", "", "| strategy | device | setup s | setup $ | peak MB | trainable | s/query | "
+                  "p50 / p95 s | tokens in / out | $/query | $/month |", "|---" * 11 + "|"]
+        for n in names:
+            if n not in ledger:
+                continue
+            c = ledger[n]
+            f = lambda x, d=2: "–" if x is None else f"{x:.{d}f}"  # noqa: E731
+            lines.append(f"| {n} | {c['device']} | {f(c['setup_seconds'], 1)} | {fmt_dollars(c['setup_dollars'])} | "
+                         f"{f(c['peak_memory_mb'], 0)} | {fmt_count(c['trainable_params'])} | {f(c['seconds_per_query'], 3)} | "
+                         f"{f(c['latency_p50'])} / {f(c['latency_p95'])} | {f(c['tokens_in_per_query'], 0)} / "
+                         f"{f(c['tokens_out_per_query'], 0)} | {fmt_dollars(c['dollars_per_query'])} | "
+                         f"{fmt_dollars(c['dollars_per_month'])} |")
+        for b in (rec.get("cost_ledger") or {}).get("break_even", []):
+            if b["queries"] is not None:
+                lines.append(f"\n- {b['upfront']} pays off its extra setup against {b['other']} after "
+                             f"{fmt_count(b['queries'])} queries ({b['months']:.3g} months at the expected volume).")
+    for key, title in (("forgetting", "Forgetting"), ("bias", "Bias")):
+        rows = [(n, k, e) for n in names for k, e in (rec["strategies"][n].get(key) or {}).items() if e.get("delta")]
+        if rows:
+            lines += ["", f"## {title} (adapted − base)", "", "| strategy | probe | base | adapted | delta [95% CI] |",
+                      "|---|---|---|---|---|"]
+            lines += [f"| {n} | {_cell(k)} | {fmt_score(e['base']) if e.get('base') else '–'} | "
+                      f"{fmt_score(e['adapted']) if e.get('adapted') else '–'} | {e['delta']['value']:+.3f} "
+                      f"[{e['delta']['ci_low']:+.3f}, {e['delta']['ci_high']:+.3f}] |" for n, k, e in rows]
+    rows = [(n, s, k, v) for n in names for s, r in (rec["strategies"][n].get("retrieval") or {}).items()
+            for k, v in r.items() if isinstance(v, dict) and "value" in v]
+    if rows:
+        lines += ["", "## Retrieval", "", "| strategy | split | metric | value [95% CI] |", "|---|---|---|---|"]
+        lines += [f"| {n} | {s} | {k} | {fmt_score(v)} |" for n, s, k, v in rows]
+    return lines

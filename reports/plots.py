@@ -79,7 +79,8 @@ def learning_curve(curve: dict[str, list], name: str) -> str | None:
     steps = curve.get("step") or []
     if not steps:
         return None
-    fig, ax = _figure(5.0, 2.8)
+    fig, ax = _figure(5.0, 3.1)
+    fig.set_layout_engine("constrained")
     for key, color in (("train_loss", PALETTE[0]), ("val_loss", PALETTE[1])):
         ys = curve.get(key) or []
         pts = [(x, y) for x, y in zip(steps, ys) if y is not None and not (isinstance(y, float) and math.isnan(y))]
@@ -94,8 +95,8 @@ def learning_curve(curve: dict[str, list], name: str) -> str | None:
         ax2.set_ylabel("validation metric", fontsize=9)
         ax2.spines[["top"]].set_visible(False)
         ax2.tick_params(labelsize=9)
-        ax2.legend(fontsize=8, loc="upper center", frameon=False)
-    ax.legend(fontsize=8, frameon=False)
+    handles = [h for a in fig.axes for h in a.get_legend_handles_labels()[0]]
+    fig.legend(handles=handles, fontsize=8, frameon=False, loc="outside lower center", ncols=3)
     ax.set_title(f"{name}: learning curve", fontsize=10, loc="left")
     ax.tick_params(labelsize=9)
     return _svg(fig)

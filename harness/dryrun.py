@@ -1,0 +1,111 @@
+"""`harness run --dry-run`: estimate the time and cost of the planned run from a short calibration on the real
+model (a couple of batches of each strategy's real prompts, uncached), without running it or writing a run folder.
+
+Strategies that train are not prepared (that would be the run itself): their setup is estimated only when the
+strategy offers `estimate_setup(ctx) -> seconds` (a few timed steps), and their prediction time is taken from the
+base model's zero-shot calibration.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from typing import Any
+
+from harness.cache import NoCache
+from harness.config import RunConfig
+from harness.console import console
+from harness.cost import Meter, fmt_dollars, hourly_rate
+
+CALIBRATION_BATCHES = 2
+TRAINING = {"lora", "full", "freeze", "continued-pretraining"}
+
+
+def _trains(name: str, strategy: Any) -> bool:
+    return bool(getattr(strategy, "trains", False)) or name in TRAINING
+
+
+def estimate(config: RunConfig) -> list[dict[str, Any]]:
+    from harness.context import RunContext
+    from harness.models import load_generator
+    from harness.registry import strategies as registry
+    from harness.runner import evaluation_splits, plan_strategies
+    from harness.tasks import load_task
+    from strategies.prompt import ZeroShot
+
+    task = load_task(config.task, config.data, limit=config.limit, seed=config.seed)
+    names = plan_strategies(config, task)
+    handle = load_generator(config.model, device=config.device, trust_remote_code=config.trust_remote_code,
+                            allow_pickle=config.allow_pickle)
+    ctx = RunContext(config, task, handle, NoCache(), None)
+    n_eval = sum(len(task.split(s)) for s in evaluation_splits(ctx))
+    test = list(task.split("test"))
+    sample = random.Random(config.seed).sample(test, min(len(test), CALIBRATION_BATCHES * config.batch_size))
+    rate = hourly_rate(handle.device, config.decision)
+    base_per_example: list[float] = []
+
+    def time_predict(adapted) -> float:
+        start = time.perf_counter()
+        adapted.predict(sample)
+        return (time.perf_counter() - start) / max(len(sample), 1)
+
+    rows = []
+    for name in names:
+        strategy = registry.get(name)()
+        row: dict[str, Any] = {"strategy": name, "examples": n_eval, "note": ""}
+        with console.status(f"dry run · calibrating {name} on {len(sample)} examples..."):
+            try:
+                if _trains(name, strategy):
+                    est = getattr(strategy, "estimate_setup", None)
+                    row["setup_seconds"] = est(ctx) if est else None
+                    row["note"] = "setup from a few timed training steps" if est else "training time not estimated"
+                    if not base_per_example:
+                        base_per_example.append(time_predict(ZeroShot().prepare(ctx)))
+                    row["seconds_per_example"] = base_per_example[0]
+                    row["note"] += "; prediction timed on the base model"
+                else:
+                    with Meter() as meter:
+                        adapted = strategy.prepare(ctx)
+                    row["setup_seconds"] = meter.seconds
+                    row["seconds_per_example"] = time_predict(adapted)
+            except Exception as exc:  # a strategy that cannot calibrate must not hide the others' estimates
+                row |= {"setup_seconds": None, "seconds_per_example": None, "note": f"not calibrated: {exc}"}
+        spe = row.get("seconds_per_example")
+        row["predict_seconds"] = spe * n_eval if spe is not None else None
+        known = [x for x in (row.get("setup_seconds"), row["predict_seconds"]) if x is not None]
+        row["total_seconds"] = sum(known) if known else None
+        row["dollars"] = row["total_seconds"] * rate / 3600 if row["total_seconds"] is not None else None
+        row["complete"] = row.get("setup_seconds") is not None and row["predict_seconds"] is not None
+        rows.append(row)
+    return rows
+
+
+def _duration(s: float | None) -> str:
+    if s is None:
+        return "not estimated"
+    if s < 120:
+        return f"{s:.1f} s"
+    if s < 7200:
+        return f"{s / 60:.1f} min"
+    return f"{s / 3600:.1f} h"
+
+
+def print_estimate(rows: list[dict[str, Any]], config: RunConfig) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"Dry run: estimated time and cost (calibrated on up to {CALIBRATION_BATCHES} batches "
+                        f"of {config.batch_size}, uncached)")
+    for col in ("strategy", "setup", "s / example", "examples", "predict", "total", "cost", "note"):
+        table.add_column(col, justify="left" if col in ("strategy", "note") else "right")
+    for r in rows:
+        spe = r.get("seconds_per_example")
+        table.add_row(r["strategy"], _duration(r.get("setup_seconds")), f"{spe:.3f}" if spe is not None else "–",
+                      str(r["examples"]), _duration(r["predict_seconds"]), _duration(r["total_seconds"]),
+                      fmt_dollars(r["dollars"]), r["note"])
+    total = sum(r["total_seconds"] or 0 for r in rows)
+    dollars = sum(r["dollars"] or 0 for r in rows)
+    partial = "" if all(r["complete"] for r in rows) else " (lower bound: some parts not estimated)"
+    table.add_row("[bold]all[/]", "", "", "", "", f"[bold]{_duration(total)}[/]", f"[bold]{fmt_dollars(dollars)}[/]",
+                  partial.strip(" ()"))
+    console.print(table)
+    console.print("A cached re-run costs less: generations already in the cache are not recomputed." + partial)
