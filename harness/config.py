@@ -60,6 +60,7 @@ class DecisionConfig(Section):
     monthly_queries: float = Field(100_000, ge=0, description="expected queries per month in production")
     horizon_months: float = Field(12, gt=0, description="months over which setup cost is repaid")
     alpha: float = Field(0.05, gt=0, lt=1, description="significance level for the Holm-adjusted paired tests")
+    negligible_dollars: float = Field(10.0, ge=0, description="costs over the horizon below this count as equal in the ranking")
     prices: PricesConfig = Field(default_factory=PricesConfig)
     constraints: ConstraintsConfig = Field(default_factory=ConstraintsConfig)
 

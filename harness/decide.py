@@ -1,8 +1,9 @@
 """The recommendation: which strategy to deploy, why (in numbers), and what would change the decision.
 
 1. Hard constraints veto strategies (forgetting drop, bias increase, p95 latency, setup dollars).
-2. The rest are ranked by a weighted utility of relative quality (the decision metric), relative cost (setup plus
-   `horizon_months` of `monthly_queries`) and relative latency; the weights come from `--priority` or YAML.
+2. The rest are ranked by a weighted utility of relative quality (the decision metric, as a fraction of the best),
+   relative cost (setup plus `horizon_months` of `monthly_queries`, as the cheapest's fraction of it; amounts
+   under `negligible_dollars` count as equal) and relative latency; the weights come from `--priority` or YAML.
 3. The top strategy is named the winner only when a Holm-adjusted paired test on the decision metric puts it
    ahead of the runner-up (or, ranked first for cost, behind it outside the noise: an explicit trade-off).
    Inside the noise the two tie and the cheaper one is recommended.
@@ -153,7 +154,8 @@ def choose(record: dict[str, Any], comparisons: list[dict], rows: dict[str, dict
     higher = metric_directions(record).get(metric, True)
     dollars = {n: _horizon_dollars(rows[n], decision, volume) for n in feasible}
     latency = {n: rows[n].get("seconds_per_query") for n in feasible}
-    rq, rc, rl = _relative(quality, higher), _relative(dollars, False), _relative(latency, False)
+    floored = {n: max(d, decision.negligible_dollars) for n, d in dollars.items()}  # pennies do not decide
+    rq, rc, rl = _relative(quality, higher), _relative(floored, False), _relative(latency, False)
     utility = {n: weights["quality"] * rq[n] + weights["cost"] * rc[n] + weights["latency"] * rl[n] for n in feasible}
     ranking = sorted(feasible, key=lambda n: (-utility[n], dollars[n]))
     out: dict[str, Any] = {"metric": metric, "ranking": ranking, "utility": utility, "vetoed": vetoed,
