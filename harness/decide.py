@@ -232,6 +232,8 @@ def _ratio(a: float | None, b: float | None) -> str | None:
     if a is None or b is None or a <= 0 or b <= 0:
         return None
     r = a / b
+    if 0.95 <= r <= 1.05:
+        return "about the same as"
     if r < 1:
         return f"1/{1 / r:.3g} of"
     return f"{r:.3g}x"
