@@ -136,6 +136,11 @@ def report(run_dir: Path = typer.Argument(..., help="a run folder")) -> None:
     console.print(f"Wrote {write_report(run_dir)}")
 
 
+from harness import regression_cli  # noqa: E402  baseline save|list, check, drift
+
+regression_cli.register(app)
+
+
 def main() -> None:
     try:
         app()
