@@ -173,7 +173,6 @@ def check_config(baseline: Baseline, *, model: str | None = None, data: dict[str
 def run_check(baseline: Baseline, rule: Rule, **overrides) -> CheckResult:
     """Re-run the baseline's config with the overrides, then compare. Raises HarnessError when it cannot run."""
     from harness.runner import run
-    from harness.store import RunStore
     from harness.tasks import load_task
 
     config = check_config(baseline, **overrides)

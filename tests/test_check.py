@@ -225,3 +225,15 @@ def test_check_with_data_sharing_no_ids_exits_2(tiny_dir, tmp_path):
                                       f"train={train}", "--data", f"test={test}", "--out", str(tmp_path / "runs")])
     assert result.exit_code == CANNOT_CHECK, result.output
     assert "pinned test example ids" in result.output
+
+
+def test_pinned_test_ids_survive_any_seed_and_limit():
+    from harness.tasks import load_task
+
+    ids = ["sum-test-0007", "sum-test-0042", "sum-test-0100"]
+    for seed in (0, 1, 2):
+        task = load_task("summarization", limit=3, seed=seed, test_ids=ids + ["gone"])
+        assert [ex.id for ex in task.split("test")] == ids
+        assert len(task.split("train")) == 3  # the other splits still follow the seed and limit
+    with pytest.raises(HarnessError, match="pinned test example ids"):
+        load_task("summarization", test_ids=["gone"])
