@@ -45,9 +45,8 @@ def test_check_passes_across_seeds_and_fails_on_a_degraded_model(tmp_path):
     from harness.models import offline_generator_dir
 
     env = {"HARNESS_BASELINES": str(tmp_path / "baselines")}
-    (tmp_path / "run.yaml").write_text("few_shot: {k: 1}\nmax_new_tokens: 40\n")
-    done = harness("run", "--task", "summarization", "--strategies", "prompt,few-shot", "--limit", "12",
-                   "--config", str(tmp_path / "run.yaml"), "--out", str(tmp_path / "runs"), cwd=tmp_path, env=env)
+    done = harness("run", "--task", "summarization", "--strategies", "prompt,few-shot", "--limit", "16",
+                   "--out", str(tmp_path / "runs"), cwd=tmp_path, env=env)
     assert done.returncode == 0, done.stderr[-3000:]
     run_dir = done.stdout.strip().splitlines()[-1]
     done = harness("baseline", "save", run_dir, "--name", "main", cwd=tmp_path, env=env)
