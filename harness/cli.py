@@ -181,6 +181,11 @@ def compare(
     print_comparison(compare_runs(run_a, run_b))
 
 
+from harness import regression_cli  # noqa: E402  baseline save|list, check, drift
+
+regression_cli.register(app)
+
+
 def main() -> None:
     try:
         app()

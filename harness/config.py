@@ -97,6 +97,7 @@ class RunConfig(Section):
     embedder: str | None = None
     strategies: list[str] | None = None  # None: the task's default strategies
     limit: int | None = Field(None, ge=1, description="examples per split")
+    test_ids: list[str] | None = Field(None, description="evaluate only these test examples (harness check pins a baseline's)")
     seed: int = 0
     out: Path = Path("runs")
     batch_size: int = Field(16, ge=1)

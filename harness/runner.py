@@ -41,7 +41,7 @@ PACKAGES = ["torch", "transformers", "peft", "sentence-transformers", "faiss-cpu
 def run(config: RunConfig, *, resume: Path | None = None) -> Path:
     store, record = _open_run(config, resume)
     config = validate(record["config"])  # a resumed run continues with the config it started with
-    task = load_task(config.task, config.data, limit=config.limit, seed=config.seed)
+    task = load_task(config.task, config.data, limit=config.limit, seed=config.seed, test_ids=config.test_ids)
     names = plan_strategies(config, task)
     record["task"] = task.describe()
     record["strategy_order"] = names

@@ -211,8 +211,10 @@ def builtin_tasks() -> dict[str, Path]:
     return {p.parent.name: p for p in sorted(BENCHMARKS.glob("*/task.yaml"))}
 
 
-def load_task(name_or_path: str | None, data=None, *, limit: int | None = None, seed: int = 0) -> Task:
-    """A registry name, a task.yaml (or its folder), or a DataConfig of plain files."""
+def load_task(name_or_path: str | None, data=None, *, limit: int | None = None, seed: int = 0,
+              test_ids: list[str] | None = None) -> Task:
+    """A registry name, a task.yaml (or its folder), or a DataConfig of plain files; `test_ids` pins the test split
+    to those examples (before the limit), so a regression check scores exactly a baseline's examples."""
     if data is not None and data.files:
         task = task_from_files(data, seed=seed)
     else:
@@ -227,7 +229,22 @@ def load_task(name_or_path: str | None, data=None, *, limit: int | None = None, 
             if name_or_path not in known:
                 raise unknown_name("task", name_or_path, list(known))
             task = task_from_yaml(known[name_or_path])
+    if test_ids is not None:
+        task = keep_test_ids(task, test_ids)
     return apply_limit(task, limit, seed) if limit else task
+
+
+def keep_test_ids(task: Task, ids: list[str]) -> Task:
+    wanted = set(ids)
+    kept = [ex for ex in task.split("test") if ex.id in wanted]
+    if not kept:
+        raise HarnessError(
+            f"None of the {len(wanted)} pinned test example ids are in task '{task.name}' (its test split has "
+            f"{len(task.split('test'))} examples, e.g. '{task.split('test')[0].id}').",
+            hint="The data no longer shares example ids with the baseline: compare on shared ids, or save a new baseline.",
+        )
+    task.splits = {**task.splits, "test": kept}
+    return task
 
 
 def task_from_yaml(path: Path) -> Task:

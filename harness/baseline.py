@@ -1,0 +1,166 @@
+"""Baselines: a finished run frozen as plain files a team can commit, for regression and drift checks.
+
+baselines/<name>/
+  baseline.json          name, source run, resolved config, task (incl. data fingerprint), model (incl. weights
+                         fingerprint), per strategy its fingerprint and test-split metric summaries
+  scores/<strategy>.jsonl  one line per test example: {"example_id", "scores": {metric: value}}
+  inputs.jsonl           the test inputs: {"id", "input", "sha"} (sha of input and references: a changed example
+                         with an unchanged id shows up), used by `harness drift`
+
+The folder is `--dir`, else $HARNESS_BASELINES, else ./baselines.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.errors import HarnessError, unknown_name
+from harness.store import RunStore, safe_name, write_json
+
+BASELINE_SCHEMA = 1
+
+
+def baselines_root(folder: Path | str | None = None) -> Path:
+    return Path(folder or os.environ.get("HARNESS_BASELINES") or "baselines").expanduser()
+
+
+def example_sha(text: str, reference: Any) -> str:
+    return hashlib.sha256(json.dumps([text, reference], sort_keys=True).encode()).hexdigest()[:16]
+
+
+@dataclass
+class Baseline:
+    path: Path
+    record: dict[str, Any]
+    scores: dict[str, dict[str, dict[str, float]]]  # strategy -> example id -> metric -> value
+    inputs: list[dict[str, str]]  # {"id", "input", "sha"} in test-split order
+
+    @property
+    def name(self) -> str:
+        return self.record["name"]
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return self.record["config"]
+
+    @property
+    def strategies(self) -> list[str]:
+        return list(self.record["strategies"])
+
+    @property
+    def metrics(self) -> list[str]:
+        return list(self.record["task"]["metrics"])
+
+    def test_ids(self) -> list[str]:
+        return [row["id"] for row in self.inputs]
+
+
+def save_baseline(run_dir: Path, name: str, folder: Path | str | None = None, *, overwrite: bool = False) -> Path:
+    """Freeze a complete run as a baseline; the task is reloaded from the run's config and must match its
+    data fingerprint, so the stored inputs are exactly the ones the run scored."""
+    from harness.config import validate
+    from harness.tasks import load_task
+
+    if safe_name(name, 80) != name:
+        raise HarnessError(f"Baseline name '{name}' is not a plain file name.",
+                           hint="Use letters, digits, '-' and '_' only, e.g. summarization-main.")
+    store = RunStore.open(run_dir)
+    rec = store.read()
+    if rec.get("status") != "complete":
+        raise HarnessError(f"{run_dir} is not a complete run (status: {rec.get('status')}).",
+                           hint="Finish it first: harness run --resume RUN_DIR.")
+    config = validate(rec["config"], source=f"{store.record_path}: config")
+    task = load_task(config.task, config.data, limit=config.limit, seed=config.seed, test_ids=config.test_ids)
+    if task.fingerprint() != rec["task"]["fingerprint"]:
+        raise HarnessError(
+            f"The task data changed since {run_dir} ran (fingerprint {task.fingerprint()} now, "
+            f"{rec['task']['fingerprint']} then), so its test inputs cannot be stored faithfully.",
+            hint="Re-run on the current data and save that run as the baseline.",
+        )
+    target = baselines_root(folder) / name
+    if (target / "baseline.json").exists() and not overwrite:
+        raise HarnessError(f"Baseline '{name}' already exists at {target}.", hint="Pick another --name or pass --force.")
+    (target / "scores").mkdir(parents=True, exist_ok=True)
+    for old in (target / "scores").glob("*.jsonl"):
+        old.unlink()
+
+    test = task.split("test")
+    strategies: dict[str, Any] = {}
+    for strategy in rec.get("strategy_order") or list(rec["strategies"]):
+        result = rec["strategies"][strategy]
+        rows = {r["example_id"]: r["scores"] for r in store.read_predictions(strategy)}
+        missing = [ex.id for ex in test if ex.id not in rows]
+        if missing:
+            raise HarnessError(f"{store.predictions_path(strategy)} lacks {len(missing)} test examples (e.g. {missing[0]}).",
+                               hint="The run folder is incomplete; re-run it.")
+        _write_lines(target / "scores" / f"{safe_name(strategy)}.jsonl",
+                     [{"example_id": ex.id, "scores": rows[ex.id]} for ex in test])
+        strategies[strategy] = {"fingerprint": result.get("fingerprint"), "metrics": result["metrics"]["test"],
+                                "file": f"scores/{safe_name(strategy)}.jsonl"}
+    _write_lines(target / "inputs.jsonl",
+                 [{"id": ex.id, "input": ex.input, "sha": example_sha(ex.input, ex.reference)} for ex in test])
+    write_json(target / "baseline.json", {
+        "schema": BASELINE_SCHEMA,
+        "name": name,
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "source_run": rec.get("run_id"),
+        "config": rec["config"],
+        "task": rec["task"],
+        "model": rec["model"],
+        "environment": {k: rec.get("environment", {}).get(k) for k in ("harness", "device", "git_commit")},
+        "strategies": strategies,
+    })
+    return target
+
+
+def load_baseline(name: str, folder: Path | str | None = None) -> Baseline:
+    root = baselines_root(folder)
+    path = Path(name) if (Path(name) / "baseline.json").exists() else root / name
+    if not (path / "baseline.json").exists():
+        known = [b.name for b in list_baselines(folder)]
+        if known:
+            raise unknown_name("baseline", name, known)
+        raise HarnessError(f"No baseline '{name}' under {root} (the folder holds no baselines).",
+                           hint="Save one: harness baseline save RUN_DIR --name NAME (or point --dir / HARNESS_BASELINES at yours).")
+    try:
+        record = json.loads((path / "baseline.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise HarnessError(f"Cannot read {path / 'baseline.json'}: {exc}.") from exc
+    if record.get("schema") != BASELINE_SCHEMA:
+        raise HarnessError(f"{path / 'baseline.json'} has schema {record.get('schema')}, this harness reads {BASELINE_SCHEMA}.",
+                           hint="Save the baseline again with this version.")
+    scores = {s: {r["example_id"]: r["scores"] for r in _read_lines(path / info["file"])}
+              for s, info in record["strategies"].items()}
+    return Baseline(path, record, scores, list(_read_lines(path / "inputs.jsonl")))
+
+
+def list_baselines(folder: Path | str | None = None) -> list[Baseline]:
+    root = baselines_root(folder)
+    if not root.is_dir():
+        return []
+    return [load_baseline(p.parent.name, root) for p in sorted(root.glob("*/baseline.json"))]
+
+
+def _write_lines(path: Path, rows: list[dict[str, Any]]) -> None:
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _read_lines(path: Path):
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise HarnessError(f"Cannot read {path}: {exc.strerror}.", hint="The baseline folder is incomplete; save it again.") from exc
+    for number, line in enumerate(lines, 1):
+        if line.strip():
+            try:
+                yield json.loads(line)
+            except ValueError as exc:
+                raise HarnessError(f"{path}:{number}: malformed JSON.", hint="Restore the file from version control.") from exc
