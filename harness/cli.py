@@ -53,6 +53,8 @@ def run(
     trust_remote_code: bool = typer.Option(False, "--trust-remote-code", help="allow model repos to run their own code"),
     allow_pickle: bool = typer.Option(False, "--allow-pickle", help="allow pickled (.bin/.pt) weights"),
     resume: Optional[Path] = typer.Option(None, "--resume", help="continue an interrupted run folder"),
+    forgetting_probe: Optional[list[str]] = typer.Option(None, "--forgetting-probe", help="ARC JSONL, MMLU CSV or probe JSONL (file or folder; repeatable) instead of the built-in suite"),
+    no_probes: bool = typer.Option(False, "--no-probes", help="skip the forgetting, bias and refusal probes"),
 ) -> None:
     """Run every strategy on a task and write run.json, predictions and report.md."""
     from harness.config import build_config
@@ -73,6 +75,10 @@ def run(
         "use_cache": False if no_cache else None, "trust_remote_code": trust_remote_code or None,
         "allow_pickle": allow_pickle or None,
     }
+    if forgetting_probe or no_probes:
+        cli["probes"] = {"forgetting": forgetting_probe} if forgetting_probe else {}
+        if no_probes:
+            cli["probes"]["enabled"] = False
     cfg = build_config(cli, config)
     from harness.runner import run as run_harness
 
