@@ -49,6 +49,9 @@ def render(store: RunStore) -> str:
         eps_text = f"{eps:.2f}" if eps else "cached"
         setup_text = f"{setup:.1f}" if setup is not None else "–"
         lines.append(f"| {name} | {' | '.join(cells)} | {eps_text} | {setup_text} |")
+    from reports.probes_section import render as probe_sections
+
+    lines += ["", *probe_sections(rec, names)]
     lines += ["", "## Outputs side by side", ""]
     lines += _samples(store, names)
     lines += ["", "## Run", "", "```yaml"]
