@@ -56,6 +56,8 @@ def run(
     priority: Optional[str] = typer.Option(None, "--priority", help="quality, balanced (default) or cost: how the recommendation weighs quality against cost"),
     monthly_queries: Optional[float] = typer.Option(None, "--monthly-queries", help="expected production queries a month (default 100000)"),
     dry_run: bool = typer.Option(False, "--dry-run", help="estimate time and cost from a short calibration; run nothing"),
+    forgetting_probe: Optional[list[str]] = typer.Option(None, "--forgetting-probe", help="ARC JSONL, MMLU CSV or probe JSONL (file or folder; repeatable) instead of the built-in suite"),
+    no_probes: bool = typer.Option(False, "--no-probes", help="skip the forgetting, bias and refusal probes"),
 ) -> None:
     """Run every strategy on a task and write run.json, predictions and report.md."""
     from harness.config import build_config
@@ -77,6 +79,10 @@ def run(
         "allow_pickle": allow_pickle or None,
         "decision": {k: v for k, v in {"priority": priority, "monthly_queries": monthly_queries}.items() if v is not None} or None,
     }
+    if forgetting_probe or no_probes:
+        cli["probes"] = {"forgetting": forgetting_probe} if forgetting_probe else {}
+        if no_probes:
+            cli["probes"]["enabled"] = False
     cfg = build_config(cli, config)
     if dry_run:
         from harness.dryrun import estimate, print_estimate

@@ -29,7 +29,17 @@ class FinetuneConfig(Section):
 
 
 class ProbesConfig(Section):
-    """Forgetting and bias probes (issue: probes)."""
+    """Forgetting and bias probes, scored on the base model once and on every strategy as deployed."""
+
+    enabled: bool = Field(True, description="measure forgetting, bias and refusal for every strategy")
+    forgetting: list[str] = Field(default_factory=lambda: ["builtin"], description=(
+        "multiple-choice probe sets: 'builtin' (benchmarks/probes/forgetting.jsonl), or paths to ARC-format JSONL, "
+        "MMLU-format CSV, probe JSONL, or folders of them"))
+    perplexity: bool = Field(True, description="held-out perplexity on benchmarks/probes/general_text.jsonl")
+    bbq: list[str] = Field(default_factory=lambda: ["builtin"], description="'builtin' or BBQ JSONL files/folders")
+    items: int = Field(120, ge=0, description="items per probe set, a seeded sample (0: all)")
+    counterfactual_pairs: int = Field(20, ge=0, description="test inputs with a group term swapped (costs generation)")
+    unanswerable: int = Field(30, ge=0, description="unanswerable questions for the refusal probe (qa tasks)")
 
 
 class PricesConfig(Section):

@@ -17,6 +17,7 @@ from typing import Any
 
 from harness import cost as costs
 from harness.config import DecisionConfig
+from harness.probes import bias_entries, forgetting_entries
 from harness.stats import compare_all, find_comparison
 
 PROFILES: dict[str, dict[str, float]] = {
@@ -58,7 +59,7 @@ def per_example_scores(store, names: list[str], split: str = "test") -> dict[str
 def worst_forgetting(result: dict[str, Any]) -> tuple[float | None, str | None]:
     """The largest drop (base minus adapted, in the better direction) over the forgetting probes."""
     worst, where = None, None
-    for probe, entry in (result.get("forgetting") or {}).items():
+    for probe, entry in forgetting_entries(result).items():
         delta = (entry or {}).get("delta") or {}
         if "value" not in delta:
             continue
@@ -72,7 +73,7 @@ def worst_forgetting(result: dict[str, Any]) -> tuple[float | None, str | None]:
 def worst_bias_increase(result: dict[str, Any]) -> tuple[float | None, str | None]:
     """The largest increase in bias (adapted minus base; a bias score where lower is better)."""
     worst, where = None, None
-    for name, entry in (result.get("bias") or {}).items():
+    for name, entry in bias_entries(result).items():
         delta = (entry or {}).get("delta") or {}
         if "value" not in delta:
             continue

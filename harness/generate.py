@@ -98,3 +98,175 @@ def _generate_batch(handle: ModelHandle, ids: list[list[int]], max_new_tokens: i
         text = tok.decode(row[:n], skip_special_tokens=True).strip()
         results.append((text, n, seconds))
     return results
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Log-likelihood scoring: multiple-choice options and held-out perplexity (no generation, no parsing).
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class OptionScore:
+    """Log-likelihood of one option's tokens given the context. `mean` is the length-normalised score that picks
+    the answer: the mean log-probability per option token (acc_norm by tokens, not characters)."""
+
+    logprob: float  # sum over the option's tokens, in nats
+    tokens: int
+    cached: bool = False
+
+    @property
+    def mean(self) -> float:
+        return self.logprob / max(self.tokens, 1)
+
+
+def _split_tokens(handle: ModelHandle, context: str, options: list[str]) -> tuple[list[list[int]], list[int]]:
+    """Token ids of context+option for each option, and where each option's scored tokens start.
+
+    Options are tokenized together with the context (as the model reads them) and scored from the first token
+    that differs from the context's own tokenization, so a merge at the boundary is charged to the option.
+    An empty context starts from the end-of-text token, like lm-evaluation-harness."""
+    tok = handle.tokenizer
+    start = [] if context else [tok.eos_token_id if tok.bos_token_id is None else tok.bos_token_id]
+    ctx = start + tok(context, add_special_tokens=False)["input_ids"]
+    wholes, starts = [], []
+    for option in options:
+        whole = start + tok(context + option, add_special_tokens=False)["input_ids"]
+        n = 0
+        while n < min(len(ctx), len(whole)) and ctx[n] == whole[n]:
+            n += 1
+        wholes.append(whole)
+        starts.append(min(max(n, 1), len(whole) - 1) if len(whole) > 1 else 1)
+    return wholes, starts
+
+
+def score_choices(
+    handle: ModelHandle,
+    items: list[tuple[str, list[str]]],
+    *,
+    batch_size: int = 16,
+    cache: Cache | None = None,
+    adapter: str = "",
+    on_batch: Callable[[int], None] | None = None,
+) -> list[list[OptionScore]]:
+    """Score every option of every (context, options) item by its log-likelihood, reusing cached scores.
+
+    Batched: `batch_size` items per step. The shared context of an item is computed once: one left-padded forward
+    over the contexts of the batch fills a KV cache, which is then copied to each option's row and the options
+    (right-padded) are run on top of it. The result equals scoring each option in its own forward pass."""
+    cache = cache or NoCache()
+    keys = [[key("ll", handle.fingerprint, adapter, ctx, opt) for opt in opts] for ctx, opts in items]
+    hits = cache.get_many("loglik", [k for ks in keys for k in ks])
+    results: list[list[OptionScore] | None] = [
+        [OptionScore(**hits[k], cached=True) for k in ks] if all(k in hits for k in ks) else None for ks in keys
+    ]
+    todo = [i for i, r in enumerate(results) if r is None]
+    if on_batch and len(todo) < len(items):
+        on_batch(len(items) - len(todo))
+    split = {i: _split_tokens(handle, *items[i]) for i in todo}
+    todo.sort(key=lambda i: -min(split[i][1]))  # similar context lengths share a batch
+    for begin in range(0, len(todo), batch_size):
+        batch = todo[begin : begin + batch_size]
+        scored = _score_batch(handle, [split[i] for i in batch])
+        fresh = {}
+        for i, scores in zip(batch, scored):
+            results[i] = scores
+            fresh.update((k, {"logprob": s.logprob, "tokens": s.tokens}) for k, s in zip(keys[i], scores))
+        cache.put_many("loglik", fresh)
+        if on_batch:
+            on_batch(len(batch))
+    return results  # type: ignore[return-value]
+
+
+def _score_batch(handle: ModelHandle, split: list[tuple[list[list[int]], list[int]]]) -> list[list[OptionScore]]:
+    import torch
+
+    pad, dev, model = handle.tokenizer.pad_token_id, handle.device, handle.model
+    limit = handle.context_length
+    prefixes, suffixes, owners, offsets = [], [], [], []
+    for i, (wholes, starts) in enumerate(split):
+        m = min(starts)  # tokens every option shares with the context: computed once
+        longest = max(len(w) for w in wholes) - m
+        keep = max(1, min(m, limit - longest))  # an over-long context loses its start, never the options
+        prefixes.append(wholes[0][m - keep : m])
+        for whole, s in zip(wholes, starts):
+            suffixes.append(whole[m:])
+            owners.append(i)
+            offsets.append(s - m)
+    width = max(len(p) for p in prefixes)
+    p_ids = torch.tensor([[pad] * (width - len(p)) + p for p in prefixes], device=dev)
+    p_mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prefixes], device=dev)
+    s_width = max(len(s) for s in suffixes)
+    s_ids = torch.tensor([s + [pad] * (s_width - len(s)) for s in suffixes], device=dev)
+    s_mask = torch.tensor([[1] * len(s) + [0] * (s_width - len(s)) for s in suffixes], device=dev)
+    idx = torch.tensor(owners, device=dev)
+    with torch.inference_mode():
+        out = model(input_ids=p_ids, attention_mask=p_mask, position_ids=(p_mask.cumsum(-1) - 1).clamp(min=0),
+                    use_cache=True)
+        first = out.logits[:, -1].float().log_softmax(-1)[idx]  # predicts each option's first suffix token
+        kv = out.past_key_values
+        kv.batch_select_indices(idx)  # one copy of the context's cache per option
+        positions = p_mask.sum(-1)[idx, None] + torch.arange(s_width, device=dev)[None]
+        out2 = model(input_ids=s_ids, attention_mask=torch.cat([p_mask[idx], s_mask], dim=1),
+                     position_ids=positions, past_key_values=kv, use_cache=False)
+        logp = torch.cat([first[:, None], out2.logits[:, :-1].float().log_softmax(-1)], dim=1)
+        token_lp = logp.gather(-1, s_ids[:, :, None]).squeeze(-1).cpu()
+    results: list[list[OptionScore]] = [[] for _ in split]
+    for row, (i, off, suffix) in enumerate(zip(owners, offsets, suffixes)):
+        lp = token_lp[row, off : len(suffix)]
+        results[i].append(OptionScore(float(lp.sum()), int(lp.numel())))
+    return results
+
+
+def score_choices_naive(handle: ModelHandle, items: list[tuple[str, list[str]]]) -> list[list[OptionScore]]:
+    """The reference: one forward pass per option, no batching, no shared context (tests and benchmarks)."""
+    import torch
+
+    results = []
+    for context, options in items:
+        wholes, starts = _split_tokens(handle, context, options)
+        scores = []
+        for whole, s in zip(wholes, starts):
+            ids = torch.tensor([whole], device=handle.device)
+            with torch.inference_mode():
+                logp = handle.model(input_ids=ids).logits[0, :-1].float().log_softmax(-1)
+            lp = logp.gather(-1, ids[0, 1:, None]).squeeze(-1)[s - 1 :]
+            scores.append(OptionScore(float(lp.sum()), int(lp.numel())))
+        results.append(scores)
+    return results
+
+
+def perplexity(
+    handle: ModelHandle,
+    texts: list[str],
+    *,
+    batch_size: int = 8,
+    cache: Cache | None = None,
+    adapter: str = "",
+) -> list[OptionScore]:
+    """Per text: the summed log-likelihood of its tokens (after the first) and their count; a text's perplexity
+    is exp(-logprob / tokens). Texts longer than the context window keep their start."""
+    import torch
+
+    cache = cache or NoCache()
+    keys = [key("ppl", handle.fingerprint, adapter, t) for t in texts]
+    hits = cache.get_many("perplexity", keys)
+    results = [OptionScore(**hits[k], cached=True) if k in hits else None for k in keys]
+    todo = [i for i, r in enumerate(results) if r is None]
+    pad = handle.tokenizer.pad_token_id
+    encoded = {i: handle.tokenizer(texts[i], add_special_tokens=False)["input_ids"][: handle.context_length] for i in todo}
+    todo.sort(key=lambda i: -len(encoded[i]))
+    for begin in range(0, len(todo), batch_size):
+        batch = todo[begin : begin + batch_size]
+        ids = [encoded[i] for i in batch]
+        width = max(len(x) for x in ids)
+        inp = torch.tensor([x + [pad] * (width - len(x)) for x in ids], device=handle.device)
+        mask = torch.tensor([[1] * len(x) + [0] * (width - len(x)) for x in ids], device=handle.device)
+        with torch.inference_mode():
+            logp = handle.model(input_ids=inp, attention_mask=mask).logits[:, :-1].float().log_softmax(-1)
+            token_lp = (logp.gather(-1, inp[:, 1:, None]).squeeze(-1) * mask[:, 1:]).sum(-1).cpu()
+        fresh = {}
+        for i, x, lp in zip(batch, ids, token_lp.tolist()):
+            results[i] = OptionScore(lp, max(len(x) - 1, 0))
+            fresh[keys[i]] = {"logprob": lp, "tokens": max(len(x) - 1, 0)}
+        cache.put_many("perplexity", fresh)
+    return results  # type: ignore[return-value]

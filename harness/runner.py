@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from harness import SCHEMA_VERSION, __version__
+from harness import SCHEMA_VERSION, __version__, probes
 from harness.cache import Cache, NoCache
 from harness.config import RunConfig, validate
 from harness.console import console, progress
@@ -57,6 +57,9 @@ def run(config: RunConfig, *, resume: Path | None = None) -> Path:
     console.print(f"[bold]{task.name}[/] · model {handle.name} ({handle.source}, {handle.device}) · "
                   f"strategies {', '.join(names)} · run folder {store.path}")
     try:
+        if config.probes.enabled:
+            record["base"] = probes.measure_base(ctx)  # forgetting and bias are changes against this
+            store.write(record)
         for name in names:
             if record["strategies"].get(name, {}).get("status") == "complete":
                 console.print(f"[dim]{name}: already complete, skipped[/]")
@@ -110,6 +113,7 @@ def run_strategy(ctx: RunContext, name: str) -> dict[str, Any]:
         for split in evaluation_splits(ctx):
             result["metrics"][split], result["counts"][split], timings = evaluate_split(ctx, adapted, split)
             result.setdefault("timings", {})[split] = timings
+    result.update(probes.measure(ctx, adapted))  # forgetting, bias, refusal against the base (not metered)
     cost = vars(adapted.cost) | {"setup_seconds": setup_seconds,
                                  "process_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
     cost |= meter.fields() | {"artifact_bytes": adapted.cost.artifact_bytes or directory_bytes(ctx.artifacts(name))}

@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from harness import cost as costs
+from harness.probes import bias_entries, forgetting_entries
 from harness.store import RunStore
 from reports import plots
 
@@ -86,8 +87,8 @@ def context(store: RunStore) -> dict[str, Any]:
         dollars, metric, f"dollars over {horizon:g} months (setup + queries at the expected volume)",
         recommendation.get("recommended")))
     curves = [svg(plots.learning_curve(results[n]["learning_curve"], n)) for n in names if results[n].get("learning_curve")]
-    forgetting = [(n, probe, e) for n in names for probe, e in (results[n].get("forgetting") or {}).items()]
-    bias = [(n, probe, e) for n in names for probe, e in (results[n].get("bias") or {}).items()]
+    forgetting = [(n, probe, e) for n in names for probe, e in forgetting_entries(results[n]).items()]
+    bias = [(n, probe, e) for n in names for probe, e in bias_entries(results[n]).items()]
     retrieval = [(n, split, r) for n in names for split, r in (results[n].get("retrieval") or {}).items()]
     overfitting = [(n, m, d) for n in names for m, d in (results[n].get("overfitting") or {}).items()]
     return {

@@ -51,6 +51,9 @@ def render(store: RunStore) -> str:
         setup_text = f"{setup:.1f}" if setup is not None else "–"
         lines.append(f"| {name} | {' | '.join(cells)} | {eps_text} | {setup_text} |")
     lines += decision_details(rec, names)
+    from reports.probes_section import render as probe_sections
+
+    lines += ["", *probe_sections(rec, names)]
     lines += ["", "## Outputs side by side", ""]
     lines += _samples(store, names)
     lines += ["", "## Run", "", "```yaml"]
@@ -133,14 +136,6 @@ def decision_details(rec: dict[str, Any], names: list[str]) -> list[str]:
             if b["queries"] is not None:
                 lines.append(f"\n- {b['upfront']} pays off its extra setup against {b['other']} after "
                              f"{fmt_count(b['queries'])} queries ({b['months']:.3g} months at the expected volume).")
-    for key, title in (("forgetting", "Forgetting"), ("bias", "Bias")):
-        rows = [(n, k, e) for n in names for k, e in (rec["strategies"][n].get(key) or {}).items() if e.get("delta")]
-        if rows:
-            lines += ["", f"## {title} (adapted − base)", "", "| strategy | probe | base | adapted | delta [95% CI] |",
-                      "|---|---|---|---|---|"]
-            lines += [f"| {n} | {_cell(k)} | {fmt_score(e['base']) if e.get('base') else '–'} | "
-                      f"{fmt_score(e['adapted']) if e.get('adapted') else '–'} | {e['delta']['value']:+.3f} "
-                      f"[{e['delta']['ci_low']:+.3f}, {e['delta']['ci_high']:+.3f}] |" for n, k, e in rows]
     rows = [(n, s, k, v) for n in names for s, r in (rec["strategies"][n].get("retrieval") or {}).items()
             for k, v in r.items() if isinstance(v, dict) and "value" in v]
     if rows:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from harness.context import RunContext
-from harness.generate import generate
+from harness.generate import OptionScore, generate, perplexity, score_choices
 from harness.models import ModelHandle
 from harness.types import Cost, Document, Example, Prediction
 
@@ -36,3 +36,22 @@ class PromptedModel:
                        [d.id for d in passages], g.truncated, g.cached)
             for ex, prompt, g, (_, passages) in zip(examples, prompts, gens, built)
         ]
+
+    # --- probes: scored as deployed (these weights via `model`/`adapter`, plus whatever context the strategy adds)
+
+    def probe_context(self, text: str) -> str:
+        """Text this strategy puts before a probe item's own context when it is scored. Prompt-only strategies add
+        nothing (their weights are the base's, so their forgetting is exactly zero); RAG overrides this to prepend
+        the passages it retrieves for `text`."""
+        return ""
+
+    def score_choices(self, items: list[tuple[str, list[str]]]) -> list[list[OptionScore]]:
+        """Log-likelihood of each option of each (context, options) item under this adapted model."""
+        items = [(self.probe_context(context) + context, options) for context, options in items]
+        return score_choices(self.model, items, batch_size=self.ctx.config.batch_size, cache=self.ctx.cache,
+                             adapter=self.adapter)
+
+    def perplexity(self, texts: list[str]) -> list[OptionScore]:
+        """Per text, the log-likelihood of its tokens under this model's weights (held-out perplexity)."""
+        return perplexity(self.model, texts, batch_size=max(1, self.ctx.config.batch_size // 2), cache=self.ctx.cache,
+                          adapter=self.adapter)

@@ -115,7 +115,7 @@ def test_constraint_vetoes_the_best_scoring(tmp_path):
                         "adapted": {"metric": "acc", "value": 0.45, "ci_low": 0.35, "ci_high": 0.55, "n": 50, "higher_is_better": True},
                         "delta": {"value": -0.15, "ci_low": -0.25, "ci_high": -0.05, "n": 50, "p_value": 0.01}}}
     strategies = {"prompt": {"scores": _binary(0.3, 60, 3)},
-                  "lora": {"scores": _binary(0.9, 60, 4), "setup_seconds": 600, "trainable_params": 10**6, "forgetting": drop}}
+                  "lora": {"scores": _binary(0.9, 60, 4), "setup_seconds": 600, "trainable_params": 10**6, "forgetting": {"sets": drop}}}
     store = make_run(tmp_path, strategies, decision={"constraints": {"max_forgetting_drop": 0.05}})
     r = analysed(store)["recommendation"]
     assert r["recommended"] == "prompt" and "lora" in r["vetoed"] and "lora" not in r["ranking"]

@@ -1,0 +1,237 @@
+"""Forgetting, bias and refusal probes: the base model scored once per run, every strategy as deployed, and each
+figure reported as a change against the base on the same items (paired test, CI).
+
+  forgetting  multiple-choice accuracy by length-normalised log-likelihood (our suite, ARC, MMLU) and held-out
+              perplexity on general text
+  bias        BBQ accuracy per condition and bias scores; counterfactual pairs (a group term swapped in test inputs)
+  refusal     how often the model says it does not know: unanswerable `qa` questions, BBQ's ambiguous items
+
+The runner calls `measure_base(ctx)` once (-> run.json "base") and `measure(ctx, adapted)` per strategy.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from harness import bias
+from harness.console import console
+from harness.metrics import score as metric_scores
+from harness.probe_data import ChoiceItem, load_bbq, load_choice_items, read_general_text, read_jsonl, sample
+from harness.stats import paired_difference, summarize
+from harness.types import Example
+
+
+# --- what is measured: one model's raw outcomes ------------------------------------------------------------------
+
+
+def probe_sets(ctx) -> dict[str, Any]:
+    """The probe items this run uses (seeded samples), loaded once and kept on the context."""
+    if getattr(ctx, "_probe_sets", None) is None:
+        cfg, seed = ctx.config.probes, ctx.seed
+        choice = {name: sample(items, cfg.items, seed) for src in cfg.forgetting for name, items in load_choice_items(src).items()}
+        bbq = {name: sample(items, cfg.items, seed) for src in cfg.bbq for name, items in load_bbq(src).items()}
+        texts = [t for _, t in read_general_text()] if cfg.perplexity else []
+        ctx._probe_sets = {"choice": choice, "bbq": bbq, "texts": texts, "pairs": _pairs(ctx),
+                           "unanswerable": _unanswerable(ctx)}
+    return ctx._probe_sets
+
+
+def _pairs(ctx) -> list[tuple[Example, Example, dict[str, str]]]:
+    n = ctx.config.probes.counterfactual_pairs
+    if n == 0 or "test" not in ctx.task.splits:
+        return []
+    pairs = []
+    for ex in sample(ctx.task.split("test"), 0, ctx.seed):
+        made = bias.counterfactual(ex)
+        if made:
+            pairs.append((ex, *made))
+    return sample(pairs, n, ctx.seed)
+
+
+def _unanswerable(ctx) -> list[Example]:
+    n = ctx.config.probes.unanswerable
+    path = Path(ctx.task.source).parent / "unanswerable.jsonl" if ctx.task.source else None
+    if n == 0 or ctx.task.kind != "qa" or path is None or not path.exists():
+        return []
+    rows = [Example(str(r["id"]), str(r["input"]), r.get("reference", "unknown"), r.get("meta", {})) for _, r in read_jsonl(path)]
+    return sample(rows, n, ctx.seed)
+
+
+def pick(scores) -> int:
+    means = [s.mean for s in scores]
+    return int(np.argmax(means))
+
+
+def outcomes(ctx, model) -> dict[str, Any]:
+    """Everything the probes measure about one model (a PromptedModel: base or adapted), item by item."""
+    sets = probe_sets(ctx)
+    out: dict[str, Any] = {"choice": {}, "bbq": {}}
+    with console.status(f"{model.name}: probes (log-likelihood)..."):
+        for name, items in sets["choice"].items():
+            scored = model.score_choices([(it.context, list(it.choices)) for it in items])
+            out["choice"][name] = np.array([pick(s) == it.answer for s, it in zip(scored, items)], dtype=float)
+        for name, items in sets["bbq"].items():
+            scored = model.score_choices([(it.prompt, [" " + a for a in it.answers]) for it in items])
+            out["bbq"][name] = [pick(s) for s in scored]
+        if sets["texts"]:
+            ppl = model.perplexity(sets["texts"])
+            out["nll"] = np.array([-s.logprob / max(s.tokens, 1) for s in ppl])
+            out["nll_total"] = (-sum(s.logprob for s in ppl), sum(s.tokens for s in ppl))
+    if sets["pairs"]:
+        with console.status(f"{model.name}: counterfactual pairs ({len(sets['pairs'])})..."):
+            preds = model.predict([p[0] for p in sets["pairs"]] + [p[1] for p in sets["pairs"]])
+        n, metric = len(sets["pairs"]), ctx.task.metrics[0]
+        orig, swap = preds[:n], preds[n:]
+        out["pairs"] = {
+            "orig": [metric_scores([metric], p.output, p.references)[metric] for p in orig],
+            "swap": [metric_scores([metric], p.output, p.references)[metric] for p in swap],
+            "changed": [float(bias.normalised(bias.swap_back(s.output, back)) != bias.normalised(o.output))
+                        for o, s, (_, _, back) in zip(orig, swap, sets["pairs"])],
+        }
+    if sets["unanswerable"]:
+        with console.status(f"{model.name}: unanswerable questions ({len(sets['unanswerable'])})..."):
+            preds = model.predict(sets["unanswerable"])
+        out["refused"] = np.array([bias.says_unknown(p.output) for p in preds], dtype=float)
+    return out
+
+
+# --- summaries ---------------------------------------------------------------------------------------------------
+
+
+def _score(metric: str, values, seed: int, higher_is_better: bool = True) -> dict:
+    return vars(summarize(metric, values, higher_is_better=higher_is_better, seed=seed))
+
+
+def _by_category(items: list[ChoiceItem], correct: np.ndarray) -> dict[str, np.ndarray]:
+    cats: dict[str, list[int]] = {}
+    for i, it in enumerate(items):
+        cats.setdefault(it.category or "all", []).append(i)
+    return {c: correct[idx] for c, idx in sorted(cats.items())}
+
+
+def describe(ctx, raw: dict[str, Any]) -> dict[str, Any]:
+    """One model's figures, each with its CI (what run.json keeps under "base")."""
+    sets, seed = probe_sets(ctx), ctx.seed
+    rec: dict[str, Any] = {"forgetting": {}, "bias": {}}
+    for name, correct in raw["choice"].items():
+        items = sets["choice"][name]
+        rec["forgetting"][name] = {
+            "accuracy": _score("accuracy", correct, seed),
+            "chance": float(np.mean([1 / len(it.choices) for it in items])),
+            "per_category": {c: _score("accuracy", v, seed) for c, v in _by_category(items, correct).items()},
+        }
+    if "nll" in raw:
+        rec["perplexity"] = _perplexity(raw, seed)
+    for name, picks in raw["bbq"].items():
+        rec["bias"][name] = bias.bbq_scores(bias.BBQOutcome.of(sets["bbq"][name], picks), seed=seed)
+    if "pairs" in raw:
+        rec["counterfactual"] = {"pairs": len(raw["pairs"]["orig"]), "metric": ctx.task.metrics[0],
+                                 **bias.pair_figures(raw["pairs"]["orig"], raw["pairs"]["swap"], raw["pairs"]["changed"],
+                                                     seed=seed)}
+    if "refused" in raw:
+        rec["refusal"] = {"qa_unanswerable": _score("says_unknown", raw["refused"], seed)}
+    return rec
+
+
+def _perplexity(raw, seed) -> dict:
+    nll_sum, tokens = raw["nll_total"]
+    return {"perplexity": float(np.exp(nll_sum / max(tokens, 1))), "tokens": int(tokens),
+            "nll_per_token": _score("nll_per_token", raw["nll"], seed, higher_is_better=False)}
+
+
+def _versus(base: dict, adapted: dict, delta: dict) -> dict:
+    return {"base": base, "adapted": adapted, "delta": delta}
+
+
+def compare(ctx, base_raw: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
+    """The strategy's figures against the base's, each change paired on the same items."""
+    sets, seed = probe_sets(ctx), ctx.seed
+    base_desc, desc = describe(ctx, base_raw), describe(ctx, raw)
+    forgetting: dict[str, Any] = {"sets": {}}
+    for name, correct in raw["choice"].items():
+        items, b = sets["choice"][name], base_raw["choice"][name]
+        cats_a, cats_b = _by_category(items, correct), _by_category(items, b)
+        forgetting["sets"][name] = {
+            "chance": desc["forgetting"][name]["chance"],
+            **_versus(base_desc["forgetting"][name]["accuracy"], desc["forgetting"][name]["accuracy"],
+                      paired_difference(correct, b, seed=seed)),
+            "per_category": {c: _versus(_score("accuracy", cats_b[c], seed), _score("accuracy", cats_a[c], seed),
+                                        paired_difference(cats_a[c], cats_b[c], seed=seed)) for c in cats_a},
+        }
+    if "nll" in raw:
+        forgetting["perplexity"] = _versus(base_desc["perplexity"], desc["perplexity"],
+                                           paired_difference(raw["nll"], base_raw["nll"], seed=seed))
+    result_bias: dict[str, Any] = {"bbq": {}}
+    refusal: dict[str, Any] = {}
+    for name, picks in raw["bbq"].items():
+        items = sets["bbq"][name]
+        a, b = bias.BBQOutcome.of(items, picks), bias.BBQOutcome.of(items, base_raw["bbq"][name])
+        changes = bias.bbq_changes(a, b, seed=seed)
+        result_bias["bbq"][name] = {f: _versus(base_desc["bias"][name][f], desc["bias"][name][f], changes[f])
+                                    for f in changes}
+        refusal[f"{name}_ambig"] = result_bias["bbq"][name]["abstention_ambig"]
+    if "pairs" in raw:
+        gap = lambda r: np.abs(np.asarray(r["pairs"]["orig"]) - np.asarray(r["pairs"]["swap"]))  # noqa: E731
+        result_bias["counterfactual"] = {
+            "pairs": desc["counterfactual"]["pairs"], "metric": desc["counterfactual"]["metric"],
+            "base": base_desc["counterfactual"], "adapted": desc["counterfactual"],
+            "delta": {"abs_metric_gap": paired_difference(gap(raw), gap(base_raw), seed=seed),
+                      "changed": paired_difference(raw["pairs"]["changed"], base_raw["pairs"]["changed"], seed=seed)},
+        }
+    if "refused" in raw:
+        refusal["qa_unanswerable"] = _versus(base_desc["refusal"]["qa_unanswerable"],
+                                             desc["refusal"]["qa_unanswerable"],
+                                             paired_difference(raw["refused"], base_raw["refused"], seed=seed))
+    return {"forgetting": forgetting, "bias": result_bias, "refusal": refusal}
+
+
+# --- the runner's two calls --------------------------------------------------------------------------------------
+
+
+def base_model(ctx):
+    """The base model as the probes see it: its own weights, the task's zero-shot prompt, no added context."""
+    from strategies.base import PromptedModel
+
+    return PromptedModel("base", ctx, fingerprint="base")
+
+
+def _base_raw(ctx) -> dict[str, Any]:
+    if getattr(ctx, "_probe_base", None) is None:
+        ctx._probe_base = outcomes(ctx, base_model(ctx))
+    return ctx._probe_base
+
+
+def measure_base(ctx) -> dict[str, Any]:
+    """The base model's probe figures (scored once per run; the cache makes a resumed run free)."""
+    if not ctx.config.probes.enabled:
+        return {"skipped": "probes disabled (probes.enabled: false)"}
+    return {"model_fingerprint": ctx.model.fingerprint, **describe(ctx, _base_raw(ctx))}
+
+
+def measure(ctx, adapted) -> dict[str, Any]:
+    """A strategy's "forgetting", "bias" and "refusal" sections: its figures against the base's."""
+    if not ctx.config.probes.enabled:
+        return {}
+    if not hasattr(adapted, "score_choices"):
+        why = {"skipped": f"{type(adapted).__name__} has no score_choices (not a PromptedModel)"}
+        return {"forgetting": why, "bias": why, "refusal": why}
+    return compare(ctx, _base_raw(ctx), outcomes(ctx, adapted))
+
+
+# --- flat views for the decision and the reports ----------------------------------------------------------------
+
+
+def forgetting_entries(result: dict[str, Any]) -> dict[str, dict]:
+    """{probe set: {base, adapted, delta}} for the multiple-choice forgetting probes of a strategy's result."""
+    sets = ((result.get("forgetting") or {}).get("sets")) or {}
+    return {name: e for name, e in sets.items() if isinstance(e, dict) and e.get("delta")}
+
+
+def bias_entries(result: dict[str, Any]) -> dict[str, dict]:
+    """{"<bbq set> <bias score>": {base, adapted, delta}}: the BBQ bias scores (lower is better) of a result."""
+    bbq = ((result.get("bias") or {}).get("bbq")) or {}
+    return {f"{name} {field}": e for name, fields in bbq.items() for field, e in fields.items()
+            if field.startswith("bias_") and isinstance(e, dict) and e.get("delta")}
