@@ -25,4 +25,4 @@ def test_suite_runs_every_task_and_writes_a_suite_page(tmp_path, tiny_dir):
     assert "head" in verdicts["classification"]["scores"] and "head" not in verdicts["qa"]["scores"]
     page = (suite_dir / "suite.html").read_text()
     assert "classification" in page and "report.html" in page
-    assert "| classification |" in (suite_dir / "suite.md").read_text()
+    assert "[classification](" in (suite_dir / "suite.md").read_text()
