@@ -39,6 +39,9 @@ def run(
     input_field: Optional[str] = typer.Option(None, help="field holding the input (with --data)"),
     reference_field: Optional[str] = typer.Option(None, help="field(s) holding references, comma-separated (with --data)"),
     instruction: Optional[str] = typer.Option(None, help="the task instruction (with --data)"),
+    data_format: Optional[str] = typer.Option(None, help="auto (by suffix: jsonl, csv), or label-text: `label sentence` lines (with --data)"),
+    labels: Optional[str] = typer.Option(None, help="label set with verbalizers, e.g. 0=negative,1=positive: makes a classification task (with --data)"),
+    suite: Optional[str] = typer.Option(None, "--suite", help="run every task of a named suite (benchmarks/suites.yaml)"),
     model: Optional[str] = typer.Option(None, "--model", "-m", help="HF id or local directory (default: SmolLM2-135M-Instruct)"),
     embedder: Optional[str] = typer.Option(None, help="sentence-transformers id or directory (default: all-MiniLM-L6-v2)"),
     strategies: Optional[str] = typer.Option(None, "--strategies", "-s", help="comma-separated, e.g. prompt,few-shot"),
@@ -72,6 +75,11 @@ def run(
             data_section["reference_fields"] = [f.strip() for f in reference_field.split(",") if f.strip()]
         if instruction:
             data_section["instruction"] = instruction
+        if data_format:
+            data_section["format"] = data_format
+        if labels:
+            pairs = [item.partition("=") for item in labels.split(",") if item.strip()]
+            data_section["labels"] = {k.strip(): (v or k).strip() for k, _, v in pairs}
     cli = {
         "task": task, "data": data_section, "model": model, "embedder": embedder, "strategies": strategies,
         "limit": limit, "seed": seed, "out": out, "batch_size": batch_size, "device": device, "max_new_tokens": max_new_tokens,
@@ -88,6 +96,13 @@ def run(
         from harness.dryrun import estimate, print_estimate
 
         print_estimate(estimate(cfg), cfg)
+        return
+    from harness.suite import is_suite, run_suite
+
+    if suite or (resume and is_suite(resume)):
+        suite_dir = run_suite(cfg, suite, resume=resume)
+        console.print(f"Suite folder: [bold]{suite_dir}[/]  (suite.html, suite.md, one run folder per task)")
+        print(suite_dir)
         return
     from harness.runner import run as run_harness
 

@@ -87,6 +87,13 @@ class DecisionConfig(Section):
         return v
 
 
+class HeadConfig(Section):
+    """The `head` strategy: a linear classifier on frozen features."""
+
+    features: Literal["lm", "embedder"] = Field("lm", description="pooled LM hidden states, or sentence embeddings")
+    c: float = Field(1.0, gt=0, description="inverse L2 strength of the logistic regression")
+
+
 class DataConfig(Section):
     """A task straight from files: `--data FILE` (a seeded split of one file) or `--data split=FILE` per split."""
 
@@ -95,6 +102,8 @@ class DataConfig(Section):
     reference_fields: list[str] = Field(default_factory=lambda: ["reference"])
     id_field: str = "id"
     instruction: str | None = None
+    format: Literal["auto", "label-text"] = "auto"
+    labels: dict[str, str] | None = None  # label -> verbalizer: a classification task
     metrics: list[str] | None = None
     max_new_tokens: int | None = None
     split_fractions: dict[str, float] = Field(default_factory=lambda: {"train": 0.6, "validation": 0.1, "test": 0.3})
@@ -117,6 +126,7 @@ class RunConfig(Section):
     trust_remote_code: bool = False
     allow_pickle: bool = False
     few_shot: FewShotConfig = Field(default_factory=FewShotConfig)
+    head: HeadConfig = Field(default_factory=HeadConfig)
     rag: RagConfig = Field(default_factory=RagConfig)
     finetune: FinetuneConfig = Field(default_factory=FinetuneConfig)
     probes: ProbesConfig = Field(default_factory=ProbesConfig)

@@ -17,10 +17,14 @@ from harness.registry import metrics
 
 @dataclass(frozen=True)
 class Metric:
+    """Scores one output against its references (`fn`), or, for a corpus-level metric such as macro-F1, all
+    outputs at once (`corpus`); its CI then comes from resampling examples and recomputing."""
+
     name: str
-    fn: Callable[[str, list[str]], float]
+    fn: Callable[[str, list[str]], float] | None
     higher_is_better: bool = True
     description: str = ""
+    corpus: Callable[[list[str], list[list[str]]], float] | None = None
 
 
 def metric(name: str, *, higher_is_better: bool = True, description: str = ""):
@@ -36,7 +40,19 @@ def get(name: str) -> Metric:
 
 
 def score(names: list[str], output: str, references: list[str]) -> dict[str, float]:
-    return {n: float(get(n).fn(output, references)) for n in names}
+    """Per-example scores of the per-example metrics (corpus-level ones are computed in `aggregate`)."""
+    return {n: float(get(n).fn(output, references)) for n in names if get(n).fn is not None}
+
+
+def aggregate(name: str, rows: list[dict], *, seed: int = 0):
+    """A metric's mean (or corpus value) over prediction rows, with its 95% bootstrap CI, as a Score."""
+    from harness.stats import summarize, summarize_corpus
+
+    m = get(name)
+    if m.corpus is not None:
+        return summarize_corpus(name, m.corpus, [r["output"] for r in rows], [r["references"] for r in rows],
+                                higher_is_better=m.higher_is_better, seed=seed)
+    return summarize(name, [r["scores"][name] for r in rows], higher_is_better=m.higher_is_better, seed=seed)
 
 
 # ------------------------------------------------------------------------------------------------------------ ROUGE
@@ -100,3 +116,31 @@ def token_f1(output: str, refs: list[str]) -> float:
         return 2 * p * r / (p + r)
 
     return max(f1(r) for r in refs)
+
+
+# ------------------------------------------------------------------------------------------------- classification
+
+
+def normalize_label(text: str) -> str:
+    return " ".join(text.lower().strip().strip(string.punctuation).split())
+
+
+@metric("accuracy", description="the predicted label equals the gold label")
+def accuracy(output: str, refs: list[str]) -> float:
+    return float(normalize_label(output) in {normalize_label(r) for r in refs})
+
+
+def macro_f1(outputs: list[str], refs: list[list[str]]) -> float:
+    """Macro-averaged F1 over the gold labels (a label never predicted nor gold does not count)."""
+    gold = [normalize_label(r[0]) for r in refs]
+    pred = [normalize_label(o) for o in outputs]
+    f1s = []
+    for label in sorted(set(gold)):
+        tp = sum(p == label and g == label for p, g in zip(pred, gold))
+        fp = sum(p == label and g != label for p, g in zip(pred, gold))
+        fn = sum(p != label and g == label for p, g in zip(pred, gold))
+        f1s.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
+    return sum(f1s) / len(f1s) if f1s else 0.0
+
+
+metrics.register("macro_f1")(Metric("macro_f1", None, True, "macro-averaged F1 over labels (corpus-level)", macro_f1))

@@ -25,11 +25,9 @@ from harness.config import RunConfig, validate
 from harness.console import console, progress
 from harness.context import RunContext
 from harness.errors import HarnessError
-from harness.metrics import get as get_metric
-from harness.metrics import score
+from harness.metrics import aggregate, score
 from harness.models import load_generator
 from harness.registry import strategies as strategy_registry
-from harness.stats import summarize
 from harness.store import RunStore
 from harness.tasks import Task, load_task
 from harness.types import Example
@@ -147,11 +145,7 @@ def evaluate_split(ctx: RunContext, adapted, split: str) -> tuple[dict, dict, di
             elapsed = time.perf_counter() - start
             bar.update(job, advance=len(batch), rate=f"{(i + len(batch)) / max(elapsed, 1e-9):.2f} ex/s")
     rows = [done[ex.id] for ex in examples]
-    scores = {
-        m: vars(summarize(m, [r["scores"][m] for r in rows], higher_is_better=get_metric(m).higher_is_better,
-                          seed=ctx.seed))
-        for m in ctx.task.metrics
-    }
+    scores = {m: vars(aggregate(m, rows, seed=ctx.seed)) for m in ctx.task.metrics}
     secs = np.array([r["seconds"] for r in rows])
     fresh = [r for r in rows if not r["cached"]]
     timings = {

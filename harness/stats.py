@@ -29,6 +29,22 @@ def summarize(metric: str, values, *, higher_is_better: bool = True, seed: int =
     return Score(metric, mean, low, high, len(values), higher_is_better)
 
 
+def summarize_corpus(metric: str, fn, outputs: list, references: list, *, higher_is_better: bool = True,
+                     n_boot: int = 1000, seed: int = 0) -> Score:
+    """A corpus-level metric (e.g. macro-F1) with a percentile bootstrap CI over resampled examples."""
+    value = float(fn(outputs, references))
+    n = len(outputs)
+    if n < 2:
+        return Score(metric, value, value, value, n, higher_is_better)
+    rng = np.random.default_rng(seed)
+    stats = []
+    for _ in range(n_boot):
+        idx = rng.integers(0, n, n)
+        stats.append(fn([outputs[i] for i in idx], [references[i] for i in idx]))
+    low, high = np.percentile(stats, [2.5, 97.5])
+    return Score(metric, value, float(low), float(high), n, higher_is_better)
+
+
 def is_binary(values) -> bool:
     x = np.asarray(values, dtype=float)
     return bool(np.all((x == 0) | (x == 1)))

@@ -47,6 +47,11 @@ class Task:
             )
         return self.splits[name]
 
+    def answer_text(self, example: Example) -> str:
+        """What the model should say for an example: its label's verbalizer, or its first reference."""
+        ref = example.references[0]
+        return self.labels.get(ref, ref) if self.labels else ref
+
     def render_input(self, text: str) -> str:
         return self.input_template.replace("{input}", text)
 
@@ -57,7 +62,7 @@ class Task:
         msgs = [{"role": "system", "content": self.instruction}]
         for demo in demos:
             msgs.append({"role": "user", "content": self.render_input(demo.input)})
-            msgs.append({"role": "assistant", "content": demo.references[0]})
+            msgs.append({"role": "assistant", "content": self.answer_text(demo)})
         user = self.render_input(example.input)
         if passages:
             context = "\n".join(f"[{i}] {format_passage(p)}" for i, p in enumerate(passages, 1))
@@ -110,10 +115,21 @@ def _read_text(path: Path) -> str:
         ) from exc
 
 
-def read_records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, record) from a JSONL or CSV file; a malformed line is an error naming file and line."""
+def read_records(path: Path, fmt: str = "auto") -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, record) from a JSONL or CSV file, or `label sentence` lines (fmt="label-text", as SST-2
+    is published); a malformed line is an error naming file and line."""
     path = Path(path)
     text = _read_text(path)
+    if fmt == "label-text":
+        for number, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            label, _, sentence = line.strip().partition(" ")
+            if not sentence.strip():
+                raise HarnessError(f"{path}:{number}: expected `label sentence`, found {line.strip()[:60]!r}.",
+                                   hint="Each line starts with the label, then a space, then the text.")
+            yield number, {"input": sentence.strip(), "reference": label}
+        return
     if path.suffix.lower() in {".csv", ".tsv"}:
         reader = csv.DictReader(text.splitlines(), delimiter="\t" if path.suffix.lower() == ".tsv" else ",")
         for row in reader:
@@ -150,12 +166,13 @@ def read_examples(
     reference_fields: list[str] = ("reference",),
     id_field: str = "id",
     labels: dict[str, str] | None = None,
+    fmt: str = "auto",
 ) -> list[Example]:
     """Examples from JSONL or CSV. With several reference fields, every one present becomes a reference."""
     path = Path(path)
     examples: list[Example] = []
     seen: dict[str, int] = {}
-    for line, rec in read_records(path):
+    for line, rec in read_records(path, fmt):
         refs = [rec[f] for f in reference_fields if rec.get(f) not in (None, "")]
         if not refs:
             _field(rec, reference_fields[0], path, line)  # raises with the standard message
@@ -169,7 +186,7 @@ def read_examples(
                     f"{path}:{line}: label {reference!r} is not in the task's label set ({', '.join(labels)}).",
                     hint="Fix the label, or add it to `labels` in task.yaml.",
                 )
-        ex_id = str(rec.get(id_field) if rec.get(id_field) not in (None, "") else f"{path.stem}-{line}")
+        ex_id = str(rec.get(id_field) if rec.get(id_field) not in (None, "") else f"{path.name}-{line}")
         if ex_id in seen:
             raise HarnessError(
                 f"{path}:{line}: duplicate example id '{ex_id}' (first seen on line {seen[ex_id]}).",
@@ -298,7 +315,8 @@ def task_from_yaml(path: Path) -> Task:
 def task_from_files(data, *, seed: int = 0) -> Task:
     """`--data FILE` (split with the seed) or `--data split=FILE ...` (one file per split)."""
     read = lambda p: read_examples(  # noqa: E731
-        p, input_field=data.input_field, reference_fields=data.reference_fields, id_field=data.id_field
+        p, input_field=data.input_field, reference_fields=data.reference_fields, id_field=data.id_field,
+        labels=data.labels, fmt=data.format,
     )
     files = dict(data.files)
     if set(files) == {"all"}:
@@ -319,13 +337,19 @@ def task_from_files(data, *, seed: int = 0) -> Task:
     _check_ids_across_splits(splits, "--data")
     first = next(iter(files.values()))
     name = re.sub(r"[^A-Za-z0-9_.-]+", "-", Path(first).stem) or "data"
+    kind = "classification" if data.labels else "generation"
+    default_instruction = (
+        f"Classify the text. Answer with one word: {', '.join(data.labels.values())}." if data.labels
+        else "Summarize the following text in one or two sentences."
+    )
     return Task(
         name=name,
-        kind="generation",
-        instruction=data.instruction or "Summarize the following text in one or two sentences.",
+        kind=kind,
+        instruction=data.instruction or default_instruction,
         splits=splits,
-        metrics=data.metrics or DEFAULT_METRICS["generation"],
-        max_new_tokens=data.max_new_tokens or 64,
+        metrics=data.metrics or DEFAULT_METRICS[kind],
+        max_new_tokens=data.max_new_tokens or (4 if data.labels else 64),
+        labels=data.labels,
         source=", ".join(f"{k}={v}" for k, v in files.items()),
     )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from harness.context import RunContext
 from harness.generate import OptionScore, generate, perplexity, score_choices
 from harness.models import ModelHandle
@@ -29,6 +31,8 @@ class PromptedModel:
         built = [self.build(ex) for ex in examples]
         prompts = [self.model.render(messages) for messages, _ in built]
         cfg, task = self.ctx.config, self.ctx.task
+        if task.labels:
+            return self._classify(examples, prompts, built)
         gens = generate(self.model, prompts, max_new_tokens=cfg.max_new_tokens or task.max_new_tokens,
                         batch_size=cfg.batch_size, cache=self.ctx.cache, adapter=self.adapter)
         return [
@@ -55,3 +59,21 @@ class PromptedModel:
         """Per text, the log-likelihood of its tokens under this model's weights (held-out perplexity)."""
         return perplexity(self.model, texts, batch_size=max(1, self.ctx.config.batch_size // 2), cache=self.ctx.cache,
                           adapter=self.adapter)
+
+    def _classify(self, examples: list[Example], prompts: list[str], built) -> list[Prediction]:
+        """Labels are scored, not parsed: the verbalizer with the highest length-normalised log-likelihood after
+        the prompt is the answer, so there are no unparseable outputs."""
+        labels = list(self.ctx.task.labels)
+        verbalizers = [self.ctx.task.labels[label] for label in labels]
+        start = time.perf_counter()
+        scored = score_choices(self.model, [(p, verbalizers) for p in prompts], batch_size=self.ctx.config.batch_size,
+                               cache=self.ctx.cache, adapter=self.adapter)
+        share = (time.perf_counter() - start) / max(len(examples), 1)
+        tok = self.model.tokenizer
+        out = []
+        for ex, prompt, options, (_, passages) in zip(examples, prompts, scored, built):
+            best = max(range(len(labels)), key=lambda i: options[i].mean)
+            out.append(Prediction(ex.id, prompt, labels[best], ex.references,
+                                  len(tok(prompt, add_special_tokens=False)["input_ids"]), options[best].tokens, share,
+                                  [d.id for d in passages], cached=all(o.cached for o in options)))
+        return out

@@ -1,0 +1,129 @@
+"""Suites: several tasks in one command, each a normal run folder inside the suite's folder, plus suite.json.
+
+runs/<timestamp>_suite-<name>_<id>/
+  suite.json              the suite's record: its tasks, their run folders and verdicts
+  <timestamp>_<task>_<id>/  one ordinary run per task (run.json, predictions, report.md, report.html)
+  suite.md, suite.html    each task's verdict and an overall table
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from harness.config import RunConfig, read_yaml
+from harness.console import console
+from harness.errors import HarnessError, unknown_name
+from harness.store import RunStore, write_json
+from harness.tasks import BENCHMARKS
+
+SUITES_FILE = BENCHMARKS / "suites.yaml"
+
+
+def load_suites() -> dict[str, dict[str, Any]]:
+    spec = read_yaml(SUITES_FILE)
+    for name, suite in spec.items():
+        if not isinstance(suite, dict) or not suite.get("tasks"):
+            raise HarnessError(f"{SUITES_FILE}: suite '{name}' needs a non-empty `tasks` list.")
+    return spec
+
+
+def run_suite(config: RunConfig, name: str | None = None, *, resume: Path | None = None) -> Path:
+    from harness.runner import run
+
+    if resume:
+        suite_dir = Path(resume)
+        record = _read(suite_dir)
+        name = record["suite"]
+    else:
+        suites = load_suites()
+        if name not in suites:
+            raise unknown_name("suite", name, list(suites))
+        suite_dir = RunStore.create(config.out, f"suite-{name}").path
+        (suite_dir / "predictions").rmdir()  # a suite folder holds runs, not predictions
+        record = {"suite": name, "tasks": [{"task": t, "run": None, "status": "pending"} for t in suites[name]["tasks"]],
+                  "config": config.model_dump(mode="json"), "status": "running"}
+    config = RunConfig.model_validate(record["config"])
+    write_json(suite_dir / "suite.json", record)
+    for entry in record["tasks"]:
+        if entry["status"] == "complete":
+            continue
+        console.rule(f"suite {name}: task {entry['task']}")
+        names = applicable(config, entry["task"])
+        if names == []:
+            console.print(f"[yellow]{entry['task']}: none of {', '.join(config.strategies)} applies; skipped.[/]")
+            entry["status"] = "skipped"
+            continue
+        task_config = config.model_copy(update={"task": entry["task"], "out": suite_dir, "data": None,
+                                                "strategies": names})
+        try:
+            path = run(task_config, resume=_unfinished_run(suite_dir, entry["task"]))
+        except KeyboardInterrupt:
+            record["status"] = "interrupted"
+            write_json(suite_dir / "suite.json", record)
+            console.print(f"Resume the suite with:\n  harness run --resume {suite_dir}")
+            raise
+        entry.update(run=path.name, status="complete")
+        write_json(suite_dir / "suite.json", record)
+    record["status"] = "complete"
+    record["summary"] = summarize(suite_dir, record)
+    write_json(suite_dir / "suite.json", record)
+    from reports.suite import write_suite_reports
+
+    write_suite_reports(suite_dir)
+    return suite_dir
+
+
+def applicable(config: RunConfig, task_name: str) -> list[str] | None:
+    """The strategies asked for that apply to this task (None keeps the task's defaults)."""
+    if config.strategies is None:
+        return None
+    from harness.registry import strategies
+    from harness.tasks import load_task
+
+    task = load_task(task_name, limit=1, seed=config.seed)
+    return [n for n in config.strategies if strategies.get(n)().applies_to(task)]
+
+
+def _unfinished_run(suite_dir: Path, task_name: str) -> Path | None:
+    """The task's run folder left by an interrupted suite, to resume rather than start again."""
+    for run_json in sorted(Path(suite_dir).glob("*/run.json"), reverse=True):
+        rec = RunStore(run_json.parent).read()
+        if rec.get("config", {}).get("task") == task_name and rec.get("status") != "complete":
+            return run_json.parent
+    return None
+
+
+def _read(suite_dir: Path) -> dict[str, Any]:
+    import json
+
+    path = Path(suite_dir) / "suite.json"
+    if not path.exists():
+        raise HarnessError(f"{suite_dir} is not a suite folder (no suite.json).")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def is_suite(path: Path) -> bool:
+    return (Path(path) / "suite.json").exists()
+
+
+def summarize(suite_dir: Path, record: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per task: its verdict and each strategy's primary metric with CI, read from the task's run.json."""
+    rows = []
+    for entry in record["tasks"]:
+        if entry["status"] != "complete":
+            continue
+        rec = RunStore.open(suite_dir / entry["run"]).read()
+        rec_rec = rec.get("recommendation") or {}
+        metric = rec_rec.get("metric") or rec["task"]["metrics"][0]
+        rows.append({
+            "task": entry["task"],
+            "kind": rec["task"]["kind"],
+            "run": entry["run"],
+            "metric": metric,
+            "verdict": rec_rec.get("verdict"),
+            "recommended": rec_rec.get("recommended"),
+            "headline": rec_rec.get("headline", ""),
+            "scores": {n: r.get("metrics", {}).get("test", {}).get(metric) for n, r in rec["strategies"].items()},
+        })
+    return rows

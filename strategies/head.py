@@ -1,0 +1,112 @@
+"""Repurposing (feature extraction): a linear classifier on pooled hidden states of the frozen model.
+
+The language model (or the sentence embedder) is never changed; only a logistic-regression head is trained on
+its features of the training inputs. It costs one forward pass per training example and no generation at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import time
+
+import numpy as np
+
+from harness.cache import key
+from harness.context import RunContext
+from harness.registry import strategies
+from harness.types import Cost, Example, Prediction
+
+
+@strategies.register("head")
+class LinearHead:
+    name = "head"
+    description = "repurposing: a linear classifier on the frozen model's pooled hidden states (classification)"
+    default = True
+
+    def applies_to(self, task) -> bool:
+        return task.kind == "classification" and bool(task.labels) and "train" in task.splits
+
+    def prepare(self, ctx: RunContext) -> "HeadModel":
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        cfg = ctx.config.head
+        start = time.perf_counter()
+        train = ctx.task.split("train")
+        features = Features(ctx, cfg.features)
+        x = features(train)
+        y = [ex.references[0] for ex in train]
+        clf = make_pipeline(StandardScaler(), LogisticRegression(C=cfg.c, max_iter=2000, random_state=ctx.seed))
+        clf.fit(x, y)
+        linear = clf[-1]
+        trainable = int(linear.coef_.size + linear.intercept_.size)
+        buf = io.BytesIO()
+        np.savez(buf, coef=linear.coef_, intercept=linear.intercept_, mean=clf[0].mean_, scale=clf[0].scale_,
+                 classes=np.array(linear.classes_))
+        artifact = buf.getvalue()
+        if ctx.artifacts(self.name):
+            (ctx.artifacts(self.name) / "head.npz").write_bytes(artifact)
+        fp = hashlib.sha256(features.fingerprint.encode() + artifact).hexdigest()[:16]
+        cost = Cost(setup_seconds=time.perf_counter() - start, trainable_params=trainable,
+                    artifact_bytes=len(artifact), device=ctx.model.device,
+                    extra={"features": cfg.features, "feature_dim": int(x.shape[1]),
+                           "train_accuracy": float(clf.score(x, y))})
+        return HeadModel(self.name, ctx, fp, cost, features, clf)
+
+
+class Features:
+    """Mean-pooled last hidden states of the frozen LM over the task's rendered input (or sentence embeddings)."""
+
+    def __init__(self, ctx: RunContext, kind: str):
+        self.ctx, self.kind = ctx, kind
+        self.fingerprint = ctx.embedder()[1] if kind == "embedder" else ctx.model.fingerprint
+
+    def __call__(self, examples: list[Example]) -> np.ndarray:
+        texts = [self.ctx.task.render_input(ex.input) for ex in examples]
+        if self.kind == "embedder":
+            return self.ctx.embed(texts)
+        keys = [key("pooled", self.fingerprint, t) for t in texts]
+        found = self.ctx.cache.get_many("features", keys)
+        missing = [i for i, k in enumerate(keys) if k not in found]
+        bs = self.ctx.config.batch_size
+        for begin in range(0, len(missing), bs):
+            chunk = missing[begin : begin + bs]
+            vectors = self._pool([texts[i] for i in chunk])
+            fresh = {keys[i]: v.tolist() for i, v in zip(chunk, vectors)}
+            self.ctx.cache.put_many("features", fresh)
+            found.update(fresh)
+        return np.asarray([found[k] for k in keys], dtype=np.float32)
+
+    def _pool(self, texts: list[str]) -> np.ndarray:
+        import torch
+
+        handle = self.ctx.model
+        limit = handle.context_length
+        enc = handle.tokenizer(texts, return_tensors="pt", padding=True, truncation=True, max_length=limit,
+                               add_special_tokens=False).to(handle.device)
+        with torch.inference_mode():
+            hidden = handle.model.base_model(input_ids=enc["input_ids"],
+                                             attention_mask=enc["attention_mask"]).last_hidden_state
+        mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)
+        return pooled.float().cpu().numpy()
+
+
+class HeadModel:
+    def __init__(self, name: str, ctx: RunContext, fingerprint: str, cost: Cost, features: Features, clf):
+        self.name, self.ctx, self.fingerprint, self.cost = name, ctx, fingerprint, cost
+        self.features, self.clf = features, clf
+
+    def predict(self, examples: list[Example]) -> list[Prediction]:
+        start = time.perf_counter()
+        labels = self.clf.predict(self.features(examples))
+        share = (time.perf_counter() - start) / max(len(examples), 1)
+        tok = self.ctx.model.tokenizer
+        return [
+            Prediction(ex.id, self.ctx.task.render_input(ex.input), str(label), ex.references,
+                       tokens_in=len(tok(ex.input, add_special_tokens=False)["input_ids"]), tokens_out=0,
+                       seconds=share)
+            for ex, label in zip(examples, labels)
+        ]

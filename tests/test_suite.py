@@ -1,0 +1,28 @@
+import json
+
+from typer.testing import CliRunner
+
+from harness.cli import app
+from harness.suite import load_suites
+
+
+def test_default_suite_names_the_three_tasks():
+    assert load_suites()["default"]["tasks"] == ["summarization", "qa", "classification"]
+
+
+def test_suite_runs_every_task_and_writes_a_suite_page(tmp_path, tiny_dir):
+    result = CliRunner().invoke(app, ["run", "--suite", "default", "--model", str(tiny_dir), "--limit", "3",
+                                      "--strategies", "prompt,few-shot,head", "--max-new-tokens", "4",
+                                      "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    suite_dir = next(tmp_path.iterdir())
+    rec = json.loads((suite_dir / "suite.json").read_text())
+    assert rec["status"] == "complete" and [t["status"] for t in rec["tasks"]] == ["complete"] * 3
+    verdicts = {row["task"]: row for row in rec["summary"]}
+    assert set(verdicts) == {"summarization", "qa", "classification"}
+    assert all(row["recommended"] for row in verdicts.values())
+    # head applies only to classification; the others ran prompt and few-shot
+    assert "head" in verdicts["classification"]["scores"] and "head" not in verdicts["qa"]["scores"]
+    page = (suite_dir / "suite.html").read_text()
+    assert "classification" in page and "report.html" in page
+    assert "[classification](" in (suite_dir / "suite.md").read_text()
