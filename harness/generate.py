@@ -53,7 +53,7 @@ def generate(
             batch = todo_sorted[start : start + batch_size]
             ids = [encoded[j] for j in batch]
             truncated = [len(x) > limit for x in ids]
-            ids = [x[-limit:] for x in ids]  # keep the end: the question and the generation prompt
+            ids = [fit_context(x, limit) for x in ids]
             outs = _generate_batch(handle, ids, max_new_tokens)
             fresh = {}
             for j, (text, n_out, secs), trunc in zip(batch, outs, truncated):
@@ -64,6 +64,15 @@ def generate(
             if on_batch:
                 on_batch(len(batch))
     return results  # type: ignore[return-value]
+
+
+def fit_context(ids: list[int], limit: int) -> list[int]:
+    """Cut an overlong prompt from the middle: the head keeps the instruction, the tail keeps the question and the
+    generation prompt (what the model must see to answer at all)."""
+    if len(ids) <= limit:
+        return ids
+    head = limit // 4
+    return ids[:head] + ids[len(ids) - (limit - head):]
 
 
 def _generate_batch(handle: ModelHandle, ids: list[list[int]], max_new_tokens: int) -> list[tuple[str, int, float]]:

@@ -227,7 +227,21 @@ def load_task(name_or_path: str | None, data=None, *, limit: int | None = None, 
             if name_or_path not in known:
                 raise unknown_name("task", name_or_path, list(known))
             task = task_from_yaml(known[name_or_path])
+    check_metrics(task)
     return apply_limit(task, limit, seed) if limit else task
+
+
+def check_metrics(task: Task) -> None:
+    """Every metric the task names must exist, found at load time rather than after the first batch."""
+    from harness import metrics  # noqa: F401 - importing registers the built-in metrics
+    from harness.registry import metrics as registry
+
+    for name in task.metrics:
+        try:
+            registry.get(name)
+        except HarnessError as exc:
+            raise HarnessError(f"{task.source or task.name}: field 'metrics': {exc.message}",
+                               hint=exc.hint + " Fix the name in `metrics:` (or --data's metrics).") from exc
 
 
 def task_from_yaml(path: Path) -> Task:
