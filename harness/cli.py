@@ -76,7 +76,12 @@ def run(
     cfg = build_config(cli, config)
     from harness.runner import run as run_harness
 
-    path = run_harness(cfg, resume=resume)
+    from harness.interrupt import RunInterrupted
+
+    try:
+        path = run_harness(cfg, resume=resume)
+    except RunInterrupted as exc:  # saved and told how to resume; exit as the shell expects (130, 143)
+        raise typer.Exit(exc.exit_code) from None
     _print_summary(path)
 
 
