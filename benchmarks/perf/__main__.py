@@ -73,6 +73,8 @@ def print_table(results: dict[str, dict], status: dict[str, str], n: int, limit:
     if g and "vs_loop" in g:
         rows.append(("generation vs per-example generate loop", f"{g['vs_loop']:.2f}x", ">= 4x", g["vs_loop"] >= 4,
                      f"{g['prompts']} prompts, {g['max_new_tokens']} new tokens"))
+        rows.append(("generation: shared-prefix cache vs plain batching", f"{g['prefix_cache_gain']:.2f}x",
+                     "(report)", None, f"outputs equal to the loop: {g['same_outputs']:.0%}"))
         rows.append(("generation vs transformers.pipeline", f"{g['vs_pipeline']:.2f}x", "(report)", None,
                      f"{g['harness_s']:.1f} s vs {g['pipeline_s']:.1f} s"))
     if e and "warm_s" in e:
