@@ -84,8 +84,14 @@ def one_size(n: int) -> None:
         from harness.models import load_generator
         from harness.tasks import load_task
 
-        load_generator(str(model), device="cpu")  # the baseline: model loaded, task read, as in a run
+        # The baseline: model loaded, task read, and what a run imports (scoring, statistics, report) imported.
+        load_generator(str(model), device="cpu")
         load_task(str(task))
+        import reports.markdown  # noqa: F401
+        from harness.metrics import score
+        from harness.stats import summarize
+
+        score(["rougeL"], "a b c", ["a b d"]), summarize("rougeL", [0.1, 0.5, 0.9])
         base = peak_rss_mb()
         cfg = validate({"task": str(task), "model": str(model), "strategies": ["echo"], "out": str(tmp / "runs"),
                         "batch_size": 64, "device": "cpu", "use_cache": False})
@@ -120,11 +126,13 @@ def main(argv: list[str] | None = None) -> None:
         print(f"n={n:>6}: {row['seconds']:.1f} s, peak {row['peak_mb']:.0f} MB, above baseline "
               f"{row['growth_mb']:.0f} MB; predictions file {row['predictions_mb']:.1f} MB, test file "
               f"{row['test_file_mb']:.1f} MB")
-    big = rows[-1]
-    # Holding every row twice would cost at least the predictions file again on top of the task's own copy.
+    big, small = rows[-1], rows[0]
+    # Memory per extra example against the predictions written per extra example: keeping every row (prompt and
+    # output) in memory would cost more than the file itself (Python strings and dicts are larger than JSON).
+    marginal = (big["growth_mb"] - small["growth_mb"]) / max(big["predictions_mb"] - small["predictions_mb"], 1e-9)
+    print(f"memory per extra example / predictions written per extra example: {marginal:.2f}")
     emit("scale", rows=rows, examples=big["n"], peak_rss_mb=big["peak_mb"], growth_mb=big["growth_mb"],
-         predictions_mb=big["predictions_mb"], growth_over_predictions=big["growth_mb"] / big["predictions_mb"],
-         load=load())
+         predictions_mb=big["predictions_mb"], growth_over_predictions=marginal, load=load())
 
 
 if __name__ == "__main__":
