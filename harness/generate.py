@@ -124,13 +124,13 @@ def _generate_batch(handle: ModelHandle, ids: list[list[int]], max_new_tokens: i
     shared = common_prefix(ids) if prefixes is not None and len(ids) > 1 else 0
     start = time.perf_counter()
     kwargs = {}
-    if shared >= MIN_SHARED_PREFIX:
+    kv = prefixes.get(ids[0][:shared]) if shared >= MIN_SHARED_PREFIX else None
+    if hasattr(kv, "batch_repeat_interleave"):  # a transformers Cache; older tuple caches take the plain path
         # [shared prefix][padding][rest]: the prefix's cache is one row repeated; positions come from the mask.
         rest = [x[shared:] for x in ids]
         w = max(len(r) for r in rest)
         rows = [ids[0][:shared] + [pad] * (w - len(r)) + r for r in rest]
         mask = [[1] * shared + [0] * (w - len(r)) + [1] * len(r) for r in rest]
-        kv = prefixes.get(ids[0][:shared])
         kv.batch_repeat_interleave(len(ids))
         kwargs["past_key_values"] = kv
         width = shared + w
