@@ -106,7 +106,12 @@ def run(
         return
     from harness.runner import run as run_harness
 
-    path = run_harness(cfg, resume=resume)
+    from harness.interrupt import RunInterrupted
+
+    try:
+        path = run_harness(cfg, resume=resume)
+    except RunInterrupted as exc:  # saved and told how to resume; exit as the shell expects (130, 143)
+        raise typer.Exit(exc.exit_code) from None
     _print_summary(path)
 
 
@@ -207,6 +212,52 @@ from harness import regression_cli  # noqa: E402  baseline save|list, check, dri
 regression_cli.register(app)
 
 
+cache_app = typer.Typer(no_args_is_help=True, help="Inspect or empty the generation and embedding cache.")
+app.add_typer(cache_app, name="cache")
+
+
+@cache_app.command("info")
+def cache_info() -> None:
+    """Where the cache is, its size, and entries per kind (generation, embedding, ...)."""
+    from rich.table import Table
+
+    from harness.cache import Cache
+
+    cache = Cache()
+    info = cache.info()
+    cache.close()
+    table = Table("kind", "entries", "MB of values", title=f"{info['path']} · {info['bytes'] / 1e6:.1f} MB on disk")
+    for ns, row in sorted(info["namespaces"].items()):
+        table.add_row(ns, str(row["entries"]), f"{row['value_bytes'] / 1e6:.2f}")
+    if not info["namespaces"]:
+        table.add_row("(empty)", "0", "0")
+    for folder in sorted(p for p in cache.path.parent.iterdir() if p.is_dir()):  # converted models, indexes
+        files = [f for f in folder.rglob("*") if f.is_file()]
+        table.add_row(f"{folder.name}/ (files)", str(len(files)), f"{sum(f.stat().st_size for f in files) / 1e6:.2f}")
+    console.print(table)
+
+
+@cache_app.command("clear")
+def cache_clear(kind: Optional[str] = typer.Option(None, "--kind", help="only this kind, e.g. generation"),
+                yes: bool = typer.Option(False, "--yes", "-y", help="do not ask")) -> None:
+    """Delete cached entries (all, or one kind). Converted models are kept."""
+    from harness.cache import Cache
+
+    cache = Cache()
+    known = sorted(cache.info()["namespaces"])
+    if kind and kind not in known:
+        from harness.errors import unknown_name
+
+        cache.close()
+        raise unknown_name("cache kind", kind, known)
+    if not yes and not typer.confirm(f"Delete {kind or 'all'} cache entries in {cache.path}?"):
+        cache.close()
+        raise typer.Abort()
+    removed = cache.clear(kind)
+    cache.close()
+    console.print(f"Removed {removed} entries from {cache.path}.")
+
+
 def main() -> None:
     try:
         app()
@@ -215,8 +266,8 @@ def main() -> None:
         if exc.hint:
             console.print(f"  [yellow]->[/] {exc.hint}")
         raise SystemExit(2)
-    except KeyboardInterrupt:
-        raise SystemExit(130)
+    except KeyboardInterrupt as exc:
+        raise SystemExit(getattr(exc, "exit_code", 130))  # 130 after SIGINT, 143 after SIGTERM
 
 
 if __name__ == "__main__":

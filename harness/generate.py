@@ -49,12 +49,13 @@ def generate(
         encoded = [handle.tokenizer(prompts[i], add_special_tokens=False)["input_ids"] for i in todo]
         limit = max(8, handle.context_length - max_new_tokens)
         todo_sorted = sorted(range(len(todo)), key=lambda j: -len(encoded[j]))  # longest first: OOM shows early
+        prefixes = PrefixCache(handle)  # the instruction (and fixed demonstrations) are encoded once, not per prompt
         for start in range(0, len(todo_sorted), batch_size):
             batch = todo_sorted[start : start + batch_size]
             ids = [encoded[j] for j in batch]
             truncated = [len(x) > limit for x in ids]
-            ids = [x[-limit:] for x in ids]  # keep the end: the question and the generation prompt
-            outs = _generate_batch(handle, ids, max_new_tokens)
+            ids = [fit_context(x, limit) for x in ids]
+            outs = _generate_batch(handle, ids, max_new_tokens, prefixes)
             fresh = {}
             for j, (text, n_out, secs), trunc in zip(batch, outs, truncated):
                 gen = Generation(text, len(encoded[j]), n_out, secs, trunc)
@@ -66,15 +67,78 @@ def generate(
     return results  # type: ignore[return-value]
 
 
-def _generate_batch(handle: ModelHandle, ids: list[list[int]], max_new_tokens: int) -> list[tuple[str, int, float]]:
+def fit_context(ids: list[int], limit: int) -> list[int]:
+    """Cut an overlong prompt from the middle: the head keeps the instruction, the tail keeps the question and the
+    generation prompt (what the model must see to answer at all)."""
+    if len(ids) <= limit:
+        return ids
+    head = limit // 4
+    return ids[:head] + ids[len(ids) - (limit - head):]
+
+
+MIN_SHARED_PREFIX = 16  # tokens; below this, sharing the prefix saves less than it costs
+
+
+class PrefixCache:
+    """The key/value cache of a token prefix, computed once and reused by every batch that starts with it.
+
+    Prompts of one task share their start (the system instruction, and with fixed demonstrations, the demos too);
+    prefilling it once per call instead of once per prompt is most of what a batch can save on a CPU, where the
+    prefill is compute bound. The last `_cached` prefix is kept: batches of one call share the same one."""
+
+    def __init__(self, handle: ModelHandle):
+        self.handle = handle
+        self._ids: list[int] = []
+        self._kv = None
+
+    def get(self, prefix: list[int]):
+        import copy
+
+        import torch
+
+        if prefix != self._ids:
+            with torch.inference_mode():
+                out = self.handle.model(input_ids=torch.tensor([prefix], device=self.handle.device), use_cache=True)
+            self._ids, self._kv = list(prefix), out.past_key_values
+        return copy.deepcopy(self._kv)  # generate() appends to the cache it is given
+
+
+def common_prefix(ids: list[list[int]]) -> int:
+    n = min(len(x) for x in ids) - 1  # at least one token of every prompt goes through generate()
+    first = ids[0]
+    for x in ids[1:]:
+        i = 0
+        while i < n and x[i] == first[i]:
+            i += 1
+        n = i
+    return max(n, 0)
+
+
+def _generate_batch(handle: ModelHandle, ids: list[list[int]], max_new_tokens: int,
+                    prefixes: PrefixCache | None = None) -> list[tuple[str, int, float]]:
     import torch
 
     tok = handle.tokenizer
     width = max(len(x) for x in ids)
     pad = tok.pad_token_id
-    input_ids = torch.tensor([[pad] * (width - len(x)) + x for x in ids], device=handle.device)
-    attention = torch.tensor([[0] * (width - len(x)) + [1] * len(x) for x in ids], device=handle.device)
+    shared = common_prefix(ids) if prefixes is not None and len(ids) > 1 else 0
     start = time.perf_counter()
+    kwargs = {}
+    kv = prefixes.get(ids[0][:shared]) if shared >= MIN_SHARED_PREFIX else None
+    if hasattr(kv, "batch_repeat_interleave"):  # a transformers Cache; older tuple caches take the plain path
+        # [shared prefix][padding][rest]: the prefix's cache is one row repeated; positions come from the mask.
+        rest = [x[shared:] for x in ids]
+        w = max(len(r) for r in rest)
+        rows = [ids[0][:shared] + [pad] * (w - len(r)) + r for r in rest]
+        mask = [[1] * shared + [0] * (w - len(r)) + [1] * len(r) for r in rest]
+        kv.batch_repeat_interleave(len(ids))
+        kwargs["past_key_values"] = kv
+        width = shared + w
+    else:
+        rows = [[pad] * (width - len(x)) + x for x in ids]
+        mask = [[0] * (width - len(x)) + [1] * len(x) for x in ids]
+    input_ids = torch.tensor(rows, device=handle.device)
+    attention = torch.tensor(mask, device=handle.device)
     with torch.inference_mode():
         out = handle.model.generate(
             input_ids=input_ids,
@@ -86,6 +150,7 @@ def _generate_batch(handle: ModelHandle, ids: list[list[int]], max_new_tokens: i
             top_k=None,
             pad_token_id=pad,
             eos_token_id=tok.eos_token_id,
+            **kwargs,
         )
     seconds = (time.perf_counter() - start) / len(ids)
     results = []

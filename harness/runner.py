@@ -24,8 +24,11 @@ from harness.cache import Cache, NoCache
 from harness.config import RunConfig, validate
 from harness.console import console, progress
 from harness.context import RunContext
+from harness import interrupt
 from harness.errors import HarnessError
+from harness.interrupt import graceful_stop
 from harness.metrics import aggregate, score
+from harness.metrics import get as get_metric
 from harness.models import load_generator
 from harness.registry import strategies as strategy_registry
 from harness.store import RunStore
@@ -58,14 +61,17 @@ def run(config: RunConfig, *, resume: Path | None = None) -> Path:
         if config.probes.enabled:
             record["base"] = probes.measure_base(ctx)  # forgetting and bias are changes against this
             store.write(record)
-        for name in names:
-            if record["strategies"].get(name, {}).get("status") == "complete":
-                console.print(f"[dim]{name}: already complete, skipped[/]")
-                continue
-            record["strategies"][name] = run_strategy(ctx, name)
-            store.write(record)
+        with graceful_stop():
+            for name in names:
+                if record["strategies"].get(name, {}).get("status") == "complete":
+                    console.print(f"[dim]{name}: already complete, skipped[/]")
+                    continue
+                interrupt.check()
+                record["strategies"][name] = run_strategy(ctx, name)
+                store.write(record)
     except KeyboardInterrupt:
         record["status"] = "interrupted"
+        record["interrupted"] = _now()
         store.write(record)
         console.print(f"[yellow]Interrupted.[/] Saved what was done. Resume with:\n  harness run --resume {shlex.quote(str(store.path))}")
         raise
@@ -126,10 +132,16 @@ def evaluation_splits(ctx: RunContext) -> list[str]:
 
 
 def evaluate_split(ctx: RunContext, adapted, split: str) -> tuple[dict, dict, dict]:
-    """Predict a split batch by batch, streaming rows to disk; rows already saved (a resumed run) are kept."""
+    """Predict a split batch by batch, streaming rows to disk; rows already saved (a resumed run) are kept.
+
+    Only what aggregation needs (per-example scores, seconds and counts) stays in memory; prompts and outputs live
+    in the predictions file. Between batches it stops cleanly if a stop was asked for (SIGINT/SIGTERM).
+    """
     examples = ctx.task.split(split)
     store, name = ctx.store, adapted.name
-    done = {row["example_id"]: row for row in store.read_predictions(name, split)} if store else {}
+    # corpus-level metrics (macro-F1) need every output and reference; those are short labels
+    keep = _AGGREGATED + (("output", "references") if any(get_metric(m).corpus for m in ctx.task.metrics) else ())
+    done = {row["example_id"]: _compact(row, keep) for row in store.read_predictions(name, split)} if store else {}
     todo = [ex for ex in examples if ex.id not in done]
     todo.sort(key=lambda ex: -len(ex.input))  # similar lengths share a batch: less padding
     bs = ctx.config.batch_size
@@ -137,11 +149,13 @@ def evaluate_split(ctx: RunContext, adapted, split: str) -> tuple[dict, dict, di
     with progress() as bar:
         job = bar.add_task(f"{name} · {split}", total=len(examples), completed=len(examples) - len(todo), rate="")
         for i in range(0, len(todo), bs):
+            interrupt.check()
             batch = todo[i : i + bs]
             rows = [_row(ctx, p) for p in adapted.predict(batch)]
             if store:
                 store.append_predictions(name, split, rows)
-            done.update((r["example_id"], r) for r in rows)
+            done.update((r["example_id"], _compact(r, keep)) for r in rows)
+            del rows
             elapsed = time.perf_counter() - start
             bar.update(job, advance=len(batch), rate=f"{(i + len(batch)) / max(elapsed, 1e-9):.2f} ex/s")
     rows = [done[ex.id] for ex in examples]
@@ -161,7 +175,19 @@ def evaluate_split(ctx: RunContext, adapted, split: str) -> tuple[dict, dict, di
         "tokens_in": sum(r["tokens_in"] for r in rows),
         "tokens_out": sum(r["tokens_out"] for r in rows),
     }
+    if counts["truncated"]:
+        console.print(f"[yellow]Warning:[/] {name} · {split}: {counts['truncated']} of {len(rows)} prompts were longer "
+                      f"than the model's context window ({ctx.model.context_length} tokens) and were truncated "
+                      "(the middle of the prompt was cut; the count is in run.json under counts.truncated).")
     return scores, counts, timings
+
+
+_AGGREGATED = ("scores", "seconds", "cached", "truncated", "tokens_in", "tokens_out")
+
+
+def _compact(row: dict[str, Any], keep: tuple[str, ...] = _AGGREGATED) -> dict[str, Any]:
+    """The part of a prediction row that aggregation needs; the prompt and output stay on disk."""
+    return {k: row.get(k, 0) for k in keep}
 
 
 def _row(ctx: RunContext, p) -> dict[str, Any]:

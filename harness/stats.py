@@ -19,8 +19,10 @@ def bootstrap_ci(values, *, confidence: float = 0.95, n_boot: int = N_BOOT, seed
         return mean, mean, mean
     from scipy.stats import bootstrap
 
+    # scipy draws all resamples at once (n_boot x n floats and indices): for large n, in batches of bounded memory.
+    batch = None if x.size * n_boot <= 1_000_000 else max(1, 1_000_000 // x.size)
     res = bootstrap((x,), np.mean, confidence_level=confidence, n_resamples=n_boot, method="percentile",
-                    vectorized=True, random_state=np.random.default_rng(seed))
+                    vectorized=True, batch=batch, random_state=np.random.default_rng(seed))
     return mean, float(res.confidence_interval.low), float(res.confidence_interval.high)
 
 

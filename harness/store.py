@@ -85,12 +85,17 @@ class RunStore:
         return self.path / "predictions" / f"{name}.jsonl"
 
     def append_predictions(self, strategy: str, split: str, rows: list[dict[str, Any]]) -> None:
+        """Append a batch in one write (a kill leaves whole batches), after dropping a line a crash cut short."""
         path = self.predictions_path(strategy, split)
         path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a", encoding="utf-8") as f:
-            for row in rows:
-                f.write(json.dumps(row, ensure_ascii=False) + "\n")
-            f.flush()
+        data = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows).encode("utf-8")
+        with path.open("ab", buffering=0) as f:
+            end = f.seek(0, os.SEEK_END)
+            if end:
+                _drop_partial_last_line(f, path, end)
+            view = memoryview(data)
+            while view:
+                view = view[f.write(view):]
             os.fsync(f.fileno())
 
     def read_predictions(self, strategy: str, split: str = "test") -> Iterator[dict[str, Any]]:
@@ -109,3 +114,21 @@ class RunStore:
         path = self.path / "artifacts" / safe_name(strategy)
         path.mkdir(parents=True, exist_ok=True)
         return path
+
+
+def _drop_partial_last_line(f, path: Path, end: int) -> None:
+    """A line without its newline is a write cut short by a crash: truncate it, so the next batch starts clean."""
+    with path.open("rb") as r:
+        pos = end
+        while pos > 0:
+            step = min(pos, 1 << 16)
+            r.seek(pos - step)
+            chunk = r.read(step)
+            if pos == end and chunk.endswith(b"\n"):
+                return
+            cut = chunk.rfind(b"\n")
+            if cut >= 0:
+                f.truncate(pos - step + cut + 1)
+                return
+            pos -= step
+    f.truncate(0)

@@ -248,6 +248,7 @@ def load_task(name_or_path: str | None, data=None, *, limit: int | None = None, 
             task = task_from_yaml(known[name_or_path])
     if test_ids is not None:
         task = keep_test_ids(task, test_ids)
+    check_metrics(task)
     return apply_limit(task, limit, seed) if limit else task
 
 
@@ -262,6 +263,19 @@ def keep_test_ids(task: Task, ids: list[str]) -> Task:
         )
     task.splits = {**task.splits, "test": kept}
     return task
+
+
+def check_metrics(task: Task) -> None:
+    """Every metric the task names must exist, found at load time rather than after the first batch."""
+    from harness import metrics  # noqa: F401 - importing registers the built-in metrics
+    from harness.registry import metrics as registry
+
+    for name in task.metrics:
+        try:
+            registry.get(name)
+        except HarnessError as exc:
+            raise HarnessError(f"{task.source or task.name}: field 'metrics': {exc.message}",
+                               hint=exc.hint + " Fix the name in `metrics:` (or --data's metrics).") from exc
 
 
 def task_from_yaml(path: Path) -> Task:

@@ -36,3 +36,18 @@ def test_overlong_inputs_are_truncated_and_flagged(tiny_handle):
     long_prompt = "Report : " + " ".join(["the"] * 700)
     gen = generate(tiny_handle, [long_prompt], max_new_tokens=4)[0]
     assert gen.truncated and gen.tokens_in > tiny_handle.context_length
+
+
+def test_shared_prefix_is_prefilled_once_and_changes_nothing(tiny_handle, monkeypatch):
+    import harness.generate as G
+
+    prompts = _prompts(tiny_handle, 5)
+    calls = []
+    real_get = G.PrefixCache.get
+    monkeypatch.setattr(G.PrefixCache, "get", lambda self, prefix: calls.append(len(prefix)) or real_get(self, prefix))
+    shared = generate(tiny_handle, prompts, max_new_tokens=6, batch_size=2)
+    assert calls and min(calls) >= G.MIN_SHARED_PREFIX  # the instruction is the common start of every prompt
+    monkeypatch.setattr(G, "MIN_SHARED_PREFIX", 10**9)
+    plain = generate(tiny_handle, prompts, max_new_tokens=6, batch_size=2)
+    assert [g.text for g in shared] == [g.text for g in plain]
+    assert G.common_prefix([[1, 2, 3, 4], [1, 2, 5]]) == 2 and G.common_prefix([[1, 2], [1, 2]]) == 1
