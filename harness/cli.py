@@ -53,6 +53,8 @@ def run(
     trust_remote_code: bool = typer.Option(False, "--trust-remote-code", help="allow model repos to run their own code"),
     allow_pickle: bool = typer.Option(False, "--allow-pickle", help="allow pickled (.bin/.pt) weights"),
     resume: Optional[Path] = typer.Option(None, "--resume", help="continue an interrupted run folder"),
+    keep_checkpoints: bool = typer.Option(False, "--keep-checkpoints", help="save full/freeze fine-tuned weights in the run folder"),
+    learning_curve: bool = typer.Option(False, "--learning-curve", help="fine-tuning: also train on 25%/50% of the data and project 2x/4x"),
 ) -> None:
     """Run every strategy on a task and write run.json, predictions and report.md."""
     from harness.config import build_config
@@ -72,6 +74,7 @@ def run(
         "limit": limit, "seed": seed, "out": out, "batch_size": batch_size, "device": device, "max_new_tokens": max_new_tokens,
         "use_cache": False if no_cache else None, "trust_remote_code": trust_remote_code or None,
         "allow_pickle": allow_pickle or None,
+        "finetune": {k: True for k, on in (("keep_checkpoints", keep_checkpoints), ("learning_curve", learning_curve)) if on} or None,
     }
     cfg = build_config(cli, config)
     from harness.runner import run as run_harness

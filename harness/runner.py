@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from harness import SCHEMA_VERSION, __version__
+from harness import SCHEMA_VERSION, __version__, overfitting
 from harness.cache import Cache, NoCache
 from harness.config import RunConfig, validate
 from harness.console import console, progress
@@ -102,6 +102,8 @@ def run_strategy(ctx: RunContext, name: str) -> dict[str, Any]:
     for split in evaluation_splits(ctx):
         result["metrics"][split], result["counts"][split], timings = evaluate_split(ctx, adapted, split)
         result.setdefault("timings", {})[split] = timings
+    result["overfitting"] = overfitting.gaps(ctx, name, seed=ctx.seed)
+    result.update(getattr(adapted, "details", {}))  # e.g. fine-tuning's learning curves
     cost = vars(adapted.cost) | {"setup_seconds": setup_seconds,
                                  "process_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
     result["cost"] = cost
@@ -110,13 +112,13 @@ def run_strategy(ctx: RunContext, name: str) -> dict[str, Any]:
 
 
 def evaluation_splits(ctx: RunContext) -> list[str]:
-    """The splits every strategy is scored on: test (accuracy)."""
-    return ["test"]
+    """The splits every strategy is scored on: test (accuracy), a train sample and ood (overfitting)."""
+    return ["test", *overfitting.overfitting_splits(ctx)]
 
 
 def evaluate_split(ctx: RunContext, adapted, split: str) -> tuple[dict, dict, dict]:
     """Predict a split batch by batch, streaming rows to disk; rows already saved (a resumed run) are kept."""
-    examples = ctx.task.split(split)
+    examples = overfitting.split_examples(ctx, split)
     store, name = ctx.store, adapted.name
     done = {row["example_id"]: row for row in store.read_predictions(name, split)} if store else {}
     todo = [ex for ex in examples if ex.id not in done]
