@@ -210,6 +210,7 @@ def train(
     higher_is_better: bool = True,
     label: str = "train",
     show_progress: bool = True,
+    shuffle: bool = True,
 ) -> TrainResult:
     """The one training loop. `val_metric(model) -> per-example scores` on the validation sample (this rank's
     share); the loop gathers them across ranks. Returns the curve; the model holds the best weights afterwards."""
@@ -219,7 +220,7 @@ def train(
 
     set_seed(seed)
     acc = accelerator or make_accelerator(cfg, "cpu")
-    order = epoch_order(len(train_items), cfg.epochs, seed)
+    order = epoch_order(len(train_items), cfg.epochs, seed) if shuffle else list(range(len(train_items))) * cfg.epochs
     stream = [train_items[i] for i in order]
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     loader = DataLoader(stream, batch_size=cfg.batch_size, shuffle=False, collate_fn=lambda b: collate(b, pad))
