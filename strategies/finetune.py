@@ -168,8 +168,9 @@ class TrainResult:
     steps: int = 0
     tokens: int = 0  # tokens seen (all ranks), not counting padding
     target_tokens: int = 0  # tokens that carried loss
-    seconds: float = 0.0
-    tokens_per_second: float = 0.0
+    seconds: float = 0.0  # wall time of the loop, validations included
+    eval_seconds: float = 0.0  # of which validations
+    tokens_per_second: float = 0.0  # training throughput: tokens / (seconds - eval_seconds)
 
 
 def make_accelerator(cfg: FinetuneConfig, device: str):
@@ -253,6 +254,7 @@ def train(
     def evaluate(step: int, epoch: float, train_loss: float | None) -> bool:
         """One validation; True when early stopping says stop."""
         nonlocal best_state, bad_evals
+        eval_start = time.perf_counter()
         inner = acc.unwrap_model(model)
         inner.eval()
         mine = val_items[acc.process_index :: acc.num_processes]
@@ -280,6 +282,7 @@ def train(
             bad_evals = 0
         else:
             bad_evals += 1
+        result.eval_seconds += time.perf_counter() - eval_start
         if acc.is_main_process:
             shown = f" · val {point.get('val_metric', float('nan')):.3f}" if "val_metric" in point else ""
             console.print(f"[dim]{label} · step {step} · train loss {train_loss if train_loss is None else round(train_loss, 4)} · "
@@ -317,7 +320,7 @@ def train(
             result.target_tokens += int(counts[1])
             window_loss += float(out.loss.detach())
             window_n += 1
-            elapsed = time.perf_counter() - start
+            elapsed = time.perf_counter() - start - result.eval_seconds
             bar.update(job, advance=1, loss=f"{window_loss / window_n:.4f}", tps=f"{result.tokens / max(elapsed, 1e-9):.0f}")
             if acc.sync_gradients:
                 step += 1
@@ -334,7 +337,7 @@ def train(
     result.stopped_early = stop and step < total_steps
     result.steps = step
     result.seconds = time.perf_counter() - start
-    result.tokens_per_second = result.tokens / max(result.seconds, 1e-9)
+    result.tokens_per_second = result.tokens / max(result.seconds - result.eval_seconds, 1e-9)
     inner = acc.unwrap_model(model)
     if best_state is not None:
         with torch.no_grad():
@@ -384,7 +387,7 @@ class FineTune:
             "method": self.name, "train_examples": len(train_examples), "val_examples": len(val_examples),
             "lr": cfg.lr or DEFAULT_LR[self.name], "steps": result.steps, "stopped_early": result.stopped_early,
             "best": result.best, "monitor": cfg.monitor, "tokens": result.tokens, "target_tokens": result.target_tokens,
-            "train_seconds": result.seconds, "tokens_per_second": result.tokens_per_second,
+            "train_seconds": result.seconds, "eval_seconds": result.eval_seconds, "tokens_per_second": result.tokens_per_second,
             "processes": accelerator.num_processes, "mixed_precision": accelerator.mixed_precision, **notes}}
         details["learning_curve"] = result.curve
         if cfg.learning_curve and self.name != "continued-pretraining":
