@@ -375,11 +375,13 @@ class FineTune:
         start = time.perf_counter()
         if torch.cuda.is_available():
             torch.cuda.reset_peak_memory_stats()
-        train_examples = seeded_order(ctx.task.splits.get("train", []), ctx.seed)[: cfg.max_train_examples]
-        val_examples = seeded_order(ctx.task.split("validation"), ctx.seed)[: cfg.val_examples] \
-            if "validation" in ctx.task.splits else []
-        if not val_examples:  # no validation split: hold out the tail of the (uncapped) train order
-            val_examples = seeded_order(ctx.task.splits.get("train", []), ctx.seed)[::-1][: cfg.val_examples]
+        order = seeded_order(ctx.task.splits.get("train", []), ctx.seed)
+        if "validation" in ctx.task.splits:
+            val_examples = seeded_order(ctx.task.split("validation"), ctx.seed)[: cfg.val_examples]
+        else:  # no validation split: hold out the tail of the train order, never trained on
+            held = min(cfg.val_examples, len(order) // 5)
+            val_examples, order = order[len(order) - held :], order[: len(order) - held]
+        train_examples = order[: cfg.max_train_examples]
         accelerator = make_accelerator(cfg, ctx.model.device)
         model, notes, result = self.fit(ctx, cfg, train_examples, val_examples, accelerator)
         trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
