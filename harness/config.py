@@ -25,7 +25,35 @@ class RagConfig(Section):
 
 
 class FinetuneConfig(Section):
-    """Training settings shared by lora, full, freeze and continued-pretraining (issue: fine-tuning)."""
+    """Training settings shared by lora, full, freeze and continued-pretraining (issue: fine-tuning).
+
+    The defaults are sized for a CPU (a 135M model trains at ~150-250 tokens/s there): a capped training set, one
+    epoch, a small validation sample. On a GPU raise max_train_examples, epochs and val_examples."""
+
+    epochs: int = Field(1, ge=1, description="passes over the (capped) training set")
+    max_train_examples: int | None = Field(128, ge=1, description="train on a seeded sample of at most this many examples; None = all")
+    max_steps: int | None = Field(None, ge=1, description="stop after this many optimizer steps")
+    lr: float | None = Field(None, gt=0, description="peak learning rate; None = per method (lora 1e-3, freeze 1e-4, full 2e-5, continued-pretraining 5e-5)")
+    weight_decay: float = Field(0.0, ge=0)
+    batch_size: int = Field(4, ge=1, description="examples per device per micro-batch")
+    grad_accum: int = Field(1, ge=1, description="micro-batches per optimizer step")
+    warmup_ratio: float = Field(0.1, ge=0, le=1, description="linear warmup share of the steps, then linear decay to 0")
+    max_grad_norm: float = Field(1.0, gt=0, description="gradient clipping")
+    max_seq_len: int = Field(1024, ge=16, description="longer sequences lose prompt tokens from the left")
+    eval_every: int = Field(16, ge=1, description="optimizer steps between validations (and once at the end)")
+    val_examples: int = Field(16, ge=1, description="validation sample for the loss and the task metric")
+    patience: int = Field(2, ge=1, description="validations without improvement before stopping early")
+    min_delta: float = Field(0.0, ge=0, description="smallest change that counts as an improvement")
+    monitor: Literal["metric", "loss"] = Field("metric", description="what early stopping and the kept checkpoint follow")
+    lora_r: int = Field(16, ge=1)
+    lora_alpha: int = Field(32, ge=1)
+    lora_dropout: float = Field(0.05, ge=0, lt=1)
+    lora_target_modules: list[str] | None = Field(None, description="None = per architecture (attention and MLP projections)")
+    freeze_train_blocks: int = Field(2, ge=1, description="freeze: train only the top N transformer blocks (+ final norm, + head if untied)")
+    pretraining_weights: Literal["full", "lora"] = Field("full", description="continued-pretraining: what it trains")
+    keep_checkpoints: bool = Field(False, description="save full/freeze weights in the run folder (LoRA adapters are always saved)")
+    learning_curve: bool = Field(False, description="also train on 25% and 50% of the data and project the metric at 2x and 4x")
+    learning_curve_eval_examples: int = Field(48, ge=4, description="validation examples scored for each learning-curve point")
 
 
 class ProbesConfig(Section):
@@ -120,6 +148,7 @@ class RunConfig(Section):
     seed: int = 0
     out: Path = Path("runs")
     batch_size: int = Field(16, ge=1)
+    overfit_sample: int = Field(32, ge=0, description="train (and ood) examples every strategy is also scored on; 0 = off")
     max_new_tokens: int | None = Field(None, ge=1)
     device: str = "auto"
     use_cache: bool = True

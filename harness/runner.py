@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from harness import SCHEMA_VERSION, __version__, probes
+from harness import SCHEMA_VERSION, __version__, overfitting, probes
 from harness.cache import Cache, NoCache
 from harness.config import RunConfig, validate
 from harness.console import console, progress
@@ -118,6 +118,8 @@ def run_strategy(ctx: RunContext, name: str) -> dict[str, Any]:
             result["metrics"][split], result["counts"][split], timings = evaluate_split(ctx, adapted, split)
             result.setdefault("timings", {})[split] = timings
     result.update(probes.measure(ctx, adapted))  # forgetting, bias, refusal against the base (not metered)
+    result["overfitting"] = overfitting.gaps(ctx, name, seed=ctx.seed)
+    result.update(getattr(adapted, "details", {}))  # e.g. fine-tuning's learning curves
     cost = vars(adapted.cost) | {"setup_seconds": setup_seconds,
                                  "process_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
     cost |= meter.fields() | {"artifact_bytes": adapted.cost.artifact_bytes or directory_bytes(ctx.artifacts(name))}
@@ -127,8 +129,8 @@ def run_strategy(ctx: RunContext, name: str) -> dict[str, Any]:
 
 
 def evaluation_splits(ctx: RunContext) -> list[str]:
-    """The splits every strategy is scored on: test (accuracy)."""
-    return ["test"]
+    """The splits every strategy is scored on: test (accuracy), a train sample and ood (overfitting)."""
+    return ["test", *overfitting.overfitting_splits(ctx)]
 
 
 def evaluate_split(ctx: RunContext, adapted, split: str) -> tuple[dict, dict, dict]:
@@ -137,7 +139,7 @@ def evaluate_split(ctx: RunContext, adapted, split: str) -> tuple[dict, dict, di
     Only what aggregation needs (per-example scores, seconds and counts) stays in memory; prompts and outputs live
     in the predictions file. Between batches it stops cleanly if a stop was asked for (SIGINT/SIGTERM).
     """
-    examples = ctx.task.split(split)
+    examples = overfitting.split_examples(ctx, split)
     store, name = ctx.store, adapted.name
     # corpus-level metrics (macro-F1) need every output and reference; those are short labels
     keep = _AGGREGATED + (("output", "references") if any(get_metric(m).corpus for m in ctx.task.metrics) else ())

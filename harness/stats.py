@@ -79,6 +79,35 @@ def paired_difference(a, b, *, confidence: float = 0.95, n_boot: int = N_BOOT, s
             "effect_size": diff / sd if sd > 0 else 0.0}
 
 
+def independent_difference(a, b, *, confidence: float = 0.95, n_boot: int = N_BOOT, seed: int = 0) -> dict:
+    """Compare two means over different examples (a - b), e.g. a train sample against the test split: bootstrap CI
+    resampling each sample on its own, two-sided permutation test of the difference, and Cohen's d (pooled sd).
+    Same keys as paired_difference, plus n_a and n_b."""
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if x.size == 0 or y.size == 0:
+        nan = float("nan")
+        return {"value": nan, "ci_low": nan, "ci_high": nan, "n": 0, "n_a": int(x.size), "n_b": int(y.size),
+                "p_value": nan, "test": "none (empty sample)", "effect_size": nan}
+    diff = float(x.mean() - y.mean())
+    rng = np.random.default_rng(seed)
+    boots = (x[rng.integers(0, x.size, (n_boot, x.size))].mean(axis=1)
+             - y[rng.integers(0, y.size, (n_boot, y.size))].mean(axis=1))
+    alpha = (1 - confidence) / 2
+    low, high = (float(v) for v in np.quantile(boots, [alpha, 1 - alpha]))
+    if np.all(np.concatenate([x, y]) == x[0]):
+        p, test = 1.0, "none (identical scores)"
+    else:
+        from scipy.stats import permutation_test
+
+        res = permutation_test((x, y), lambda u, v, axis: u.mean(axis=axis) - v.mean(axis=axis), n_resamples=n_boot,
+                               vectorized=True, alternative="two-sided", random_state=np.random.default_rng(seed))
+        p, test = float(res.pvalue), "permutation (independent samples)"
+    dof = x.size + y.size - 2
+    pooled = np.sqrt(((x.size - 1) * x.var(ddof=1 if x.size > 1 else 0) + (y.size - 1) * y.var(ddof=1 if y.size > 1 else 0)) / dof) if dof > 0 else 0.0
+    return {"value": diff, "ci_low": low, "ci_high": high, "n": int(x.size + y.size), "n_a": int(x.size),
+            "n_b": int(y.size), "p_value": p, "test": test, "effect_size": diff / pooled if pooled > 0 else 0.0}
+
+
 def holm(p_values: list[float]) -> list[float]:
     """Holm-Bonferroni adjusted p-values, in the input order."""
     m = len(p_values)

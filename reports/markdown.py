@@ -20,6 +20,25 @@ def _cell(text: str, width: int = 300) -> str:
     return text.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def _overfitting(rec: dict[str, Any], names: list[str], metrics: list[str]) -> list[str]:
+    """Train-sample minus test and test minus ood on the first metric, and fine-tuning's validation curve."""
+    rows = [n for n in names if rec["strategies"][n].get("overfitting")]
+    if not rows or not metrics:
+        return []
+    m = metrics[0]
+    lines = ["", f"## Overfitting ({m})", "", "Difference of means with a 95% bootstrap CI; a train − test gap above 0 "
+             "means the strategy does better on examples it was built from.", "",
+             "| strategy | train − test | test − ood | validation curve (step: val loss / val metric) |", "|---|---|---|---|"]
+    for name in rows:
+        res = rec["strategies"][name]
+        gap = res["overfitting"]
+        cells = [fmt_score(gap[k][m]) if m in gap.get(k, {}) else "–" for k in ("train_minus_test", "test_minus_ood")]
+        curve = "; ".join(f"{p['step']}: {p['val_loss']:.3f} / {p.get('val_metric', float('nan')):.3f}"
+                          for p in res.get("learning_curve", [])) or "–"
+        lines.append(f"| {name} | {cells[0]} | {cells[1]} | {curve} |")
+    return lines
+
+
 def render(store: RunStore) -> str:
     rec = store.read()
     task = rec.get("task", {})
@@ -54,6 +73,7 @@ def render(store: RunStore) -> str:
     from reports.probes_section import render as probe_sections
 
     lines += ["", *probe_sections(rec, names)]
+    lines += _overfitting(rec, names, metrics)
     lines += ["", "## Outputs side by side", ""]
     lines += _samples(store, names)
     lines += ["", "## Run", "", "```yaml"]

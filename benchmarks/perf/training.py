@@ -1,0 +1,81 @@
+"""Training throughput of the fine-tuning strategy's loop against a bare PyTorch + PEFT loop on the same batches.
+
+    python -m benchmarks.perf.training [--model DIR] [--steps 6] [--batch-size 4] [--repeats 2]
+
+Both loops train a fresh LoRA copy of the same model, with the same optimizer, clipping and schedule, on the same
+collated batches of the summarization task (prompt + reference, answer-only loss). The harness loop adds accelerate
+(prepare, accumulate, backward, reduce for token counts), progress and the validation bookkeeping; its throughput
+excludes the validation it runs once at the end, as in run.json. Runs alternate (bare, harness, bare, harness...)
+so drifting machine load hits both; the ratio of medians is printed (target >= 0.9).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+
+def bare_loop(model, batches, *, lr: float, max_grad_norm: float) -> float:
+    import torch
+
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=lr)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: max(0.0, 1 - s / len(batches)))
+    model.train()
+    tokens = 0
+    start = time.perf_counter()
+    for batch in batches:
+        out = model(**batch)
+        out.loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, max_grad_norm)
+        opt.step()
+        sched.step()
+        opt.zero_grad()
+        tokens += int(batch["attention_mask"].sum())
+    return tokens / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", default=None, help="HF id or local dir (default: the offline default model)")
+    parser.add_argument("--steps", type=int, default=6)
+    parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument("--repeats", type=int, default=2)
+    args = parser.parse_args()
+
+    from harness.config import FinetuneConfig
+    from harness.models import load_generator
+    from harness.overfitting import seeded_order
+    from harness.tasks import load_task
+    from strategies.finetune import (DEFAULT_LR, collate, epoch_order, make_accelerator, supervised_items, train,
+                                     trainable_copy)
+
+    handle = load_generator(args.model, device="cpu")
+    task = load_task("summarization")
+    n = args.steps * args.batch_size
+    examples = seeded_order(task.split("train"), 0)[:n]
+    items = supervised_items(handle, task, examples, 1024)
+    stream = [items[i] for i in epoch_order(len(items), 1, 0)]
+    pad = handle.tokenizer.pad_token_id
+    batches = [collate(stream[i : i + args.batch_size], pad) for i in range(0, len(stream), args.batch_size)]
+    cfg = FinetuneConfig(epochs=1, batch_size=args.batch_size, eval_every=10**6, warmup_ratio=0.0)
+    lr = DEFAULT_LR["lora"]
+    acc = make_accelerator(cfg, "cpu")
+    bare, ours = [], []
+    for r in range(args.repeats):
+        model, _ = trainable_copy(handle.model, "lora", cfg)
+        bare.append(bare_loop(model, batches, lr=lr, max_grad_norm=cfg.max_grad_norm))
+        model, _ = trainable_copy(handle.model, "lora", cfg)
+        result = train(model, handle.tokenizer, stream, stream[:1], cfg, lr=lr, accelerator=acc, shuffle=False,
+                       show_progress=False, label="bench")
+        ours.append(result.tokens_per_second)
+        print(f"repeat {r + 1}: bare {bare[-1]:.1f} tok/s · harness loop {ours[-1]:.1f} tok/s", flush=True)
+    ratio = statistics.median(ours) / statistics.median(bare)
+    print(f"training tokens/s, LoRA, {args.steps} steps x batch {args.batch_size} on {handle.name}: "
+          f"bare PyTorch+PEFT {statistics.median(bare):.1f} · harness loop {statistics.median(ours):.1f} · "
+          f"ratio {ratio:.3f} (target >= 0.9)")
+
+
+if __name__ == "__main__":
+    main()
