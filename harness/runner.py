@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from harness import SCHEMA_VERSION, __version__
+from harness import SCHEMA_VERSION, __version__, leakage
 from harness.cache import Cache, NoCache
 from harness.config import RunConfig, validate
 from harness.console import console, progress
@@ -29,6 +29,7 @@ from harness.metrics import get as get_metric
 from harness.metrics import score
 from harness.models import load_generator
 from harness.registry import strategies as strategy_registry
+from harness.retrieval_metrics import split_report as retrieval_split_report
 from harness.stats import summarize
 from harness.store import RunStore
 from harness.tasks import Task, load_task
@@ -45,8 +46,10 @@ def run(config: RunConfig, *, resume: Path | None = None) -> Path:
     names = plan_strategies(config, task)
     record["task"] = task.describe()
     record["strategy_order"] = names
+    record["leakage"] = leakage.check(task, allowed=config.allow_leakage)  # test examples seen in train / corpus?
     record["status"] = "running"
     store.write(record)
+    leakage.enforce(record["leakage"])
 
     handle = load_generator(config.model, device=config.device, trust_remote_code=config.trust_remote_code,
                             allow_pickle=config.allow_pickle)
@@ -102,6 +105,8 @@ def run_strategy(ctx: RunContext, name: str) -> dict[str, Any]:
     for split in evaluation_splits(ctx):
         result["metrics"][split], result["counts"][split], timings = evaluate_split(ctx, adapted, split)
         result.setdefault("timings", {})[split] = timings
+        if (retrieval := retrieval_split_report(ctx, name, split)) is not None:
+            result.setdefault("retrieval", {})[split] = retrieval  # recall@k, MRR, misses (gold doc ids only)
     cost = vars(adapted.cost) | {"setup_seconds": setup_seconds,
                                  "process_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
     result["cost"] = cost
@@ -171,7 +176,7 @@ def _open_run(config: RunConfig, resume: Path | None) -> tuple[RunStore, dict[st
         record["resumed"] = record.get("resumed", 0) + 1
         return store, record
     task_name = config.task or ("data" if config.data else "summarization")
-    store = RunStore.create(config.out, Path(task_name).stem if task_name.endswith((".yaml", ".yml")) else task_name)
+    store = RunStore.create(config.out, Path(task_name).stem if task_name.endswith((".yaml", ".yml", ".json")) else task_name)
     record = {
         "schema_version": SCHEMA_VERSION,
         "run_id": store.path.name,
