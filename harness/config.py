@@ -25,7 +25,7 @@ class RagConfig(Section):
 
     chunk_tokens: int = Field(200, ge=8, description="chunk length in embedder tokens")
     overlap: int = Field(32, ge=0, description="tokens shared by consecutive chunks of a document")
-    top_k: int = Field(3, ge=1, le=64, description="passages (distinct documents, best chunk each) per prompt")
+    top_k: int = Field(1, ge=1, le=64, description="passages (distinct documents, best chunk each) per prompt")
     index: Literal["flat", "hnsw", "ivf"] = Field("flat", description="flat: exact inner product; hnsw or ivf: "
                                                   "approximate, for corpora beyond ~50k chunks")
     hnsw_m: int = Field(32, ge=4, description="HNSW graph degree")
@@ -35,6 +35,8 @@ class RagConfig(Section):
     max_context_tokens: int | None = Field(None, ge=1, description="cap on the prompt (default: the model's "
                                            "context length minus the answer's tokens)")
     recall_ks: list[int] = Field(default_factory=lambda: [1, 3, 5, 10], description="k for recall@k")
+    format_demos: int = Field(1, ge=0, le=8, description="with a corpus: seeded training examples shown first, each "
+                              "with its own retrieved passages and its answer, so the model sees the answer format")
 
     @model_validator(mode="after")
     def _overlap_below_chunk(self) -> "RagConfig":

@@ -11,6 +11,7 @@ instruction, context, question and the answer's tokens fit; the question itself 
 from __future__ import annotations
 
 import hashlib
+import random
 import time
 
 from harness.context import RunContext
@@ -55,13 +56,25 @@ class Rag:
             "documents": info["documents"], "chunks": info["chunks"], "chunk_tokens": chunk_tokens,
             "overlap": overlap, "prepare_seconds": prepare_seconds, "passages_dropped_for_budget": 0,
         })
-        fp = hashlib.sha256(f"{mode}|{info['key']}|{cfg.top_k}|{cfg.max_context_tokens}".encode()).hexdigest()[:16]
-        return RagModel(self.name, ctx, fingerprint=fp, cost=cost, retriever=retriever, mode=mode, pool=pool)
+        # Format demonstrations (corpus mode): the same few training questions for every example, each shown with
+        # the passages retrieved for it and its answer: a small model copies the short-answer format.
+        shots: list[tuple[Example, list[Document]]] = []
+        if mode == "passages" and cfg.format_demos and "train" in task.splits:
+            picked = random.Random(ctx.seed).sample(task.split("train"), min(cfg.format_demos, len(task.split("train"))))
+            for ex, hits in zip(picked, retriever.search([ex.input for ex in picked], cfg.top_k)):
+                shots.append((ex, [Document(h.chunk.doc_id, h.chunk.text, h.chunk.title) for h in hits]))
+        cost.extra["format_demos"] = [ex.id for ex, _ in shots]
+        fp = hashlib.sha256(f"{mode}|{info['key']}|{cfg.top_k}|{cfg.max_context_tokens}|"
+                            f"{[ex.id for ex, _ in shots]}".encode()).hexdigest()[:16]
+        return RagModel(self.name, ctx, fingerprint=fp, cost=cost, retriever=retriever, mode=mode, pool=pool,
+                        shots=shots)
 
 
 class RagModel(PromptedModel):
-    def __init__(self, *args, retriever: Retriever, mode: str, pool: dict[str, Example], **kwargs):
+    def __init__(self, *args, retriever: Retriever, mode: str, pool: dict[str, Example],
+                 shots: list[tuple[Example, list[Document]]] = (), **kwargs):
         super().__init__(*args, **kwargs)
+        self.shots = list(shots)
         self.retriever = retriever
         self.mode = mode
         self.pool = pool
@@ -88,7 +101,11 @@ class RagModel(PromptedModel):
         task = self.ctx.task
         if self.mode == "passages":
             items = [Document(h.chunk.doc_id, h.chunk.text, h.chunk.title) for h in hits]
-            make = lambda n: task.messages(example, passages=items[:n])  # noqa: E731
+            shots = [s for s in self.shots if s[0].id != example.id]
+            while shots and self.prompt_tokens(self._with_shots(task.messages(example, passages=items), shots)) > self.budget:
+                shots.pop()  # format demonstrations go before any passage of the question itself
+                self.cost.extra["format_demos_dropped_for_budget"] = self.cost.extra.get("format_demos_dropped_for_budget", 0) + 1
+            make = lambda n: self._with_shots(task.messages(example, passages=items[:n]), shots)  # noqa: E731
         else:
             demos = [self.pool[h.chunk.doc_id] for h in hits]
             items = [Document(d.id, d.input) for d in demos]
@@ -98,6 +115,14 @@ class RagModel(PromptedModel):
             n -= 1  # the lowest-ranked passage goes first; the question always stays
         self.cost.extra["passages_dropped_for_budget"] += len(items) - n
         return make(n), items[:n]
+
+    def _with_shots(self, messages: list[dict[str, str]], shots) -> list[dict[str, str]]:
+        """Insert each demonstration (its question with its passages, then its answer) after the instruction."""
+        turns = []
+        for ex, passages in shots:
+            turns += [self.ctx.task.messages(ex, passages=passages)[-1],
+                      {"role": "assistant", "content": ex.references[0]}]
+        return messages[:1] + turns + messages[1:]
 
     def prompt_tokens(self, messages: list[dict[str, str]]) -> int:
         return len(self.model.tokenizer(self.model.render(messages), add_special_tokens=False)["input_ids"])

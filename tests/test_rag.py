@@ -75,7 +75,10 @@ def test_rag_puts_passages_in_the_prompt_and_measures_retrieval(tmp_path, tiny_d
         assert row["retrieved"][0] == f"doc-{i}"  # the document naming the person ranks first
         assert len(row["retrieved"]) == len(set(row["retrieved"])) == 6  # distinct documents, ranked to depth
         assert "Context:" in row["prompt"] and f"{PEOPLE[i]} is a baker" in row["prompt"]
-        assert row["prompt"].count("is a baker") == 3  # top_k = 3 passages
+        # top_k = 3 passages, after one format demonstration (a train question with its passages and its answer)
+        assert row["prompt"].count("<|im_start|>user") == 2 and row["prompt"].count("is a baker") == 6
+        demo = rec["strategies"]["rag"]["cost"]["extra"]["format_demos"][0]
+        assert f"<|im_start|>assistant\n{1900 + int(demo[1:])}<|im_end|>" in row["prompt"]
     test = res["retrieval"]["test"]
     assert test["recall@1"]["value"] == 1.0 and test["mrr"]["value"] == 1.0 and test["examples"] == 4
     assert set(test["recall@5"]) == {"metric", "value", "ci_low", "ci_high", "n", "higher_is_better"}
@@ -104,7 +107,8 @@ def test_the_context_budget_drops_the_lowest_ranked_passages_and_keeps_the_quest
     tok = load_generator(str(tiny_dir), device="cpu").tokenizer
     for row in rows:
         i = int(row["example_id"][1:])
-        assert row["prompt"].count("is a baker") < 3  # some passages dropped ...
+        assert row["prompt"].count("<|im_start|>user") == 1  # the format demonstration went first ...
+        assert row["prompt"].count("is a baker") < 3  # ... then the lowest-ranked passages ...
         assert row["prompt"].rstrip().endswith("assistant") and f"was {PEOPLE[i]} born?" in row["prompt"]  # ... never the question
         assert len(tok(row["prompt"], add_special_tokens=False)["input_ids"]) <= 75 - 2 or "is a baker" not in row["prompt"]
         if "is a baker" in row["prompt"]:
