@@ -67,7 +67,9 @@ def _run(tmp_path, tiny_dir, *args):
 
 
 def test_rag_puts_passages_in_the_prompt_and_measures_retrieval(tmp_path, tiny_dir, qa_task):
-    rec, rows, run_dir = _run(tmp_path, tiny_dir, "--task", str(qa_task))
+    three = tmp_path / "run.yaml"
+    three.write_text(yaml.safe_dump({"rag": {"top_k": 3}}))
+    rec, rows, run_dir = _run(tmp_path, tiny_dir, "--task", str(qa_task), "--config", str(three))
     res = rec["strategies"]["rag"]
     assert res["status"] == "complete" and len(rows) == 4
     for row in rows:
@@ -92,7 +94,7 @@ def test_rag_puts_passages_in_the_prompt_and_measures_retrieval(tmp_path, tiny_d
     assert "## Retrieval on the test split" in report and "| rag (all) | 4 | 1.000" in report
     assert "Leakage check: clean" in report
     # a second run reuses the saved index (same corpus, embedder and settings)
-    again, _, _ = _run(tmp_path, tiny_dir, "--task", str(qa_task))
+    again, _, _ = _run(tmp_path, tiny_dir, "--task", str(qa_task), "--config", str(three))
     extra = again["strategies"]["rag"]["cost"]["extra"]
     assert extra["index_reused"] and extra["index_key"] == cost["extra"]["index_key"]
     assert again["strategies"]["rag"]["cost"]["setup_seconds"] == pytest.approx(cost["extra"]["index_seconds"])
@@ -117,7 +119,9 @@ def test_the_context_budget_drops_the_lowest_ranked_passages_and_keeps_the_quest
 
 
 def test_without_a_corpus_rag_retrieves_demonstrations_from_train(tmp_path, tiny_dir):
-    rec, rows, _ = _run(tmp_path, tiny_dir, "--task", "summarization", "--limit", "4")
+    three = tmp_path / "run.yaml"
+    three.write_text(yaml.safe_dump({"rag": {"top_k": 3}}))
+    rec, rows, _ = _run(tmp_path, tiny_dir, "--task", "summarization", "--limit", "4", "--config", str(three))
     from harness.tasks import load_task
 
     task = load_task("summarization", limit=4)

@@ -9,7 +9,10 @@ from harness.errors import HarnessError
 from harness.tasks import load_task
 from tests.conftest import SHARED_DATA
 
-XQUAD = SHARED_DATA / "xquad_en" / "xquad.en.json"
+# ../shared/data beside the checkout (or two levels up, from a worktree under <root>/wt/<name>)
+XQUAD = next((p for p in (SHARED_DATA / "xquad_en" / "xquad.en.json",
+                          SHARED_DATA.parent.parent.parent / "shared" / "data" / "xquad_en" / "xquad.en.json")
+              if p.exists()), SHARED_DATA / "xquad_en" / "xquad.en.json")
 
 
 @pytest.mark.skipif(not XQUAD.exists(), reason="shared data (xquad_en) is absent")
