@@ -86,7 +86,7 @@ HAND_CHUNKS = [Chunk("d1", 0, "one"), Chunk("d1", 1, "one again"), Chunk("d2", 0
 def test_search_returns_distinct_documents_best_first():
     r = Retriever(HAND_CHUNKS, build_index(HAND))
     hits = r.search_vectors(_unit([[1, 0.05, 0, 0]]), 3)[0]
-    assert [h.chunk.doc_id for h in hits] == ["d1", "d2", "d3"] or [h.chunk.doc_id for h in hits][:2] == ["d1", "d2"]
+    assert len(hits) == 3 and [h.chunk.doc_id for h in hits][:2] == ["d1", "d2"]  # d3 and d4 tie at 0 for third
     assert hits[0].chunk.position == 0 and [h.rank for h in hits] == [1, 2, 3]
     assert hits[0].score >= hits[1].score >= hits[2].score
 
