@@ -34,7 +34,7 @@ def _parse_data(values: list[str] | None) -> dict[str, Path] | None:
 
 @app.command()
 def run(
-    task: Optional[str] = typer.Option(None, "--task", "-t", help="built-in task name or a task.yaml path"),
+    task: Optional[str] = typer.Option(None, "--task", "-t", help="built-in task name, a task.yaml path, or a SQuAD-format .json"),
     data: Optional[list[str]] = typer.Option(None, "--data", help="FILE.jsonl|csv (split with the seed) or split=FILE; repeat per split"),
     input_field: Optional[str] = typer.Option(None, help="field holding the input (with --data)"),
     reference_field: Optional[str] = typer.Option(None, help="field(s) holding references, comma-separated (with --data)"),

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from harness.errors import HarnessError
 
@@ -22,6 +22,27 @@ class FewShotConfig(Section):
 
 class RagConfig(Section):
     """Retrieval settings (issue: RAG strategy)."""
+
+    chunk_tokens: int = Field(200, ge=8, description="chunk length in embedder tokens")
+    overlap: int = Field(32, ge=0, description="tokens shared by consecutive chunks of a document")
+    top_k: int = Field(1, ge=1, le=64, description="passages (distinct documents, best chunk each) per prompt")
+    index: Literal["flat", "hnsw", "ivf"] = Field("flat", description="flat: exact inner product; hnsw or ivf: "
+                                                  "approximate, for corpora beyond ~50k chunks")
+    hnsw_m: int = Field(32, ge=4, description="HNSW graph degree")
+    hnsw_ef_search: int = Field(64, ge=1, description="HNSW search breadth")
+    ivf_nlist: int = Field(1024, ge=1, description="IVF cells (capped at chunks/39)")
+    ivf_nprobe: int = Field(16, ge=1, description="IVF cells searched per query")
+    max_context_tokens: int | None = Field(None, ge=1, description="cap on the prompt (default: the model's "
+                                           "context length minus the answer's tokens)")
+    recall_ks: list[int] = Field(default_factory=lambda: [1, 3, 5, 10], description="k for recall@k")
+    format_demos: int = Field(1, ge=0, le=8, description="with a corpus: seeded training examples shown first, each "
+                              "with its own retrieved passages and its answer, so the model sees the answer format")
+
+    @model_validator(mode="after")
+    def _overlap_below_chunk(self) -> "RagConfig":
+        if self.overlap >= self.chunk_tokens:
+            raise ValueError(f"overlap ({self.overlap}) must be smaller than chunk_tokens ({self.chunk_tokens})")
+        return self
 
 
 class FinetuneConfig(Section):
@@ -154,6 +175,7 @@ class RunConfig(Section):
     use_cache: bool = True
     trust_remote_code: bool = False
     allow_pickle: bool = False
+    allow_leakage: bool = False  # test examples found in train or the RAG corpus: record it instead of failing
     few_shot: FewShotConfig = Field(default_factory=FewShotConfig)
     head: HeadConfig = Field(default_factory=HeadConfig)
     rag: RagConfig = Field(default_factory=RagConfig)

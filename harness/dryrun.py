@@ -16,6 +16,7 @@ from harness.cache import NoCache
 from harness.config import RunConfig
 from harness.console import console
 from harness.cost import Meter, fmt_dollars, hourly_rate
+from harness.overfitting import split_examples
 
 CALIBRATION_BATCHES = 2
 TRAINING = {"lora", "full", "freeze", "continued-pretraining"}
@@ -38,7 +39,7 @@ def estimate(config: RunConfig) -> list[dict[str, Any]]:
     handle = load_generator(config.model, device=config.device, trust_remote_code=config.trust_remote_code,
                             allow_pickle=config.allow_pickle)
     ctx = RunContext(config, task, handle, NoCache(), None)
-    n_eval = sum(len(task.split(s)) for s in evaluation_splits(ctx))
+    n_eval = sum(len(split_examples(ctx, s)) for s in evaluation_splits(ctx))
     test = list(task.split("test"))
     sample = random.Random(config.seed).sample(test, min(len(test), CALIBRATION_BATCHES * config.batch_size))
     rate = hourly_rate(handle.device, config.decision)

@@ -60,9 +60,6 @@ def gaps(ctx, strategy: str, seed: int = 0) -> dict[str, Any]:
             m: independent_difference([r["scores"][m] for r in per_split[a]], [r["scores"][m] for r in per_split[b]],
                                       seed=seed) | {"higher_is_better": get_metric(m).higher_is_better}
             for m in ctx.task.metrics
+            if get_metric(m).fn is not None  # corpus-level metrics (macro-F1) have no per-example scores
         }
-    if out:
-        out["note"] = ("train_minus_test > 0 with a CI above 0: the strategy does better on examples it was built "
-                       "from than on unseen ones (overfitting or memorisation); test_minus_ood > 0: it degrades "
-                       "out of distribution.")
     return out

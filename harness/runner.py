@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from harness import SCHEMA_VERSION, __version__, overfitting, probes
+from harness import SCHEMA_VERSION, __version__, leakage, overfitting, probes
 from harness.cache import Cache, NoCache
 from harness.config import RunConfig, validate
 from harness.console import console, progress
@@ -31,6 +31,7 @@ from harness.metrics import aggregate, score
 from harness.metrics import get as get_metric
 from harness.models import load_generator
 from harness.registry import strategies as strategy_registry
+from harness.retrieval_metrics import split_report as retrieval_split_report
 from harness.store import RunStore
 from harness.tasks import Task, load_task
 from harness.types import Example
@@ -46,8 +47,10 @@ def run(config: RunConfig, *, resume: Path | None = None) -> Path:
     names = plan_strategies(config, task)
     record["task"] = task.describe()
     record["strategy_order"] = names
+    record["leakage"] = leakage.check(task, allowed=config.allow_leakage)  # test examples seen in train / corpus?
     record["status"] = "running"
     store.write(record)
+    leakage.enforce(record["leakage"])
 
     handle = load_generator(config.model, device=config.device, trust_remote_code=config.trust_remote_code,
                             allow_pickle=config.allow_pickle)
@@ -117,6 +120,8 @@ def run_strategy(ctx: RunContext, name: str) -> dict[str, Any]:
         for split in evaluation_splits(ctx):
             result["metrics"][split], result["counts"][split], timings = evaluate_split(ctx, adapted, split)
             result.setdefault("timings", {})[split] = timings
+            if (retrieval := retrieval_split_report(ctx, name, split)) is not None:
+                result.setdefault("retrieval", {})[split] = retrieval  # recall@k, MRR, misses (gold doc ids only)
     result.update(probes.measure(ctx, adapted))  # forgetting, bias, refusal against the base (not metered)
     result["overfitting"] = overfitting.gaps(ctx, name, seed=ctx.seed)
     result.update(getattr(adapted, "details", {}))  # e.g. fine-tuning's learning curves
@@ -141,6 +146,8 @@ def evaluate_split(ctx: RunContext, adapted, split: str) -> tuple[dict, dict, di
     """
     examples = overfitting.split_examples(ctx, split)
     store, name = ctx.store, adapted.name
+    if store:
+        store.repair_predictions(name, split)
     # corpus-level metrics (macro-F1) need every output and reference; those are short labels
     keep = _AGGREGATED + (("output", "references") if any(get_metric(m).corpus for m in ctx.task.metrics) else ())
     done = {row["example_id"]: _compact(row, keep) for row in store.read_predictions(name, split)} if store else {}
@@ -206,7 +213,7 @@ def _open_run(config: RunConfig, resume: Path | None) -> tuple[RunStore, dict[st
         record["resumed"] = record.get("resumed", 0) + 1
         return store, record
     task_name = config.task or ("data" if config.data else "summarization")
-    store = RunStore.create(config.out, Path(task_name).stem if task_name.endswith((".yaml", ".yml")) else task_name)
+    store = RunStore.create(config.out, Path(task_name).stem if task_name.endswith((".yaml", ".yml", ".json")) else task_name)
     record = {
         "schema_version": SCHEMA_VERSION,
         "run_id": store.path.name,

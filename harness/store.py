@@ -98,6 +98,13 @@ class RunStore:
                 view = view[f.write(view):]
             os.fsync(f.fileno())
 
+    def repair_predictions(self, strategy: str, split: str = "test") -> None:
+        """Drop a last line a crash cut short (a resumed run calls this before it continues a split)."""
+        path = self.predictions_path(strategy, split)
+        if path.exists() and path.stat().st_size:
+            with path.open("rb+") as f:
+                _drop_partial_last_line(f, path, path.stat().st_size)
+
     def read_predictions(self, strategy: str, split: str = "test") -> Iterator[dict[str, Any]]:
         """Saved predictions; a line cut short by a crash mid-write is skipped (it will be recomputed)."""
         path = self.predictions_path(strategy, split)

@@ -230,8 +230,9 @@ def builtin_tasks() -> dict[str, Path]:
 
 def load_task(name_or_path: str | None, data=None, *, limit: int | None = None, seed: int = 0,
               test_ids: list[str] | None = None) -> Task:
-    """A registry name, a task.yaml (or its folder), or a DataConfig of plain files; `test_ids` pins the test split
-    to those examples (before the limit), so a regression check scores exactly a baseline's examples."""
+    """A registry name, a task.yaml (or its folder), a SQuAD-format .json, or a DataConfig of plain files;
+    `test_ids` pins the test split to those examples (before the limit), so a regression check scores exactly a
+    baseline's examples."""
     if data is not None and data.files:
         task = task_from_files(data, seed=seed)
     else:
@@ -241,6 +242,10 @@ def load_task(name_or_path: str | None, data=None, *, limit: int | None = None, 
             path = path / "task.yaml"
         if path.suffix in {".yaml", ".yml"} and path.exists():
             task = task_from_yaml(path)
+        elif path.suffix.lower() == ".json" and path.is_file():
+            from harness.squad import task_from_squad  # SQuAD-format JSON: paragraphs -> corpus, questions -> examples
+
+            task = task_from_squad(path, seed=seed)
         else:
             known = builtin_tasks()
             if name_or_path not in known:

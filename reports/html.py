@@ -90,7 +90,8 @@ def context(store: RunStore) -> dict[str, Any]:
     forgetting = [(n, probe, e) for n in names for probe, e in forgetting_entries(results[n]).items()]
     bias = [(n, probe, e) for n in names for probe, e in bias_entries(results[n]).items()]
     retrieval = [(n, split, r) for n in names for split, r in (results[n].get("retrieval") or {}).items()]
-    overfitting = [(n, m, d) for n in names for m, d in (results[n].get("overfitting") or {}).items()]
+    overfitting = [(n, f"{gap.replace('_', ' ')} · {m}", d) for n in names
+                   for gap, by_metric in (results[n].get("overfitting") or {}).items() for m, d in by_metric.items()]
     return {
         "rec": rec, "task": task, "model": rec.get("model", {}), "names": names, "results": results,
         "metrics": metrics, "splits": splits, "metric": metric, "recommendation": recommendation,

@@ -74,6 +74,7 @@ def render(store: RunStore) -> str:
 
     lines += ["", *probe_sections(rec, names)]
     lines += _overfitting(rec, names, metrics)
+    lines += _retrieval(rec, names)
     lines += ["", "## Outputs side by side", ""]
     lines += _samples(store, names)
     lines += ["", "## Run", "", "```yaml"]
@@ -82,6 +83,36 @@ def render(store: RunStore) -> str:
     lines.append(yaml.safe_dump({"config": rec.get("config"), "environment": rec.get("environment")}, sort_keys=False).rstrip())
     lines += ["```", ""]
     return "\n".join(lines)
+
+
+def _retrieval(rec: dict[str, Any], names: list[str]) -> list[str]:
+    """Retrieval quality (where examples name gold documents) and the leakage check."""
+    out: list[str] = []
+    rows = [(n, rec["strategies"][n]["retrieval"]["test"]) for n in names
+            if "test" in rec["strategies"][n].get("retrieval", {})]
+    if rows:
+        ks = sorted({int(k.split("@")[1]) for _, r in rows for k in r if k.startswith("recall@")})
+        out += ["", "## Retrieval on the test split", "",
+                "recall@k: the share of an example's gold documents among the top k retrieved (a two-hop question "
+                "with one of two found scores 0.5), averaged over examples; MRR: mean 1/rank of the first gold "
+                "document. Wrong answers split by whether every gold document was among the passages the model got.",
+                "", "| strategy | questions | " + " | ".join(f"recall@{k}" for k in ks) + " | MRR | wrong answers: "
+                "retrieval miss / generation error |", "|---|---|" + "---|" * (len(ks) + 2)]
+        for name, r in rows:
+            groups = [("all", r)] + [(f"{h}-hop", g) for h, g in r.get("by_hops", {}).items()]
+            for label, g in groups:
+                wrong = r.get("wrong_answers") if label == "all" else None
+                split = f"{wrong['retrieval_miss']} / {wrong['generation_error']} (of {wrong['wrong']})" if wrong else ""
+                cells = [fmt_score(g[f"recall@{k}"]) if f"recall@{k}" in g else "–" for k in ks]
+                out.append(f"| {name} ({label}) | {g.get('examples', '–')} | {' | '.join(cells)} | {fmt_score(g['mrr'])} | {split} |")
+    leak = rec.get("leakage")
+    if leak:
+        checked = ", ".join(f"{p} ({f['checked']}: {f['by_id']} by id, {f['by_text']} by text)"
+                            for p, f in leak["places"].items()) or "nothing"
+        skipped = f"; skipped: {', '.join(leak['skipped'])}" if leak.get("skipped") else ""
+        out += ["", f"**Leakage check: {leak['status']}.** {leak['leaked_examples']} of {leak['test_examples']} test "
+                f"examples found in {checked}{skipped}."]
+    return out
 
 
 def _samples(store: RunStore, names: list[str]) -> list[str]:
@@ -156,9 +187,4 @@ def decision_details(rec: dict[str, Any], names: list[str]) -> list[str]:
             if b["queries"] is not None:
                 lines.append(f"\n- {b['upfront']} pays off its extra setup against {b['other']} after "
                              f"{fmt_count(b['queries'])} queries ({b['months']:.3g} months at the expected volume).")
-    rows = [(n, s, k, v) for n in names for s, r in (rec["strategies"][n].get("retrieval") or {}).items()
-            for k, v in r.items() if isinstance(v, dict) and "value" in v]
-    if rows:
-        lines += ["", "## Retrieval", "", "| strategy | split | metric | value [95% CI] |", "|---|---|---|---|"]
-        lines += [f"| {n} | {s} | {k} | {fmt_score(v)} |" for n, s, k, v in rows]
     return lines

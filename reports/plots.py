@@ -75,7 +75,10 @@ def quality_vs_cost(names: list[str], scores: dict[str, dict[str, Any]], dollars
     return _svg(fig)
 
 
-def learning_curve(curve: dict[str, list], name: str) -> str | None:
+def learning_curve(curve: list[dict[str, Any]] | dict[str, list], name: str) -> str | None:
+    """Train and validation loss (left axis) and the validation metric (right axis) per evaluation."""
+    if isinstance(curve, list):  # fine-tuning records one point per evaluation
+        curve = {k: [p.get(k) for p in curve] for k in ("step", "train_loss", "val_loss", "val_metric")}
     steps = curve.get("step") or []
     if not steps:
         return None

@@ -23,7 +23,7 @@ def _fixture_run(tmp_path):
     strategies = {
         "prompt": {"scores": (rng.random(50) < 0.3).astype(float).tolist()},
         "rag": {"scores": (rng.random(50) < 0.8).astype(float).tolist(), "setup_seconds": 20,
-                "retrieval": {"test": {"recall@k": score(0.9), "mrr": score(0.7), "breakdown": {}}}},
+                "retrieval": {"test": {"recall@5": score(0.9), "mrr": score(0.7), "breakdown": {}}}},
         "lora": {"scores": (rng.random(50) < 0.6).astype(float).tolist(), "setup_seconds": 900, "trainable_params": 10**5,
                  "forgetting": {"sets": {SCRIPT: {"base": score(0.5), "adapted": score(0.4), "delta": delta}}},
                  "learning_curve": {"step": [0, 5, 10], "train_loss": [2.0, 1.4, 1.1], "val_loss": [2.1, 1.6, 1.5],
