@@ -61,6 +61,7 @@ def run(
     dry_run: bool = typer.Option(False, "--dry-run", help="estimate time and cost from a short calibration; run nothing"),
     forgetting_probe: Optional[list[str]] = typer.Option(None, "--forgetting-probe", help="ARC JSONL, MMLU CSV or probe JSONL (file or folder; repeatable) instead of the built-in suite"),
     no_probes: bool = typer.Option(False, "--no-probes", help="skip the forgetting, bias and refusal probes"),
+    overfit_sample: Optional[int] = typer.Option(None, "--overfit-sample", help="train (and ood) examples every strategy is also scored on (default 32; 0 = off)"),
     keep_checkpoints: bool = typer.Option(False, "--keep-checkpoints", help="save full/freeze fine-tuned weights in the run folder"),
     learning_curve: bool = typer.Option(False, "--learning-curve", help="fine-tuning: also train on 25%/50% of the data and project 2x/4x"),
 ) -> None:
@@ -85,7 +86,7 @@ def run(
     cli = {
         "task": task, "data": data_section, "model": model, "embedder": embedder, "strategies": strategies,
         "limit": limit, "seed": seed, "out": out, "batch_size": batch_size, "device": device, "max_new_tokens": max_new_tokens,
-        "use_cache": False if no_cache else None, "trust_remote_code": trust_remote_code or None,
+        "overfit_sample": overfit_sample, "use_cache": False if no_cache else None, "trust_remote_code": trust_remote_code or None,
         "allow_pickle": allow_pickle or None,
         "decision": {k: v for k, v in {"priority": priority, "monthly_queries": monthly_queries}.items() if v is not None} or None,
         "finetune": {k: True for k, on in (("keep_checkpoints", keep_checkpoints), ("learning_curve", learning_curve)) if on} or None,

@@ -44,8 +44,9 @@ class Registry(Generic[T]):
         return list(self._items)
 
     def items(self) -> dict[str, T]:
+        """Registered items, ordered by their `order` attribute where they have one (cheapest strategy first)."""
         self._load()
-        return dict(self._items)
+        return dict(sorted(self._items.items(), key=lambda kv: getattr(kv[1], "order", 100)))
 
 
 strategies: Registry = Registry("strategy", discover="strategies")

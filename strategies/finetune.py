@@ -529,25 +529,29 @@ def load_adapter(base: ModelHandle, folder: Path) -> ModelHandle:
 @strategies.register("lora")
 class LoRA(FineTune):
     name = "lora"
+    order = 4
     description = "LoRA adapters (peft) on attention and MLP projections; the adapter is saved as safetensors"
-    default = True
+    default = False  # ~10 min on a 2-core CPU: opt in with --strategies (see the README)
 
 
 @strategies.register("full")
 class Full(FineTune):
     name = "full"
+    order = 5
     description = "full fine-tuning: every weight trained (checkpoint saved with --keep-checkpoints)"
 
 
 @strategies.register("freeze")
 class Freeze(FineTune):
     name = "freeze"
+    order = 6
     description = "transfer learning: only the top N transformer blocks and the final norm (and an untied head) train"
 
 
 @strategies.register("continued-pretraining")
 class ContinuedPretraining(FineTune):
     name = "continued-pretraining"
+    order = 7
     description = "causal-LM training on the task's corpus, then closed-book answers (knowledge injection)"
 
     def applies_to(self, task) -> bool:

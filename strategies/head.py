@@ -21,6 +21,7 @@ from harness.types import Cost, Example, Prediction
 @strategies.register("head")
 class LinearHead:
     name = "head"
+    order = 3  # where it stands in listings and default runs: cheapest first
     description = "repurposing: a linear classifier on the frozen model's pooled hidden states (classification)"
     default = True
 

@@ -17,6 +17,7 @@ from strategies.base import PromptedModel
 @strategies.register("prompt")
 class ZeroShot:
     name = "prompt"
+    order = 0  # where it stands in listings and default runs: cheapest first
     description = "zero-shot: the task's instruction and the input, nothing else"
     default = True
 
@@ -30,6 +31,7 @@ class ZeroShot:
 @strategies.register("few-shot")
 class FewShot:
     name = "few-shot"
+    order = 1  # where it stands in listings and default runs: cheapest first
     description = "k demonstrations from the training split, random (seeded) or most similar by embedding"
     default = True
 

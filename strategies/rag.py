@@ -24,6 +24,7 @@ from strategies.base import PromptedModel
 @strategies.register("rag")
 class Rag:
     name = "rag"
+    order = 2  # where it stands in listings and default runs: cheapest first
     description = "retrieve top-k passages from the task's corpus (or top-k demonstrations from train) into the prompt"
     default = True
 

@@ -21,7 +21,7 @@ def test_lora_trains_a_few_steps_and_records_curves_adapter_and_overfitting(tmp_
     cfg.write_text("overfit_sample: 4\nfinetune: {max_steps: 2, batch_size: 2, eval_every: 1, val_examples: 2}\n")
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     done = subprocess.run([sys.executable, "-m", "harness", "run", "--task", "summarization", "--strategies", "lora",
-                           "--limit", "4", "--max-new-tokens", "24", "--config", str(cfg), "--out", str(tmp_path / "runs")],
+                           "--limit", "4", "--max-new-tokens", "24", "--no-probes", "--config", str(cfg), "--out", str(tmp_path / "runs")],
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
     run_dir = Path(done.stdout.strip().splitlines()[-1])

