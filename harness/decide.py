@@ -56,32 +56,28 @@ def per_example_scores(store, names: list[str], split: str = "test") -> dict[str
     return {n: {r["example_id"]: r.get("scores", {}) for r in store.read_predictions(n, split)} for n in names}
 
 
-def worst_forgetting(result: dict[str, Any]) -> tuple[float | None, str | None]:
-    """The largest drop (base minus adapted, in the better direction) over the forgetting probes."""
+def _worst_change(entries: dict[str, dict], higher_default: bool) -> tuple[float | None, str | None]:
+    """The largest change for the worse (adapted against base, in the figure's better direction) and where."""
     worst, where = None, None
-    for probe, entry in forgetting_entries(result).items():
+    for name, entry in entries.items():
         delta = (entry or {}).get("delta") or {}
         if "value" not in delta:
             continue
-        higher = (entry.get("base") or {}).get("higher_is_better", True)
-        drop = -delta["value"] if higher else delta["value"]
-        if worst is None or drop > worst:
-            worst, where = drop, probe
+        higher = (entry.get("base") or {}).get("higher_is_better", higher_default)
+        change = -delta["value"] if higher else delta["value"]
+        if worst is None or change > worst:
+            worst, where = change, name
     return worst, where
+
+
+def worst_forgetting(result: dict[str, Any]) -> tuple[float | None, str | None]:
+    """The largest drop (base minus adapted) over the forgetting probes."""
+    return _worst_change(forgetting_entries(result), higher_default=True)
 
 
 def worst_bias_increase(result: dict[str, Any]) -> tuple[float | None, str | None]:
-    """The largest increase in bias (adapted minus base; a bias score where lower is better)."""
-    worst, where = None, None
-    for name, entry in bias_entries(result).items():
-        delta = (entry or {}).get("delta") or {}
-        if "value" not in delta:
-            continue
-        higher = (entry.get("base") or {}).get("higher_is_better", False)
-        increase = -delta["value"] if higher else delta["value"]
-        if worst is None or increase > worst:
-            worst, where = increase, name
-    return worst, where
+    """The largest increase in bias (adapted minus base; bias scores are better lower)."""
+    return _worst_change(bias_entries(result), higher_default=False)
 
 
 def _unchanged_weights(result: dict[str, Any]) -> bool:
