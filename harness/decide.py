@@ -245,8 +245,10 @@ def _reasons(r: str, record: dict[str, Any], comparisons: list[dict], rows: dict
             continue
         verdict = "better" if c["better"] == r else ("worse" if c["better"] == other else "inside the noise")
         parts = [f"{_fmt(c['value'])} {metric} over {other} ({_ci(c)}, d_z={c['effect_size']:.2f}; {verdict})"]
-        setup = _ratio(rows[r]["setup_seconds"], rows[other]["setup_seconds"])
-        if setup:
+        mine, theirs = rows[r]["setup_seconds"], rows[other]["setup_seconds"]
+        if mine is not None and theirs is not None and min(mine, theirs) < 1:
+            parts.append(f"{mine:.1f} s of setup against {theirs:.1f} s")  # a ratio to ~0 s says nothing
+        elif setup := _ratio(mine, theirs):
             parts.append(f"{setup} {other}'s setup time")
         per_q = _ratio(rows[r]["dollars_per_query"], rows[other]["dollars_per_query"])
         if per_q:
