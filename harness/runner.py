@@ -34,7 +34,6 @@ from harness.registry import strategies as strategy_registry
 from harness.retrieval_metrics import split_report as retrieval_split_report
 from harness.store import RunStore
 from harness.tasks import Task, load_task
-from harness.types import Example
 
 PACKAGES = ["torch", "transformers", "peft", "sentence-transformers", "faiss-cpu", "datasets", "evaluate",
             "numpy", "scipy", "rouge-score", "pydantic", "typer", "rich"]
@@ -261,6 +260,3 @@ def _git_commit() -> str | None:
 def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
-
-def examples_by_id(task: Task, split: str) -> dict[str, Example]:
-    return {ex.id: ex for ex in task.split(split)}
