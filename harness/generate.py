@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
+from harness import interrupt
 from harness.cache import Cache, NoCache, key
 from harness.models import ModelHandle
 
@@ -51,6 +52,7 @@ def generate(
         todo_sorted = sorted(range(len(todo)), key=lambda j: -len(encoded[j]))  # longest first: OOM shows early
         prefixes = PrefixCache(handle)  # the instruction (and fixed demonstrations) are encoded once, not per prompt
         for start in range(0, len(todo_sorted), batch_size):
+            interrupt.check()  # a stop asked for (SIGINT/SIGTERM) ends here; finished batches are in the cache
             batch = todo_sorted[start : start + batch_size]
             ids = [encoded[j] for j in batch]
             truncated = [len(x) > limit for x in ids]
@@ -230,6 +232,7 @@ def score_choices(
     split = {i: _split_tokens(handle, *items[i]) for i in todo}
     todo.sort(key=lambda i: -min(split[i][1]))  # similar context lengths share a batch
     for begin in range(0, len(todo), batch_size):
+        interrupt.check()
         batch = todo[begin : begin + batch_size]
         scored = _score_batch(handle, [split[i] for i in batch])
         fresh = {}
@@ -321,6 +324,7 @@ def perplexity(
     encoded = {i: handle.tokenizer(texts[i], add_special_tokens=False)["input_ids"][: handle.context_length] for i in todo}
     todo.sort(key=lambda i: -len(encoded[i]))
     for begin in range(0, len(todo), batch_size):
+        interrupt.check()
         batch = todo[begin : begin + batch_size]
         ids = [encoded[i] for i in batch]
         width = max(len(x) for x in ids)

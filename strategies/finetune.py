@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from harness import interrupt
 from harness.config import FinetuneConfig
 from harness.console import console
 from harness.context import RunContext
@@ -302,6 +303,7 @@ def train(
     with bar:
         job = None
         for batch in loader:
+            interrupt.check()  # SIGINT/SIGTERM: stop between steps (the training restarts when the run resumes)
             epoch = micro // micro_per_epoch
             if micro % micro_per_epoch == 0 and epoch < cfg.epochs:
                 job = bar.add_task(f"{label} · epoch {epoch + 1}/{cfg.epochs}", total=micro_per_epoch, loss="-", tps="-")

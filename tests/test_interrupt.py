@@ -137,3 +137,27 @@ def test_check_raises_only_after_a_request():
             interrupt.check()
         assert info.value.exit_code == 143
     interrupt.check()  # leaving the block resets the flag
+
+
+def test_a_requested_stop_ends_every_model_loop_before_its_next_batch(tiny_handle):
+    """Generation, option scoring, perplexity and training all check for a stop between batches, so SIGTERM during
+    the probes or a fine-tuning run does not wait for the whole loop."""
+    from harness.config import FinetuneConfig
+    from harness.generate import generate, perplexity, score_choices
+    from strategies.finetune import Item, train, trainable_copy
+
+    model, _ = trainable_copy(tiny_handle.model, "lora", FinetuneConfig(epochs=1, max_steps=4, batch_size=1))
+    item = Item([5, 6, 7, 8], [-100, -100, 7, 8])
+    loops = [
+        lambda: generate(tiny_handle, ["a b c"], max_new_tokens=2),
+        lambda: score_choices(tiny_handle, [("a b", [" c", " d"])]),
+        lambda: perplexity(tiny_handle, ["a b c d"]),
+        lambda: train(model, tiny_handle.tokenizer, [item] * 4, [item], FinetuneConfig(epochs=1, batch_size=1),
+                      lr=1e-3, show_progress=False),
+    ]
+    for loop in loops:
+        with interrupt.graceful_stop():
+            interrupt.request(signal.SIGTERM)
+            with pytest.raises(interrupt.RunInterrupted):
+                loop()
+        assert loop() is not None  # without a request the same call runs to the end
