@@ -72,6 +72,25 @@ class Cache:
         self._db.close()
 
 
+class RunCache(Cache):
+    """`--no-cache`: nothing is read from earlier runs or kept after this one, but what this run computes is shared
+    within it (the base model's probes and the zero-shot strategy score the same items)."""
+
+    def __init__(self):  # noqa: D107 - nothing to open
+        self.path = Path(":memory:")
+        self._data: dict[str, dict[str, Any]] = {}
+
+    def get_many(self, ns: str, keys: list[str]) -> dict[str, Any]:
+        have = self._data.get(ns, {})
+        return {k: have[k] for k in keys if k in have}
+
+    def put_many(self, ns: str, items: dict[str, Any]) -> None:
+        self._data.setdefault(ns, {}).update(items)
+
+    def close(self) -> None:
+        self._data.clear()
+
+
 class NoCache(Cache):
     """`--no-cache`: every lookup misses and nothing is stored."""
 

@@ -52,7 +52,7 @@ def run(
     max_new_tokens: Optional[int] = typer.Option(None, help="override the task's generation length"),
     device: Optional[str] = typer.Option(None, help="auto, cpu or cuda"),
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="run.yaml; CLI flags override it"),
-    no_cache: bool = typer.Option(False, "--no-cache", help="recompute everything, store nothing"),
+    no_cache: bool = typer.Option(False, "--no-cache", help="ignore earlier runs' cached results and keep none (results are still shared within this run)"),
     trust_remote_code: bool = typer.Option(False, "--trust-remote-code", help="allow model repos to run their own code"),
     allow_pickle: bool = typer.Option(False, "--allow-pickle", help="allow pickled (.bin/.pt) weights"),
     resume: Optional[Path] = typer.Option(None, "--resume", help="continue an interrupted run folder"),
@@ -165,7 +165,8 @@ def list_strategies() -> None:
 
     table = Table("strategy", "default", "description")
     for name, cls in registry.items().items():
-        table.add_row(name, "yes" if getattr(cls, "default", False) else "", cls.description)
+        default = getattr(cls, "default", False)
+        table.add_row(name, "with a corpus" if callable(default) else "yes" if default else "", cls.description)
     console.print(table)
 
 

@@ -119,7 +119,9 @@ class DecisionConfig(Section):
     monthly_queries: float = Field(100_000, ge=0, description="expected queries per month in production")
     horizon_months: float = Field(12, gt=0, description="months over which setup cost is repaid")
     alpha: float = Field(0.05, gt=0, lt=1, description="significance level for the Holm-adjusted paired tests")
-    negligible_dollars: float = Field(10.0, ge=0, description="costs over the horizon below this count as equal in the ranking")
+    negligible_dollars: float = Field(1000.0, ge=0, description=(
+        "costs over the horizon below this count as equal in the ranking (default: about $83 a month over 12 "
+        "months, less than the engineering time a worse model costs; set it to what matters to your team)"))
     prices: PricesConfig = Field(default_factory=PricesConfig)
     constraints: ConstraintsConfig = Field(default_factory=ConstraintsConfig)
 
@@ -164,12 +166,13 @@ class RunConfig(Section):
     model: str | None = None  # HF id or local dir; None is the offline default
     embedder: str | None = None
     strategies: list[str] | None = None  # None: the task's default strategies
-    limit: int | None = Field(None, ge=1, description="examples per split")
+    limit: int | None = Field(None, ge=1, description="examples per split; side measurements (overfitting samples, "
+                              "probe items, counterfactual pairs) take at most half as many, so a quick run stays quick")
     test_ids: list[str] | None = Field(None, description="evaluate only these test examples (harness check pins a baseline's)")
     seed: int = 0
     out: Path = Path("runs")
-    batch_size: int = Field(16, ge=1)
-    overfit_sample: int = Field(32, ge=0, description="train (and ood) examples every strategy is also scored on; 0 = off")
+    batch_size: int = Field(32, ge=1, description="prompts per forward pass; on a CPU a larger batch mostly saves decode time")
+    overfit_sample: int = Field(24, ge=0, description="train (and ood) examples every strategy is also scored on; 0 = off")
     max_new_tokens: int | None = Field(None, ge=1)
     device: str = "auto"
     use_cache: bool = True
@@ -182,6 +185,11 @@ class RunConfig(Section):
     finetune: FinetuneConfig = Field(default_factory=FinetuneConfig)
     probes: ProbesConfig = Field(default_factory=ProbesConfig)
     decision: DecisionConfig = Field(default_factory=DecisionConfig)
+
+    def side(self, n: int) -> int:
+        """The size of a side measurement of `n` items under --limit: at most half the limit (but 2, the fewest a
+        comparison can use)."""
+        return n if self.limit is None else min(n, max(2, self.limit // 2))
 
     @field_validator("strategies", mode="before")
     @classmethod

@@ -168,10 +168,10 @@ def drift_report(old: list[str], new: list[str], embed: Callable[[list[str]], np
 
 def embedder_fn(config) -> Callable[[list[str]], np.ndarray]:
     """The run's embedder (config.embedder; default all-MiniLM-L6-v2, offline), cached like every run's embeddings."""
-    from harness.cache import Cache, NoCache
+    from harness.cache import Cache, RunCache
     from harness.context import RunContext
 
-    ctx = RunContext(config, task=None, model=None, cache=Cache() if config.use_cache else NoCache())
+    ctx = RunContext(config, task=None, model=None, cache=Cache() if config.use_cache else RunCache())
     return ctx.embed
 
 

@@ -26,7 +26,7 @@ def seeded_order(examples: list[Example], seed: int) -> list[Example]:
 
 def split_examples(ctx, split: str) -> list[Example]:
     """The examples of a split as evaluated: `train_sample` and `ood` are capped at config.overfit_sample."""
-    n = ctx.config.overfit_sample
+    n = ctx.config.side(ctx.config.overfit_sample)
     if split == TRAIN_SAMPLE:
         return seeded_order(ctx.task.split("train"), ctx.seed)[:n]
     examples = ctx.task.split(split)
@@ -54,8 +54,8 @@ def gaps(ctx, strategy: str, seed: int = 0) -> dict[str, Any]:
     out: dict[str, Any] = {}
     pairs = [("train_minus_test", TRAIN_SAMPLE, "test"), ("test_minus_ood", "test", "ood")]
     for label, a, b in pairs:
-        if not per_split.get(a) or not per_split.get(b):
-            continue
+        if len(per_split.get(a, [])) < 2 or len(per_split.get(b, [])) < 2:
+            continue  # a difference of means needs two observations on each side
         out[label] = {
             m: independent_difference([r["scores"][m] for r in per_split[a]], [r["scores"][m] for r in per_split[b]],
                                       seed=seed) | {"higher_is_better": get_metric(m).higher_is_better}

@@ -30,17 +30,20 @@ from harness.types import Example
 def probe_sets(ctx) -> dict[str, Any]:
     """The probe items this run uses (seeded samples), loaded once and kept on the context."""
     if getattr(ctx, "_probe_sets", None) is None:
-        cfg, seed = ctx.config.probes, ctx.seed
-        choice = {name: sample(items, cfg.items, seed) for src in cfg.forgetting for name, items in load_choice_items(src).items()}
-        bbq = {name: sample(items, cfg.items, seed) for src in cfg.bbq for name, items in load_bbq(src).items()}
+        cfg, seed, side = ctx.config.probes, ctx.seed, ctx.config.side  # side: smaller under --limit
+        choice = {name: sample(items, side(cfg.items or len(items)), seed)
+                  for src in cfg.forgetting for name, items in load_choice_items(src).items()}
+        bbq = {name: sample(items, side(cfg.items or len(items)), seed)
+               for src in cfg.bbq for name, items in load_bbq(src).items()}
         texts = [t for _, t in read_general_text()] if cfg.perplexity else []
+        texts = texts[: side(len(texts))]
         ctx._probe_sets = {"choice": choice, "bbq": bbq, "texts": texts, "pairs": _pairs(ctx),
                            "unanswerable": _unanswerable(ctx)}
     return ctx._probe_sets
 
 
 def _pairs(ctx) -> list[tuple[Example, Example, dict[str, str]]]:
-    n = ctx.config.probes.counterfactual_pairs
+    n = ctx.config.side(ctx.config.probes.counterfactual_pairs)
     if n == 0 or "test" not in ctx.task.splits:
         return []
     pairs = []
@@ -52,7 +55,7 @@ def _pairs(ctx) -> list[tuple[Example, Example, dict[str, str]]]:
 
 
 def _unanswerable(ctx) -> list[Example]:
-    n = ctx.config.probes.unanswerable
+    n = ctx.config.side(ctx.config.probes.unanswerable)
     path = Path(ctx.task.source).parent / "unanswerable.jsonl" if ctx.task.source else None
     if n == 0 or ctx.task.kind != "qa" or path is None or not path.exists():
         return []

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from harness import SCHEMA_VERSION, __version__, leakage, overfitting, probes
-from harness.cache import Cache, NoCache
+from harness.cache import Cache, RunCache
 from harness.config import RunConfig, validate
 from harness.console import console, progress
 from harness.context import RunContext
@@ -55,15 +55,17 @@ def run(config: RunConfig, *, resume: Path | None = None) -> Path:
                             allow_pickle=config.allow_pickle)
     record["model"] = handle.describe()
     record["environment"]["device"] = handle.device
-    cache = Cache() if config.use_cache else NoCache()
+    cache = Cache() if config.use_cache else RunCache()
     ctx = RunContext(config, task, handle, cache, store)
     console.print(f"[bold]{task.name}[/] · model {handle.name} ({handle.source}, {handle.device}) · "
                   f"strategies {', '.join(names)} · run folder {store.path}")
     try:
-        if config.probes.enabled:
-            record["base"] = probes.measure_base(ctx)  # forgetting and bias are changes against this
-            store.write(record)
         with graceful_stop():
+            if config.probes.enabled:
+                start = time.perf_counter()
+                record["base"] = probes.measure_base(ctx)  # forgetting and bias are changes against this
+                record["base"]["seconds"] = time.perf_counter() - start
+                store.write(record)
             for name in names:
                 if record["strategies"].get(name, {}).get("status") == "complete":
                     console.print(f"[dim]{name}: already complete, skipped[/]")
@@ -94,7 +96,7 @@ def run(config: RunConfig, *, resume: Path | None = None) -> Path:
 def plan_strategies(config: RunConfig, task: Task) -> list[str]:
     registry = strategy_registry.items()
     if config.strategies is None:
-        return [n for n, s in registry.items() if getattr(s, "default", False) and s().applies_to(task)]
+        return [n for n, s in registry.items() if is_default(s, task) and s().applies_to(task)]
     names = []
     for name in config.strategies:
         strategy = strategy_registry.get(name)()  # unknown names raise with suggestions
@@ -104,6 +106,12 @@ def plan_strategies(config: RunConfig, task: Task) -> list[str]:
         if name not in names:
             names.append(name)
     return names
+
+
+def is_default(strategy, task) -> bool:
+    """A strategy's `default` is a bool, or a function of the task (rag: only where the task has a corpus)."""
+    default = getattr(strategy, "default", False)
+    return bool(default(task) if callable(default) else default)
 
 
 def run_strategy(ctx: RunContext, name: str) -> dict[str, Any]:
@@ -116,12 +124,14 @@ def run_strategy(ctx: RunContext, name: str) -> dict[str, Any]:
             adapted = strategy.prepare(ctx)
         setup_seconds = max(adapted.cost.setup_seconds, time.perf_counter() - start)
         result: dict[str, Any] = {"status": "running", "fingerprint": adapted.fingerprint, "metrics": {}, "counts": {}}
-        for split in evaluation_splits(ctx):
-            result["metrics"][split], result["counts"][split], timings = evaluate_split(ctx, adapted, split)
+        for split, (metrics, counts, timings) in evaluate_splits(ctx, adapted, evaluation_splits(ctx)).items():
+            result["metrics"][split], result["counts"][split] = metrics, counts
             result.setdefault("timings", {})[split] = timings
             if (retrieval := retrieval_split_report(ctx, name, split)) is not None:
                 result.setdefault("retrieval", {})[split] = retrieval  # recall@k, MRR, misses (gold doc ids only)
+    probe_start = time.perf_counter()
     result.update(probes.measure(ctx, adapted))  # forgetting, bias, refusal against the base (not metered)
+    result["timings"]["probes"] = {"seconds": time.perf_counter() - probe_start}
     result["overfitting"] = overfitting.gaps(ctx, name, seed=ctx.seed)
     result.update(getattr(adapted, "details", {}))  # e.g. fine-tuning's learning curves
     cost = vars(adapted.cost) | {"setup_seconds": setup_seconds,
@@ -137,41 +147,55 @@ def evaluation_splits(ctx: RunContext) -> list[str]:
     return ["test", *overfitting.overfitting_splits(ctx)]
 
 
-def evaluate_split(ctx: RunContext, adapted, split: str) -> tuple[dict, dict, dict]:
-    """Predict a split batch by batch, streaming rows to disk; rows already saved (a resumed run) are kept.
+def evaluate_splits(ctx: RunContext, adapted, splits: list[str]) -> dict[str, tuple[dict, dict, dict]]:
+    """Predict every split of a strategy in one stream of batches, streaming rows to each split's file; rows already
+    saved (a resumed run) are kept. One stream means full batches across splits (a small train or ood sample
+    does not pay for a half-empty batch of its own).
 
     Only what aggregation needs (per-example scores, seconds and counts) stays in memory; prompts and outputs live
-    in the predictions file. Between batches it stops cleanly if a stop was asked for (SIGINT/SIGTERM).
+    in the predictions files. Between batches it stops cleanly if a stop was asked for (SIGINT/SIGTERM).
     """
-    examples = overfitting.split_examples(ctx, split)
     store, name = ctx.store, adapted.name
-    if store:
-        store.repair_predictions(name, split)
     # corpus-level metrics (macro-F1) need every output and reference; those are short labels
     keep = _AGGREGATED + (("output", "references") if any(get_metric(m).corpus for m in ctx.task.metrics) else ())
-    done = {row["example_id"]: _compact(row, keep) for row in store.read_predictions(name, split)} if store else {}
-    todo = [ex for ex in examples if ex.id not in done]
-    todo.sort(key=lambda ex: -len(ex.input))  # similar lengths share a batch: less padding
+    examples = {split: overfitting.split_examples(ctx, split) for split in splits}
+    done: dict[str, dict[str, dict]] = {}
+    for split in splits:
+        if store:
+            store.repair_predictions(name, split)
+        done[split] = {r["example_id"]: _compact(r, keep) for r in store.read_predictions(name, split)} if store else {}
+    todo = [(split, ex) for split in splits for ex in examples[split] if ex.id not in done[split]]
+    todo.sort(key=lambda item: -len(item[1].input))  # similar lengths share a batch: less padding
+    total = sum(len(v) for v in examples.values())
+    seconds = {split: 0.0 for split in splits}
     bs = ctx.config.batch_size
     start = time.perf_counter()
     with progress() as bar:
-        job = bar.add_task(f"{name} · {split}", total=len(examples), completed=len(examples) - len(todo), rate="")
+        job = bar.add_task(f"{name} · {' + '.join(f'{s} {len(examples[s])}' for s in splits)}", total=total,
+                           completed=total - len(todo), rate="")
         for i in range(0, len(todo), bs):
             interrupt.check()
             batch = todo[i : i + bs]
-            rows = [_row(ctx, p) for p in adapted.predict(batch)]
-            if store:
-                store.append_predictions(name, split, rows)
-            done.update((r["example_id"], _compact(r, keep)) for r in rows)
-            del rows
+            t0 = time.perf_counter()
+            predictions = adapted.predict([ex for _, ex in batch])
+            for split in {split for split, _ in batch}:
+                rows = [_row(ctx, p) for (s, _), p in zip(batch, predictions) if s == split]
+                if store:
+                    store.append_predictions(name, split, rows)
+                done[split].update((r["example_id"], _compact(r, keep)) for r in rows)
+                seconds[split] += (time.perf_counter() - t0) * len(rows) / len(batch)
             elapsed = time.perf_counter() - start
             bar.update(job, advance=len(batch), rate=f"{(i + len(batch)) / max(elapsed, 1e-9):.2f} ex/s")
-    rows = [done[ex.id] for ex in examples]
+    return {split: _summarize_split(ctx, name, split, [done[split][ex.id] for ex in examples[split]], seconds[split])
+            for split in splits}
+
+
+def _summarize_split(ctx: RunContext, name: str, split: str, rows: list[dict], predict_seconds: float):
     scores = {m: vars(aggregate(m, rows, seed=ctx.seed)) for m in ctx.task.metrics}
     secs = np.array([r["seconds"] for r in rows])
     fresh = [r for r in rows if not r["cached"]]
     timings = {
-        "predict_seconds": time.perf_counter() - start,
+        "predict_seconds": predict_seconds,
         "examples_per_second": len(fresh) / max(sum(r["seconds"] for r in fresh), 1e-9) if fresh else None,
         "latency_p50": float(np.percentile(secs, 50)),
         "latency_p95": float(np.percentile(secs, 95)),

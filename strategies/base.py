@@ -57,7 +57,8 @@ class PromptedModel:
 
     def perplexity(self, texts: list[str]) -> list[OptionScore]:
         """Per text, the log-likelihood of its tokens under this model's weights (held-out perplexity)."""
-        return perplexity(self.model, texts, batch_size=max(1, self.ctx.config.batch_size // 2), cache=self.ctx.cache,
+        # full-vocabulary logits for every token: a small batch keeps them in memory
+        return perplexity(self.model, texts, batch_size=max(1, min(8, self.ctx.config.batch_size // 4)), cache=self.ctx.cache,
                           adapter=self.adapter)
 
     def _classify(self, examples: list[Example], prompts: list[str], built) -> list[Prediction]:

@@ -26,7 +26,12 @@ class Rag:
     name = "rag"
     order = 2  # where it stands in listings and default runs: cheapest first
     description = "retrieve top-k passages from the task's corpus (or top-k demonstrations from train) into the prompt"
-    default = True
+
+    @staticmethod
+    def default(task) -> bool:
+        """In default runs where the task has a corpus. Without one, rag is few-shot with retrieved demonstrations
+        (few_shot.selection: similar does the same): opt in with --strategies, it costs a second few-shot pass."""
+        return task.corpus is not None
 
     def applies_to(self, task) -> bool:
         return task.corpus is not None or "train" in task.splits

@@ -8,7 +8,7 @@ def test_cli_over_yaml_over_defaults(tmp_path):
     cfg_file = tmp_path / "run.yaml"
     cfg_file.write_text("task: qa\nlimit: 7\nseed: 5\nfew_shot:\n  k: 4\n")
     cfg = build_config({"limit": 3, "seed": None}, cfg_file)
-    assert (cfg.task, cfg.limit, cfg.seed, cfg.few_shot.k, cfg.batch_size) == ("qa", 3, 5, 4, 16)
+    assert (cfg.task, cfg.limit, cfg.seed, cfg.few_shot.k, cfg.batch_size) == ("qa", 3, 5, 4, 32)
 
 
 def test_strategies_accept_a_comma_list():

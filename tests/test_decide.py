@@ -150,7 +150,7 @@ def test_report_recomputes_with_new_priority(tmp_path):
 
     strategies = {"prompt": {"scores": _binary(0.5, 60, 6)},
                   "lora": {"scores": _binary(0.95, 60, 7), "setup_seconds": 900_000, "trainable_params": 10**6}}
-    store = make_run(tmp_path, strategies, decision={"monthly_queries": 10})
+    store = make_run(tmp_path, strategies, decision={"monthly_queries": 10, "negligible_dollars": 10})
     assert analysed(store)["recommendation"]["recommended"] == "lora"
     result = CliRunner().invoke(app, ["report", str(store.path), "--priority", "cost"])
     assert result.exit_code == 0, result.output

@@ -29,7 +29,9 @@ def test_same_seed_same_metrics(tmp_path, tiny_dir):
     data = ["--data", f"train={train}", "--data", f"test={test}"]
     first, second = _run(tmp_path, tiny_dir, "a", data), _run(tmp_path, tiny_dir, "b", data)
     for rec in (first, second):
-        assert all(s["counts"]["test"]["cached"] == 0 for s in rec["strategies"].values())  # the model ran
+        # the model ran: nothing came from an earlier run. (Within a run, zero-shot may reuse what the base
+        # model's probes generated for the same prompts; few-shot's prompts are its own.)
+        assert rec["strategies"]["few-shot"]["counts"]["test"]["cached"] == 0
     metrics = lambda rec: {n: s["metrics"] for n, s in rec["strategies"].items()}  # noqa: E731
     assert metrics(first) == metrics(second)
     assert all(s["metrics"]["test"]["rouge1"]["value"] > 0 for s in first["strategies"].values())

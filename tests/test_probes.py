@@ -217,7 +217,7 @@ def test_refusal_detector():
 
 
 def _ctx(handle, tmp_path, **probes):
-    cfg = validate({"task": "summarization", "limit": 4, "max_new_tokens": 4,
+    cfg = validate({"task": "summarization", "max_new_tokens": 4,  # the task is cut to 4 below; probes keep their size
                     "probes": {"items": 24, "counterfactual_pairs": 2, **probes}})
     return RunContext(cfg, load_task("summarization", limit=4), handle, Cache(tmp_path / "c.sqlite"))
 

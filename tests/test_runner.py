@@ -56,3 +56,21 @@ def test_resume_skips_finished_strategies_and_keeps_saved_rows(tmp_path, tiny_di
     assert after["status"] == "complete" and after["resumed"] == 1
     assert after["strategies"]["few-shot"]["metrics"] == expected
     assert len(path.read_text().splitlines()) == 4
+
+
+def test_default_strategies_take_rag_only_where_the_task_has_a_corpus():
+    from harness.config import RunConfig
+    from harness.runner import plan_strategies
+    from harness.tasks import load_task
+
+    config = RunConfig()
+    assert plan_strategies(config, load_task("summarization")) == ["prompt", "few-shot"]
+    assert plan_strategies(config, load_task("qa")) == ["prompt", "few-shot", "rag"]
+    assert "rag" in plan_strategies(RunConfig(strategies=["prompt", "rag"]), load_task("summarization"))
+
+
+def test_limit_halves_every_side_measurement():
+    from harness.config import RunConfig
+
+    assert RunConfig().side(120) == 120  # no limit: as configured
+    assert RunConfig(limit=20).side(120) == 10 and RunConfig(limit=20).side(4) == 4 and RunConfig(limit=3).side(9) == 2

@@ -44,12 +44,12 @@ def run_module(name: str, args: list[str]) -> tuple[list[dict], int, float]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="8 prompts for generation, --limit 16 end to end")
-    ap.add_argument("--n", type=int, help="prompts for the generation benchmark (default 16)")
+    ap.add_argument("--quick", action="store_true", help="16 prompts for generation, --limit 16 end to end")
+    ap.add_argument("--n", type=int, help="prompts for the generation benchmark (default 32, one batch)")
     ap.add_argument("--limit", type=int, help="--limit for the end-to-end run (default: none, the full run)")
     ap.add_argument("--only", help="comma-separated benchmark names")
     args = ap.parse_args()
-    n = args.n or (8 if args.quick else 16)
+    n = args.n or (16 if args.quick else 32)
     limit = args.limit or (16 if args.quick else None)
     extra = {"generation": ["--n", str(n)], "end_to_end": ["--limit", str(limit)] if limit else [], "scale": []}
     names = [m for m in OURS + OTHERS if (HERE / f"{m}.py").exists()]

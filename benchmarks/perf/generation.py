@@ -13,11 +13,11 @@ from benchmarks.perf.common import Timer, emit, load, peak_rss_mb
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--n", type=int, default=16, help="prompts (test examples of summarization)")
-    ap.add_argument("--max-new-tokens", type=int, default=64)
-    ap.add_argument("--batch-size", type=int, default=16)
-    ap.add_argument("--threads", type=int, default=1, help="torch threads for all three (1: on a shared CPU, more "
-                    "threads than free cores make every method slower by an order of magnitude)")
+    ap.add_argument("--n", type=int, default=32, help="prompts (test examples of summarization)")
+    ap.add_argument("--max-new-tokens", type=int, default=48, help="the summarization task's setting")
+    ap.add_argument("--batch-size", type=int, default=32, help="the harness's default")
+    ap.add_argument("--threads", type=int, default=None, help="torch threads for all three (default: torch's, one "
+                    "per core; on a shared CPU pass 1: more threads than free cores slow every method down a lot)")
     args = ap.parse_args(argv)
 
     import torch
@@ -27,7 +27,8 @@ def main(argv: list[str] | None = None) -> None:
     from harness.models import load_generator
     from harness.tasks import load_task
 
-    torch.set_num_threads(args.threads)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     handle = load_generator(None, device="cpu")
     task = load_task("summarization", limit=args.n)
     prompts = [handle.render(task.messages(ex)) for ex in task.split("test")]
