@@ -222,7 +222,8 @@ def _headline(base: dict[str, Any], record: dict[str, Any]) -> str:
         return f"{r} and {other} cannot be told apart (no paired examples); recommend {r}, the cheaper."
     c = find_comparison([comp], m, r, other) or comp
     return (f"{r} and {other} tie on {m} (difference {_fmt(c['value'])}, 95% CI {c['ci_low']:.3f} to "
-            f"{c['ci_high']:.3f}: inside the noise); recommend {r}, the cheaper.")
+            f"{c['ci_high']:.3f}; paired test: Holm p={c['p_holm']:.3g}, not significant); "
+            f"recommend {r}, the cheaper.")
 
 
 def _ratio(a: float | None, b: float | None) -> str | None:
