@@ -177,7 +177,7 @@ def test_cli_recipe_run_records_curves_overfitting_and_the_adapter(tiny_dir, tmp
     cfg = tmp_path / "run.yaml"
     cfg.write_text("overfit_sample: 4\nfinetune: {max_train_examples: 4, val_examples: 2, eval_every: 1, epochs: 2}\n")
     done = subprocess.run([sys.executable, "-m", "harness", "run", "--model", str(tiny_dir), "--strategies",
-                           "prompt,lora", "--limit", "4", "--max-new-tokens", "4", "--config", str(cfg), "--out",
+                           "prompt,lora", "--limit", "8", "--max-new-tokens", "4", "--config", str(cfg), "--out",
                            str(tmp_path / "runs")], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     run_dir = Path(done.stdout.strip().splitlines()[-1])
