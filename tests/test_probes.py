@@ -290,9 +290,11 @@ def test_probes_end_to_end_on_the_default_model(tmp_path):
     import sys
 
     config = tmp_path / "run.yaml"
-    config.write_text("probes: {items: 40, counterfactual_pairs: 2, perplexity: false}\n")
+    # two test examples (pinned, not --limit: a limit would shrink the probes too) and no overfitting samples
+    config.write_text("probes: {items: 40, counterfactual_pairs: 2, perplexity: false}\noverfit_sample: 0\n"
+                      "test_ids: [sum-test-0001, sum-test-0002]\n")
     done = subprocess.run([sys.executable, "-m", "harness", "run", "--task", "summarization", "--strategies", "prompt",
-                           "--limit", "2", "--config", str(config), "--out", str(tmp_path / "runs")], cwd=tmp_path,
+                           "--config", str(config), "--out", str(tmp_path / "runs")], cwd=tmp_path,
                           env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     run_dir = Path(done.stdout.strip().splitlines()[-1])
