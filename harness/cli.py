@@ -45,7 +45,7 @@ def run(
     model: Optional[str] = typer.Option(None, "--model", "-m", help="HF id or local directory (default: SmolLM2-135M-Instruct)"),
     embedder: Optional[str] = typer.Option(None, help="sentence-transformers id or directory (default: all-MiniLM-L6-v2)"),
     strategies: Optional[str] = typer.Option(None, "--strategies", "-s", help="comma-separated, e.g. prompt,few-shot"),
-    limit: Optional[int] = typer.Option(None, help="at most N examples per split"),
+    limit: Optional[int] = typer.Option(None, help="a quick run: at most N examples per split, and side measurements (overfitting samples, probe items, counterfactual pairs) at most N/2"),
     seed: Optional[int] = typer.Option(None, help="random seed (default 0)"),
     out: Optional[Path] = typer.Option(None, help="folder for run folders (default runs/)"),
     batch_size: Optional[int] = typer.Option(None, help="generation batch size (default 16)"),
@@ -61,7 +61,7 @@ def run(
     dry_run: bool = typer.Option(False, "--dry-run", help="estimate time and cost from a short calibration; run nothing"),
     forgetting_probe: Optional[list[str]] = typer.Option(None, "--forgetting-probe", help="ARC JSONL, MMLU CSV or probe JSONL (file or folder; repeatable) instead of the built-in suite"),
     no_probes: bool = typer.Option(False, "--no-probes", help="skip the forgetting, bias and refusal probes"),
-    overfit_sample: Optional[int] = typer.Option(None, "--overfit-sample", help="train (and ood) examples every strategy is also scored on (default 32; 0 = off)"),
+    overfit_sample: Optional[int] = typer.Option(None, "--overfit-sample", help="train (and ood) examples every strategy is also scored on (default 24; at most half of --limit; 0 = off)"),
     keep_checkpoints: bool = typer.Option(False, "--keep-checkpoints", help="save full/freeze fine-tuned weights in the run folder"),
     learning_curve: bool = typer.Option(False, "--learning-curve", help="fine-tuning: also train on 25%/50% of the data and project 2x/4x"),
 ) -> None:
