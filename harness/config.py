@@ -48,7 +48,7 @@ class RagConfig(Section):
 class FinetuneConfig(Section):
     """Training settings shared by lora, full, freeze and continued-pretraining (issue: fine-tuning).
 
-    The defaults are sized for a CPU (a 135M model trains at ~110 tokens/s on 2 cores, compute bound): a capped
+    The defaults are sized for a CPU (a 135M model trains at ~150 tokens/s on 2 cores, compute bound): a capped
     training set, one epoch, a small validation sample. On a GPU raise max_train_examples, epochs and val_examples."""
 
     epochs: int = Field(1, ge=1, description="passes over the (capped) training set")
