@@ -2,7 +2,8 @@
 model (a couple of batches of each strategy's real prompts, uncached), without running it or writing a run folder.
 
 Strategies that train are not prepared (that would be the run itself): their setup is estimated only when the
-strategy offers `estimate_setup(ctx) -> seconds` (a few timed steps), and their prediction time is taken from the
+strategy offers `estimate_setup(ctx, generation_seconds)` (fine-tuning: the planned token count at the speed of a
+few timed training steps, plus its validations), and their prediction time is taken from the
 base model's zero-shot calibration.
 """
 
@@ -57,12 +58,17 @@ def estimate(config: RunConfig) -> list[dict[str, Any]]:
         with console.status(f"dry run · calibrating {name} on {len(sample)} examples..."):
             try:
                 if _trains(name, strategy):
-                    est = getattr(strategy, "estimate_setup", None)
-                    row["setup_seconds"] = est(ctx) if est else None
-                    row["note"] = "setup from a few timed training steps" if est else "training time not estimated"
                     if not base_per_example:
                         base_per_example.append(time_predict(ZeroShot().prepare(ctx)))
                     row["seconds_per_example"] = base_per_example[0]
+                    est = getattr(strategy, "estimate_setup", None)
+                    if est:
+                        setup = est(ctx, base_per_example[0])
+                        row["setup_seconds"] = setup["seconds"]
+                        row["note"] = (f"training: {setup['tokens']:,} tokens at {setup['tokens_per_second']:.0f} "
+                                       f"tokens/s (timed steps) + {setup['validations']} validation(s)")
+                    else:
+                        row["setup_seconds"], row["note"] = None, "training time not estimated"
                     row["note"] += "; prediction timed on the base model"
                 else:
                     with Meter() as meter:

@@ -33,6 +33,7 @@ from harness.registry import strategies
 from harness.types import Cost, Example
 from strategies.base import PromptedModel
 
+CALIBRATION_STEPS = 2  # timed training steps behind the dry run's estimate
 DEFAULT_LR = {"lora": 1e-3, "freeze": 1e-4, "full": 2e-5, "continued-pretraining": 5e-5}
 
 # LoRA targets per architecture (config.model_type): attention and MLP projections, as in QLoRA.
@@ -377,13 +378,7 @@ class FineTune:
         start = time.perf_counter()
         if torch.cuda.is_available():
             torch.cuda.reset_peak_memory_stats()
-        order = seeded_order(ctx.task.splits.get("train", []), ctx.seed)
-        if "validation" in ctx.task.splits:
-            val_examples = seeded_order(ctx.task.split("validation"), ctx.seed)[: cfg.val_examples]
-        else:  # no validation split: hold out the tail of the train order, never trained on
-            held = min(cfg.val_examples, len(order) // 5)
-            val_examples, order = order[len(order) - held :], order[: len(order) - held]
-        train_examples = order[: cfg.max_train_examples]
+        train_examples, val_examples = self.data(ctx, cfg)
         accelerator = make_accelerator(cfg, ctx.model.device)
         model, notes, result = self.fit(ctx, cfg, train_examples, val_examples, accelerator)
         trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
@@ -408,6 +403,73 @@ class FineTune:
         adapted = PromptedModel(self.name, ctx, fingerprint=adapter_fp, cost=cost, model=handle, adapter=adapter_fp)
         adapted.details = details
         return adapted
+
+    def data(self, ctx: RunContext, cfg: FinetuneConfig) -> tuple[list[Example], list[Example]]:
+        """The (train, validation) examples: seeded samples; without a validation split, the train order's tail is
+        held out and never trained on."""
+        order = seeded_order(ctx.task.splits.get("train", []), ctx.seed)
+        if "validation" in ctx.task.splits:
+            return order[: cfg.max_train_examples], seeded_order(ctx.task.split("validation"), ctx.seed)[: cfg.val_examples]
+        held = min(cfg.val_examples, len(order) // 5)
+        return order[: len(order) - held][: cfg.max_train_examples], order[len(order) - held :]
+
+    def estimate_setup(self, ctx: RunContext, generation_seconds: float) -> dict[str, Any]:
+        """For the dry run: what prepare() will take, without training. The planned training's exact token count
+        at the tokens/s of CALIBRATION_STEPS timed steps on its first batches (after one untimed step), plus its
+        validations (one timed loss batch scaled up; generation at `generation_seconds` per example, as timed on
+        the base model). Saving the adapter and merging are not counted; --learning-curve trains 1.75x as much."""
+        import torch
+
+        cfg = ctx.config.finetune
+        train_examples, val_examples = self.data(ctx, cfg)
+        items = self.training_items(ctx, cfg, train_examples)
+        val_items = supervised_items(ctx.model, ctx.task, val_examples, cfg.max_seq_len)
+        micro_batches = math.ceil(len(items) * cfg.epochs / cfg.batch_size)  # the epochs run as one stream
+        steps = math.ceil(micro_batches / cfg.grad_accum)
+        if cfg.max_steps:
+            steps = min(steps, cfg.max_steps)
+        share = min(1.0, steps * cfg.grad_accum / max(micro_batches, 1))  # max_steps may end the run early
+        tokens = round(sum(len(it.input_ids) for it in items) * cfg.epochs * share)
+        validations = steps // cfg.eval_every + (1 if steps % cfg.eval_every else 0)
+
+        acc = make_accelerator(cfg, ctx.model.device)
+        model, _ = trainable_copy(ctx.model.model, self.name, cfg)
+        optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-12)
+        model, optimizer = acc.prepare(model, optimizer)
+        pad = ctx.model.tokenizer.pad_token_id if ctx.model.tokenizer.pad_token_id is not None else ctx.model.tokenizer.eos_token_id
+        batches = [items[i : i + cfg.batch_size] for i in range(0, len(items), cfg.batch_size)][: 1 + CALIBRATION_STEPS]
+        sync = torch.cuda.synchronize if acc.device.type == "cuda" else (lambda: None)
+        timed_tokens, timed = 0, 0.0
+        model.train()
+        for i, batch in enumerate(batches):
+            interrupt.check()
+            inputs = {k: v.to(acc.device) for k, v in collate(batch, pad).items()}
+            sync()
+            t0 = time.perf_counter()
+            acc.backward(model(**inputs).loss)
+            optimizer.step()
+            optimizer.zero_grad()
+            sync()
+            if i or len(batches) == 1:  # the first step warms up (allocations, kernels) unless it is the only one
+                timed += time.perf_counter() - t0
+                timed_tokens += int(inputs["attention_mask"].sum())
+        model.eval()
+        inputs = {k: v.to(acc.device) for k, v in collate(val_items[: cfg.batch_size] or batches[0], pad).items()}
+        sync()
+        t0 = time.perf_counter()
+        with torch.no_grad(), acc.autocast():
+            model(**inputs)
+        sync()
+        val_loss_seconds = (time.perf_counter() - t0) * math.ceil(len(val_items) / cfg.batch_size)
+        del model, optimizer
+        tokens_per_second = timed_tokens / max(timed, 1e-9)
+        train_seconds = tokens / tokens_per_second
+        val_seconds = validations * (val_loss_seconds + len(val_examples) * generation_seconds)
+        seconds = train_seconds + val_seconds
+        if cfg.learning_curve and self.name != "continued-pretraining":
+            seconds = 1.75 * seconds + 3 * cfg.learning_curve_eval_examples * generation_seconds
+        return {"seconds": seconds, "tokens": tokens, "tokens_per_second": tokens_per_second, "steps": steps,
+                "validations": validations, "train_seconds": train_seconds, "validation_seconds": val_seconds}
 
     def fit(self, ctx: RunContext, cfg: FinetuneConfig, train_examples, val_examples, accelerator):
         from accelerate.utils import set_seed

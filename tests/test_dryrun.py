@@ -19,3 +19,13 @@ def test_dry_run_calibrates_and_runs_nothing(tmp_path, tiny_dir):
                                       "--dry-run"])
     assert result.exit_code == 0, result.output
     assert "Dry run" in result.output and not any(tmp_path.iterdir())  # no run folder written
+
+
+def test_dry_run_estimates_fine_tuning_from_timed_steps(tmp_path, tiny_dir):
+    cfg = build_config({"task": "summarization", "model": str(tiny_dir), "limit": 4, "max_new_tokens": 4,
+                        "strategies": "prompt,lora", "out": tmp_path, "batch_size": 2,
+                        "finetune": {"max_train_examples": 4, "val_examples": 2, "eval_every": 1}})
+    lora = {r["strategy"]: r for r in estimate(cfg)}["lora"]
+    assert lora["complete"] and lora["setup_seconds"] > 0  # training is estimated, not left out
+    assert "tokens/s (timed steps) + 1 validation(s)" in lora["note"]  # 4 examples in one step of 4
+    assert lora["total_seconds"] == lora["setup_seconds"] + lora["predict_seconds"]

@@ -161,6 +161,22 @@ def test_saved_lora_adapter_reloads_and_reproduces_its_predictions(tiny_handle, 
     assert len(curve) == 2 and all({"train_loss", "val_loss", "val_metric"} <= set(p) for p in curve)
 
 
+def test_dry_run_estimate_plans_the_tokens_steps_and_validations_the_training_then_takes(tiny_handle, tmp_path):
+    from harness.registry import strategies
+
+    ctx = _ctx(tiny_handle, tmp_path, max_train_examples=3, batch_size=2)
+    base_fp = weights_fingerprint(tiny_handle.model)
+    lora = strategies.get("lora")()
+    est = lora.estimate_setup(ctx, generation_seconds=0.5)
+    assert weights_fingerprint(tiny_handle.model) == base_fp  # the calibration trains a copy
+    assert est["steps"] == 3 and est["validations"] == 3  # 3 examples x 2 epochs in batches of 2, eval_every 1
+    assert est["tokens_per_second"] > 0 and est["seconds"] >= est["train_seconds"] > 0
+    assert est["validation_seconds"] >= 3 * 2 * 0.5  # 3 validations x 2 examples generated at 0.5 s
+    details = lora.prepare(ctx).details
+    assert (details["training"]["tokens"], details["training"]["steps"]) == (est["tokens"], est["steps"])
+    assert len(details["learning_curve"]) == est["validations"]
+
+
 def test_continued_pretraining_trains_on_the_corpus_only_for_tasks_with_one(tiny_handle):
     from strategies.finetune import ContinuedPretraining, corpus_items
 
