@@ -60,7 +60,7 @@ def render(rec: dict[str, Any], names: list[str]) -> list[str]:
         for name, cf in cf_rows:
             for fig in ("abs_metric_gap", "changed"):
                 v = {"base": cf["base"][fig], "adapted": cf["adapted"][fig], "delta": cf["delta"][fig]}
-                lines.append(_row(name, f"{cf['pairs']} pairs · {cf['metric']} |gap|" if fig != "changed"
+                lines.append(_row(name, f"{cf['pairs']} pairs · {cf['metric']} \\|gap\\|" if fig != "changed"
                                   else f"{cf['pairs']} pairs · answer changed", v))
     ref_rows = [(n, r["refusal"]) for n, r in results.items() if r.get("refusal")]
     if ref_rows:

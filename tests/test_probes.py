@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -306,3 +307,17 @@ def test_probes_end_to_end_on_the_default_model(tmp_path):
     assert set(prompt["bias"]["bbq"]["bbq"]) >= {"bias_ambig", "bias_disambig", "accuracy_ambig"}
     report = (run_dir / "report.md").read_text()
     assert "## Forgetting (against the base model)" in report and "## Bias (against the base model)" in report
+    assert "pairs · rougeL \\|gap\\|" in report
+    _assert_tables_are_rectangular(report)
+
+
+def _assert_tables_are_rectangular(markdown: str) -> None:
+    """Every row of every Markdown table has its header's number of cells (a stray | would add a column)."""
+    width = None
+    for line in markdown.splitlines():
+        if not line.startswith("|"):
+            width = None
+            continue
+        cells = len(re.split(r"(?<!\\)\|", line)) - 2
+        width = width or cells
+        assert cells == width, line
