@@ -65,11 +65,11 @@ def estimate(config: RunConfig) -> list[dict[str, Any]]:
                     if est:
                         setup = est(ctx, base_per_example[0])
                         row["setup_seconds"] = setup["seconds"]
-                        row["note"] = (f"training: {setup['tokens']:,} tokens at {setup['tokens_per_second']:.0f} "
-                                       f"tokens/s (timed steps) + {setup['validations']} validation(s)")
+                        row["note"] = (f"trains {setup['tokens']:,} tokens at {setup['tokens_per_second']:.0f}/s "
+                                       f"(timed steps), {setup['validations']} validation(s)")
                     else:
                         row["setup_seconds"], row["note"] = None, "training time not estimated"
-                    row["note"] += "; prediction timed on the base model"
+                    row["note"] += "; predicts as the base model"
                 else:
                     with Meter() as meter:
                         adapted = strategy.prepare(ctx)
@@ -116,3 +116,6 @@ def print_estimate(rows: list[dict[str, Any]], config: RunConfig) -> None:
                   partial.strip(" ()"))
     console.print(table)
     console.print("A cached re-run costs less: generations already in the cache are not recomputed." + partial)
+    if config.probes.enabled:
+        console.print("Not included: the forgetting and bias probes, scored on the base model and on each strategy "
+                      "that changes the model or its prompt (--no-probes skips them).")

@@ -33,7 +33,7 @@ from harness.registry import strategies
 from harness.types import Cost, Example
 from strategies.base import PromptedModel
 
-CALIBRATION_STEPS = 2  # timed training steps behind the dry run's estimate
+CALIBRATION_STEPS = 3  # timed training steps behind the dry run's estimate (2 varied by +-25% here)
 DEFAULT_LR = {"lora": 1e-3, "freeze": 1e-4, "full": 2e-5, "continued-pretraining": 5e-5}
 
 # LoRA targets per architecture (config.model_type): attention and MLP projections, as in QLoRA.

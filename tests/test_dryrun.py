@@ -27,5 +27,5 @@ def test_dry_run_estimates_fine_tuning_from_timed_steps(tmp_path, tiny_dir):
                         "finetune": {"max_train_examples": 4, "val_examples": 2, "eval_every": 1}})
     lora = {r["strategy"]: r for r in estimate(cfg)}["lora"]
     assert lora["complete"] and lora["setup_seconds"] > 0  # training is estimated, not left out
-    assert "tokens/s (timed steps) + 1 validation(s)" in lora["note"]  # 4 examples in one step of 4
+    assert "/s (timed steps), 1 validation(s)" in lora["note"]  # 4 examples in one step of 4
     assert lora["total_seconds"] == lora["setup_seconds"] + lora["predict_seconds"]
