@@ -87,11 +87,15 @@ def corpus_items(handle: ModelHandle, documents, max_len: int) -> list[Item]:
     return items
 
 
-def collate(items: list[Item], pad_id: int):
+def pad_id(tokenizer) -> int:
+    return tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+
+
+def collate(items: list[Item], pad: int):
     import torch
 
     width = max(len(it.input_ids) for it in items)
-    ids = torch.full((len(items), width), pad_id, dtype=torch.long)
+    ids = torch.full((len(items), width), pad, dtype=torch.long)
     labels = torch.full((len(items), width), -100, dtype=torch.long)
     mask = torch.zeros((len(items), width), dtype=torch.long)
     for i, it in enumerate(items):
@@ -225,7 +229,7 @@ def train(
     acc = accelerator or make_accelerator(cfg, "cpu")
     order = epoch_order(len(train_items), cfg.epochs, seed) if shuffle else list(range(len(train_items))) * cfg.epochs
     stream = [train_items[i] for i in order]
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    pad = pad_id(tokenizer)
     loader = DataLoader(stream, batch_size=cfg.batch_size, shuffle=False, collate_fn=lambda b: collate(b, pad))
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=cfg.weight_decay)
@@ -436,7 +440,7 @@ class FineTune:
         model, _ = trainable_copy(ctx.model.model, self.name, cfg)
         optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-12)
         model, optimizer = acc.prepare(model, optimizer)
-        pad = ctx.model.tokenizer.pad_token_id if ctx.model.tokenizer.pad_token_id is not None else ctx.model.tokenizer.eos_token_id
+        pad = pad_id(ctx.model.tokenizer)
         batches = [items[i : i + cfg.batch_size] for i in range(0, len(items), cfg.batch_size)][: 1 + CALIBRATION_STEPS]
         sync = torch.cuda.synchronize if acc.device.type == "cuda" else (lambda: None)
         timed_tokens, timed = 0, 0.0
