@@ -101,22 +101,30 @@ def run(
 
         print_estimate(estimate(cfg), cfg)
         return
+    from harness.interrupt import RunInterrupted
+    from harness.ranks import scratch_unless_main
+    from harness.runner import run as run_harness
     from harness.suite import is_suite, run_suite
 
-    if suite or (resume and is_suite(resume)):
-        suite_dir = run_suite(cfg, suite, resume=resume)
-        console.print(f"Suite folder: [bold]{suite_dir}[/]  (suite.html, suite.md, one run folder per task)")
-        print(suite_dir)
-        return
-    from harness.runner import run as run_harness
+    with scratch_unless_main(cfg, resume) as (cfg, resume):
+        if suite or (resume and is_suite(resume)):
+            suite_dir = run_suite(cfg, suite, resume=resume)
+            console.print(f"Suite folder: [bold]{suite_dir}[/]  (suite.html, suite.md, one run folder per task)")
+            _print_path(suite_dir)
+            return
+        try:
+            path = run_harness(cfg, resume=resume)
+        except RunInterrupted as exc:  # saved and told how to resume; exit as the shell expects (130, 143)
+            raise typer.Exit(exc.exit_code) from None
+        _print_summary(path)
 
-    from harness.interrupt import RunInterrupted
 
-    try:
-        path = run_harness(cfg, resume=resume)
-    except RunInterrupted as exc:  # saved and told how to resume; exit as the shell expects (130, 143)
-        raise typer.Exit(exc.exit_code) from None
-    _print_summary(path)
+def _print_path(path: Path) -> None:
+    """The folder's path alone on the last line of stdout, for scripts (rank 0's only: the others are scratch)."""
+    from harness.ranks import rank
+
+    if rank() == 0:
+        print(path)
 
 
 def _print_summary(path: Path) -> None:
@@ -138,7 +146,7 @@ def _print_summary(path: Path) -> None:
     if rec.get("recommendation"):
         console.print(f"[bold]Verdict:[/] {rec['recommendation']['headline']}")
     console.print(f"Run folder: [bold]{path}[/]  (report.html, report.md, run.json, predictions/)")
-    print(path)
+    _print_path(path)
 
 
 @app.command()

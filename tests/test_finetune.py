@@ -233,3 +233,28 @@ def test_two_processes_average_gradients_and_end_with_identical_weights(tmp_path
     # DDP's average of the two ranks' gradients == one process accumulating both micro-batches
     np.testing.assert_allclose(ranks[0]["probe"], ref["probe"], rtol=1e-4, atol=1e-6)
     assert not np.allclose(ref["probe"], ref["probe_rank0_only"], rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.skipif(shutil.which("torchrun") is None and not (Path(sys.executable).parent / "torchrun").exists(),
+                    reason="torchrun is not installed")
+def test_two_process_run_trains_together_and_leaves_one_run_folder(tiny_dir, tmp_path):
+    """`torchrun -m harness run`: both ranks train (gradients averaged), but only rank 0 keeps a run folder and
+    prints its path; rank 1's scratch folder is gone afterwards."""
+    torchrun = shutil.which("torchrun") or str(Path(sys.executable).parent / "torchrun")
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    cfg = tmp_path / "run.yaml"
+    cfg.write_text("overfit_sample: 0\nfinetune: {max_train_examples: 4, val_examples: 2, batch_size: 1}\n")
+    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1", TMPDIR=str(scratch),
+               HARNESS_CACHE=str(tmp_path / "cache"))
+    done = subprocess.run([torchrun, "--standalone", "--nproc_per_node", "2", "-m", "harness", "run", "--model",
+                           str(tiny_dir), "--strategies", "prompt,lora", "--limit", "4", "--max-new-tokens", "4",
+                           "--no-probes", "--config", str(cfg), "--out", str(tmp_path / "runs")],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-4000:]
+    folders = list((tmp_path / "runs").iterdir())
+    assert len(folders) == 1
+    assert [line for line in done.stdout.splitlines() if line.startswith(str(tmp_path))] == [str(folders[0])]
+    rec = json.loads((folders[0] / "run.json").read_text())
+    assert rec["status"] == "complete" and rec["strategies"]["lora"]["training"]["processes"] == 2
+    assert not list(scratch.glob("harness-rank*"))

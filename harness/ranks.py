@@ -1,0 +1,38 @@
+"""Several processes (`accelerate launch`, torchrun): every rank runs the harness, because training needs all of
+them in its collectives, but only rank 0 keeps a run folder and prints. The other ranks repeat the evaluation in a
+scratch folder that is removed when they finish, so the user gets one run folder and one console."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from harness.config import RunConfig
+from harness.console import console
+
+
+def rank() -> int:
+    """This process's global rank as the launcher set it (0 when the harness runs alone)."""
+    return int(os.environ.get("RANK", "0"))
+
+
+@contextmanager
+def scratch_unless_main(config: RunConfig, resume: Path | None) -> Iterator[tuple[RunConfig, Path | None]]:
+    """(config, resume) as given on rank 0; on other ranks, pointed at a scratch folder (a resumed run is copied
+    there, so two processes never write the same run.json), with the console silenced."""
+    if rank() == 0:
+        yield config, resume
+        return
+    scratch = Path(tempfile.mkdtemp(prefix=f"harness-rank{rank()}-"))
+    quiet, console.quiet = console.quiet, True
+    try:
+        if resume:
+            resume = Path(shutil.copytree(resume, scratch / Path(resume).name))
+        yield config.model_copy(update={"out": scratch}), resume
+    finally:
+        console.quiet = quiet
+        shutil.rmtree(scratch, ignore_errors=True)
