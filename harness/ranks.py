@@ -16,8 +16,11 @@ from harness.console import console
 
 
 def rank() -> int:
-    """This process's global rank as the launcher set it (0 when the harness runs alone)."""
-    return int(os.environ.get("RANK", "0"))
+    """This process's global rank as torchrun / accelerate set it; 0 when the harness runs alone (a stray RANK
+    without a WORLD_SIZE above 1 counts as alone, so a single run never ends up in scratch)."""
+    if int(os.environ.get("WORLD_SIZE", "1") or 1) <= 1:
+        return 0
+    return int(os.environ.get("RANK", "0") or 0)
 
 
 @contextmanager

@@ -258,3 +258,13 @@ def test_two_process_run_trains_together_and_leaves_one_run_folder(tiny_dir, tmp
     rec = json.loads((folders[0] / "run.json").read_text())
     assert rec["status"] == "complete" and rec["strategies"]["lora"]["training"]["processes"] == 2
     assert not list(scratch.glob("harness-rank*"))
+
+
+def test_a_stray_rank_variable_without_a_world_does_not_hide_the_run(monkeypatch):
+    from harness.ranks import rank
+
+    monkeypatch.setenv("RANK", "3")
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    assert rank() == 0
+    monkeypatch.setenv("WORLD_SIZE", "4")
+    assert rank() == 3
