@@ -258,7 +258,8 @@ def _reasons(r: str, record: dict[str, Any], comparisons: list[dict], rows: dict
     res = results[r]
     drop, probe = worst_forgetting(res)
     if drop is not None:
-        out.append(f"{r}: worst forgetting drop {drop:+.3f} ({probe})" if drop > 0 else f"{r}: no drop on the forgetting probes ({drop:+.3f})")
+        out.append(f"{r}: forgetting: accuracy fell by {drop:.3f} on the '{probe}' probes (its largest drop)" if drop > 0
+                   else f"{r}: no drop on the forgetting probes ({drop:+.3f})")
     elif _unchanged_weights(res):
         out.append(f"{r}: weights unchanged, so no forgetting or bias shift from training")
     inc, which = worst_bias_increase(res)
