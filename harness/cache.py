@@ -105,3 +105,94 @@ class NoCache(Cache):
 
     def close(self) -> None:
         return None
+
+
+def cached_map(cache: Cache | None, ns: str, keys: list[str], compute, *, batches, load, dump,
+               on_batch=None) -> list:
+    """`compute(batch of indices) -> values` for every key the cache lacks, batch by batch (`batches(todo)` orders
+    and cuts them); each batch is saved as soon as it is done, so a stop or a crash loses at most the batch in
+    flight. Cached values come back through `load`, fresh ones are stored through `dump`."""
+    from harness import interrupt
+
+    cache = cache or NoCache()
+    hits = cache.get_many(ns, keys)
+    results = [load(hits[k]) if k in hits else None for k in keys]
+    todo = [i for i, r in enumerate(results) if r is None]
+    if on_batch and len(todo) < len(keys):
+        on_batch(len(keys) - len(todo))
+    for batch in batches(todo) if todo else []:
+        interrupt.check()  # a stop asked for (SIGINT/SIGTERM) ends here; finished batches are in the cache
+        values = compute(batch)
+        for i, value in zip(batch, values):
+            results[i] = value
+        cache.put_many(ns, {keys[i]: dump(value) for i, value in zip(batch, values)})
+        if on_batch:
+            on_batch(len(batch))
+    return results
+
+
+def generation_key(fingerprint: str, adapter: str, prompt: str, max_new_tokens: int) -> str:
+    return key("gen", fingerprint, adapter, prompt, {"max_new_tokens": max_new_tokens, "greedy": True})
+
+
+def load_generation(row: dict[str, Any]):
+    from harness.backends.base import Generation
+
+    return Generation(**row, cached=True)
+
+
+def dump_generation(gen) -> dict[str, Any]:
+    return {k: v for k, v in vars(gen).items() if k != "cached"}
+
+
+def cached_choices(fingerprint: str, tokenizer, items: list[tuple[str, list[str]]], compute, *, batch_size: int,
+                   cache: Cache | None, adapter: str, on_batch=None) -> list:
+    """Option log-likelihoods for every (context, options) item, each option cached on its own. The items the cache
+    lacks are tokenized (`split_option_tokens`), grouped by context length and handed to `compute(list of (token
+    ids per option, where each option starts)) -> list of [OptionScore per option]`, batch by batch."""
+    from harness import interrupt
+    from harness.backends.base import OptionScore, split_option_tokens
+
+    cache = cache or NoCache()
+    keys = [[key("ll", fingerprint, adapter, ctx, opt) for opt in opts] for ctx, opts in items]
+    hits = cache.get_many("loglik", [k for ks in keys for k in ks])
+    results = [[OptionScore(**hits[k], cached=True) for k in ks] if all(k in hits for k in ks) else None
+               for ks in keys]
+    todo = [i for i, r in enumerate(results) if r is None]
+    if on_batch and len(todo) < len(items):
+        on_batch(len(items) - len(todo))
+    split = {i: split_option_tokens(tokenizer, *items[i]) for i in todo}
+    todo.sort(key=lambda i: -min(split[i][1]))  # similar context lengths share a batch
+    for begin in range(0, len(todo), batch_size):
+        interrupt.check()
+        batch = todo[begin : begin + batch_size]
+        fresh = {}
+        for i, scores in zip(batch, compute([split[i] for i in batch])):
+            results[i] = scores
+            fresh.update((k, {"logprob": s.logprob, "tokens": s.tokens}) for k, s in zip(keys[i], scores))
+        cache.put_many("loglik", fresh)
+        if on_batch:
+            on_batch(len(batch))
+    return results
+
+
+def cached_perplexity(fingerprint: str, tokenizer, texts: list[str], compute, *, limit: int, batch_size: int,
+                      cache: Cache | None, adapter: str) -> list:
+    """Per text, the summed log-likelihood of its first `limit` tokens (after the first token) and their count:
+    `compute(list of token id lists) -> list of summed logprobs` for what the cache lacks, longest first."""
+    from harness.backends.base import OptionScore
+
+    encoded: dict[int, list[int]] = {}
+
+    def batches(todo: list[int]):
+        encoded.update((i, tokenizer(texts[i], add_special_tokens=False)["input_ids"][:limit]) for i in todo)
+        ordered = sorted(todo, key=lambda i: -len(encoded[i]))
+        return [ordered[s : s + batch_size] for s in range(0, len(ordered), batch_size)]
+
+    def run(batch: list[int]) -> list:
+        sums = compute([encoded[i] for i in batch])
+        return [OptionScore(lp, max(len(encoded[i]) - 1, 0)) for i, lp in zip(batch, sums)]
+
+    keys = [key("ppl", fingerprint, adapter, t) for t in texts]
+    return cached_map(cache, "perplexity", keys, run, batches=batches, load=lambda row: OptionScore(**row, cached=True),
+                      dump=lambda s: {"logprob": s.logprob, "tokens": s.tokens})

@@ -139,6 +139,48 @@ class DecisionConfig(Section):
         return v
 
 
+class ModelPrices(Section):
+    """What one model costs: per million tokens for an API, or per hour for a machine you run it on (None: the
+    decision's cpu/gpu hourly prices, by the device it ran on)."""
+
+    input_per_mtok: float | None = Field(None, ge=0, description="$ per 1M prompt tokens (an API)")
+    output_per_mtok: float | None = Field(None, ge=0, description="$ per 1M completion tokens (an API)")
+    per_hour: float | None = Field(None, ge=0, description="$ per hour of the machine serving it (self-hosted)")
+
+
+class ModelSpec(Section):
+    """One named model of a run (`models:` in the YAML); a strategy runs on it with `--strategies NAME@MODEL`."""
+
+    backend: Literal["hf", "vllm", "openai"] = Field("hf", description="in-process transformers, vLLM's offline "
+                                                      "engine, or an OpenAI-compatible endpoint")
+    id: str | None = Field(None, description="hf/vllm: HF id or local directory (None: the offline default); "
+                           "openai: the model name the endpoint serves")
+    base_url: str | None = Field(None, description="openai: the endpoint, e.g. http://127.0.0.1:8000/v1")
+    api_key_env: str | None = Field(None, description="openai: the environment variable holding the API key "
+                                    "(None: no key, for local servers)")
+    api: Literal["completions", "chat"] = Field("completions", description="openai: completions (the harness "
+                                                "renders the chat with `tokenizer`; scores log-likelihoods where the "
+                                                "server can) or chat (the server renders; no log-likelihoods)")
+    tokenizer: str | None = Field(None, description="openai completions: HF id or directory of the served model's "
+                                  "tokenizer (None: `id`, if it is one; 'default': the offline default model's)")
+    concurrency: int = Field(8, ge=1, le=256, description="openai: requests in flight")
+    timeout: float = Field(60.0, gt=0, description="openai: seconds per request")
+    max_retries: int = Field(4, ge=0, le=20, description="openai: retries on 429, 5xx, timeouts, malformed replies")
+    context_length: int | None = Field(None, ge=16, description="the model's window (None: ask the server or model)")
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field("auto", description="vllm: auto = float32 on "
+                                                                      "a CPU, bfloat16 on a GPU")
+    kv_cache_gb: float = Field(2.0, gt=0, description="vllm on a CPU: GiB set aside for the KV cache")
+    engine_args: dict[str, Any] = Field(default_factory=dict, description="vllm: more vllm.LLM arguments")
+    prices: ModelPrices = Field(default_factory=ModelPrices)
+
+    @model_validator(mode="after")
+    def _openai_needs_url(self) -> "ModelSpec":
+        if self.backend == "openai" and not (self.base_url and self.id):
+            raise ValueError("an openai model needs base_url (e.g. http://127.0.0.1:8000/v1) and id (the served "
+                             "model's name)")
+        return self
+
+
 class HeadConfig(Section):
     """The `head` strategy: a linear classifier on frozen features."""
 
@@ -165,6 +207,8 @@ class RunConfig(Section):
     task: str | None = None  # a registry name or a task.yaml path; default summarization unless data is given
     data: DataConfig | None = None
     model: str | None = None  # HF id or local dir; None is the offline default
+    models: dict[str, ModelSpec] = Field(default_factory=dict, description=(
+        "named models for `--strategies NAME@MODEL`; `base` (if given) replaces --model for strategies without @"))
     embedder: str | None = None
     strategies: list[str] | None = None  # None: the task's default strategies
     limit: int | None = Field(None, ge=1, description="examples per split; side measurements (overfitting samples, "
@@ -198,6 +242,22 @@ class RunConfig(Section):
         if isinstance(v, str):
             return [s.strip() for s in v.split(",") if s.strip()]
         return v
+
+    @model_validator(mode="after")
+    def _strategy_models_exist(self) -> "RunConfig":
+        for spec in self.strategies or []:
+            model = spec.partition("@")[2]
+            if model and model != "base" and model not in self.models:
+                known = ", ".join(sorted(self.models)) or "none"
+                raise ValueError(f"strategy '{spec}' names model '{model}', which is not under `models:` "
+                                 f"(known: {known})")
+        return self
+
+    def model_spec(self, name: str = "base") -> ModelSpec:
+        """The named model; `base` defaults to --model on the hf backend."""
+        if name in self.models:
+            return self.models[name]
+        return ModelSpec(backend="hf", id=self.model)
 
 
 def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +10,8 @@ import numpy as np
 
 from harness.cache import Cache, key
 from harness.config import RunConfig
-from harness.models import ModelHandle, load_embedder
+from harness.backends.base import Backend
+from harness.models import load_embedder
 from harness.store import RunStore
 from harness.tasks import Task
 
@@ -19,10 +20,14 @@ from harness.tasks import Task
 class RunContext:
     config: RunConfig
     task: Task
-    model: ModelHandle
+    model: Backend  # the model strategies prompt or train: the run's base, or the one named in `name@model`
     cache: Cache
     store: RunStore | None = None
-    _embedder: Any = field(default=None, repr=False)
+    _shared: dict[str, Any] = field(default_factory=dict, repr=False)  # the embedder, shared by with_model copies
+
+    def with_model(self, model: Backend) -> "RunContext":
+        """The same run on another model (a strategy's `@model`)."""
+        return replace(self, model=model)
 
     @property
     def seed(self) -> int:
@@ -33,11 +38,11 @@ class RunContext:
 
     def embedder(self) -> tuple[Any, str]:
         """The sentence-transformers embedder and its fingerprint, loaded once per run."""
-        if self._embedder is None:
-            self._embedder = load_embedder(
+        if "embedder" not in self._shared:
+            self._shared["embedder"] = load_embedder(
                 self.config.embedder, device=self.config.device, trust_remote_code=self.config.trust_remote_code
             )
-        return self._embedder
+        return self._shared["embedder"]
 
     def embed(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         """Unit-normalised embeddings (float32), cached by embedder fingerprint and text."""

@@ -81,30 +81,41 @@ def hourly_rate(device: str, decision: DecisionConfig) -> float:
     return decision.prices.gpu_per_hour if str(device).startswith("cuda") else decision.prices.cpu_per_hour
 
 
-def strategy_cost(result: dict[str, Any], decision: DecisionConfig, split: str = "test") -> dict[str, Any]:
-    """One strategy's ledger row from its run.json entry."""
+def strategy_cost(result: dict[str, Any], decision: DecisionConfig, split: str = "test",
+                  model_prices: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One strategy's ledger row from its run.json entry. `model_prices` are its model's own (`models.NAME.prices`):
+    per token for an API (which then costs no machine time), or per hour for a machine of your own."""
     cost = result.get("cost", {})
     timings = result.get("timings", {}).get(split, {})
     counts = result.get("counts", {}).get(split, {})
     device = cost.get("device", "cpu")
-    rate = hourly_rate(device, decision)
+    mp = model_prices or {}
+    api_in, api_out = mp.get("input_per_mtok"), mp.get("output_per_mtok")
+    billed_per_token = api_in is not None or api_out is not None
+    rate = mp["per_hour"] if mp.get("per_hour") is not None else hourly_rate(device, decision)
     eps = timings.get("examples_per_second")
     # Throughput under batching is what a deployment pays for; a fully cached split keeps the original latencies.
     per_query_s = 1 / eps if eps else timings.get("latency_p50")
     n = counts.get("examples") or 0
     tin = counts.get("tokens_in", 0) / n if n else None
     tout = counts.get("tokens_out", 0) / n if n else None
-    per_query = (per_query_s or 0.0) * rate / 3600
-    prices = decision.prices
-    if prices.api_input_per_mtok is not None and tin is not None:
-        per_query += tin * prices.api_input_per_mtok / 1e6
-    if prices.api_output_per_mtok is not None and tout is not None:
-        per_query += tout * prices.api_output_per_mtok / 1e6
+    if billed_per_token:  # the API's token price covers its serving
+        per_query = (tin or 0.0) * (api_in or 0.0) / 1e6 + (tout or 0.0) * (api_out or 0.0) / 1e6
+    else:
+        per_query = (per_query_s or 0.0) * rate / 3600
+        prices = decision.prices
+        if prices.api_input_per_mtok is not None and tin is not None:
+            per_query += tin * prices.api_input_per_mtok / 1e6
+        if prices.api_output_per_mtok is not None and tout is not None:
+            per_query += tout * prices.api_output_per_mtok / 1e6
     setup_s = cost.get("setup_seconds", 0.0) or 0.0
     setup_dollars = setup_s * rate / 3600
     monthly = per_query * decision.monthly_queries
     return {
         "device": device,
+        "model": result.get("model", "base"),
+        "backend": result.get("backend", "hf"),
+        "pricing": "per token" if billed_per_token else "per hour",
         "setup_seconds": setup_s,
         "peak_memory_mb": cost.get("peak_rss_mb") or cost.get("peak_memory_mb") or None,
         "cuda_peak_mb": cost.get("cuda_peak_mb"),
@@ -124,8 +135,9 @@ def strategy_cost(result: dict[str, Any], decision: DecisionConfig, split: str =
 
 
 def ledger(record: dict[str, Any], decision: DecisionConfig) -> dict[str, dict[str, Any]]:
-    return {name: strategy_cost(res, decision) for name, res in record.get("strategies", {}).items()
-            if res.get("status") == "complete"}
+    models = record.get("models") or {}
+    return {name: strategy_cost(res, decision, model_prices=(models.get(res.get("model", "base")) or {}).get("prices"))
+            for name, res in record.get("strategies", {}).items() if res.get("status") == "complete"}
 
 
 def break_even_queries(a: dict[str, Any], b: dict[str, Any]) -> float | None:

@@ -7,22 +7,14 @@ computed twice, across strategies or across runs.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Callable
 
-from harness import interrupt
-from harness.cache import Cache, NoCache, key
+from harness.backends.base import Generation, OptionScore, fit_context, split_option_tokens
+from harness.cache import (Cache, cached_choices, cached_map, cached_perplexity, dump_generation, generation_key,
+                           load_generation)
 from harness.models import ModelHandle
 
-
-@dataclass
-class Generation:
-    text: str
-    tokens_in: int
-    tokens_out: int
-    seconds: float  # this example's share of its batch's wall time
-    truncated: bool = False
-    cached: bool = False
+__all__ = ["Generation", "OptionScore", "fit_context", "generate", "score_choices", "perplexity"]
 
 
 def generate(
@@ -36,46 +28,24 @@ def generate(
     on_batch: Callable[[int], None] | None = None,
 ) -> list[Generation]:
     """Generate a completion for every prompt (already chat-rendered), reusing cached ones."""
-    cache = cache or NoCache()
-    settings = {"max_new_tokens": max_new_tokens, "greedy": True}
-    keys = [key("gen", handle.fingerprint, adapter, p, settings) for p in prompts]
-    hits = cache.get_many("generation", keys)
-    results: list[Generation | None] = [
-        Generation(**hits[k], cached=True) if k in hits else None for k in keys
-    ]
-    todo = [i for i, r in enumerate(results) if r is None]
-    if on_batch and len(todo) < len(prompts):
-        on_batch(len(prompts) - len(todo))
-    if todo:
-        encoded = [handle.tokenizer(prompts[i], add_special_tokens=False)["input_ids"] for i in todo]
-        limit = max(8, handle.context_length - max_new_tokens)
-        todo_sorted = sorted(range(len(todo)), key=lambda j: -len(encoded[j]))  # longest first: OOM shows early
-        prefixes = PrefixCache(handle)  # the instruction (and fixed demonstrations) are encoded once, not per prompt
-        for start in range(0, len(todo_sorted), batch_size):
-            interrupt.check()  # a stop asked for (SIGINT/SIGTERM) ends here; finished batches are in the cache
-            batch = todo_sorted[start : start + batch_size]
-            ids = [encoded[j] for j in batch]
-            truncated = [len(x) > limit for x in ids]
-            ids = [fit_context(x, limit) for x in ids]
-            outs = _generate_batch(handle, ids, max_new_tokens, prefixes)
-            fresh = {}
-            for j, (text, n_out, secs), trunc in zip(batch, outs, truncated):
-                gen = Generation(text, len(encoded[j]), n_out, secs, trunc)
-                results[todo[j]] = gen
-                fresh[keys[todo[j]]] = {k: v for k, v in vars(gen).items() if k != "cached"}
-            cache.put_many("generation", fresh)
-            if on_batch:
-                on_batch(len(batch))
-    return results  # type: ignore[return-value]
+    keys = [generation_key(handle.fingerprint, adapter, p, max_new_tokens) for p in prompts]
+    encoded: dict[int, list[int]] = {}
+    limit = max(8, handle.context_length - max_new_tokens)
+    prefixes = PrefixCache(handle)  # the instruction (and fixed demonstrations) are encoded once, not per prompt
 
+    def batches(todo: list[int]):
+        encoded.update((i, handle.tokenizer(prompts[i], add_special_tokens=False)["input_ids"]) for i in todo)
+        ordered = sorted(todo, key=lambda i: -len(encoded[i]))  # longest first: OOM shows early
+        return [ordered[s : s + batch_size] for s in range(0, len(ordered), batch_size)]
 
-def fit_context(ids: list[int], limit: int) -> list[int]:
-    """Cut an overlong prompt from the middle: the head keeps the instruction, the tail keeps the question and the
-    generation prompt (what the model must see to answer at all)."""
-    if len(ids) <= limit:
-        return ids
-    head = limit // 4
-    return ids[:head] + ids[len(ids) - (limit - head):]
+    def compute(batch: list[int]) -> list[Generation]:
+        ids = [fit_context(encoded[i], limit) for i in batch]
+        outs = _generate_batch(handle, ids, max_new_tokens, prefixes)
+        return [Generation(text, len(x), n_out, secs, len(encoded[i]) > limit)
+                for i, x, (text, n_out, secs) in zip(batch, ids, outs)]
+
+    return cached_map(cache, "generation", keys, compute, batches=batches, load=load_generation,
+                      dump=dump_generation, on_batch=on_batch)
 
 
 MIN_SHARED_PREFIX = 16  # tokens; below this, sharing the prefix saves less than it costs
@@ -172,38 +142,8 @@ def _generate_batch(handle: ModelHandle, ids: list[list[int]], max_new_tokens: i
 # ---------------------------------------------------------------------------------------------------------------
 
 
-@dataclass
-class OptionScore:
-    """Log-likelihood of one option's tokens given the context. `mean` is the length-normalised score that picks
-    the answer: the mean log-probability per option token (acc_norm by tokens, not characters)."""
-
-    logprob: float  # sum over the option's tokens, in nats
-    tokens: int
-    cached: bool = False
-
-    @property
-    def mean(self) -> float:
-        return self.logprob / max(self.tokens, 1)
-
-
 def _split_tokens(handle: ModelHandle, context: str, options: list[str]) -> tuple[list[list[int]], list[int]]:
-    """Token ids of context+option for each option, and where each option's scored tokens start.
-
-    Options are tokenized together with the context (as the model reads them) and scored from the first token
-    that differs from the context's own tokenization, so a merge at the boundary is charged to the option.
-    An empty context starts from the end-of-text token, like lm-evaluation-harness."""
-    tok = handle.tokenizer
-    start = [] if context else [tok.eos_token_id if tok.bos_token_id is None else tok.bos_token_id]
-    ctx = start + tok(context, add_special_tokens=False)["input_ids"]
-    wholes, starts = [], []
-    for option in options:
-        whole = start + tok(context + option, add_special_tokens=False)["input_ids"]
-        n = 0
-        while n < min(len(ctx), len(whole)) and ctx[n] == whole[n]:
-            n += 1
-        wholes.append(whole)
-        starts.append(min(max(n, 1), len(whole) - 1) if len(whole) > 1 else 1)
-    return wholes, starts
+    return split_option_tokens(handle.tokenizer, context, options)
 
 
 def score_choices(
@@ -220,29 +160,8 @@ def score_choices(
     Batched: `batch_size` items per step. The shared context of an item is computed once: one left-padded forward
     over the contexts of the batch fills a KV cache, which is then copied to each option's row and the options
     (right-padded) are run on top of it. The result equals scoring each option in its own forward pass."""
-    cache = cache or NoCache()
-    keys = [[key("ll", handle.fingerprint, adapter, ctx, opt) for opt in opts] for ctx, opts in items]
-    hits = cache.get_many("loglik", [k for ks in keys for k in ks])
-    results: list[list[OptionScore] | None] = [
-        [OptionScore(**hits[k], cached=True) for k in ks] if all(k in hits for k in ks) else None for ks in keys
-    ]
-    todo = [i for i, r in enumerate(results) if r is None]
-    if on_batch and len(todo) < len(items):
-        on_batch(len(items) - len(todo))
-    split = {i: _split_tokens(handle, *items[i]) for i in todo}
-    todo.sort(key=lambda i: -min(split[i][1]))  # similar context lengths share a batch
-    for begin in range(0, len(todo), batch_size):
-        interrupt.check()
-        batch = todo[begin : begin + batch_size]
-        scored = _score_batch(handle, [split[i] for i in batch])
-        fresh = {}
-        for i, scores in zip(batch, scored):
-            results[i] = scores
-            fresh.update((k, {"logprob": s.logprob, "tokens": s.tokens}) for k, s in zip(keys[i], scores))
-        cache.put_many("loglik", fresh)
-        if on_batch:
-            on_batch(len(batch))
-    return results  # type: ignore[return-value]
+    return cached_choices(handle.fingerprint, handle.tokenizer, items, lambda split: _score_batch(handle, split),
+                          batch_size=batch_size, cache=cache, adapter=adapter, on_batch=on_batch)
 
 
 def _score_batch(handle: ModelHandle, split: list[tuple[list[list[int]], list[int]]]) -> list[list[OptionScore]]:
@@ -313,29 +232,18 @@ def perplexity(
 ) -> list[OptionScore]:
     """Per text: the summed log-likelihood of its tokens (after the first) and their count; a text's perplexity
     is exp(-logprob / tokens). Texts longer than the context window keep their start."""
+    return cached_perplexity(handle.fingerprint, handle.tokenizer, texts, lambda ids: _perplexity_batch(handle, ids),
+                             limit=handle.context_length, batch_size=batch_size, cache=cache, adapter=adapter)
+
+
+def _perplexity_batch(handle: ModelHandle, ids: list[list[int]]) -> list[float]:
     import torch
 
-    cache = cache or NoCache()
-    keys = [key("ppl", handle.fingerprint, adapter, t) for t in texts]
-    hits = cache.get_many("perplexity", keys)
-    results = [OptionScore(**hits[k], cached=True) if k in hits else None for k in keys]
-    todo = [i for i, r in enumerate(results) if r is None]
     pad = handle.tokenizer.pad_token_id
-    encoded = {i: handle.tokenizer(texts[i], add_special_tokens=False)["input_ids"][: handle.context_length] for i in todo}
-    todo.sort(key=lambda i: -len(encoded[i]))
-    for begin in range(0, len(todo), batch_size):
-        interrupt.check()
-        batch = todo[begin : begin + batch_size]
-        ids = [encoded[i] for i in batch]
-        width = max(len(x) for x in ids)
-        inp = torch.tensor([x + [pad] * (width - len(x)) for x in ids], device=handle.device)
-        mask = torch.tensor([[1] * len(x) + [0] * (width - len(x)) for x in ids], device=handle.device)
-        with torch.inference_mode():
-            logp = handle.model(input_ids=inp, attention_mask=mask).logits[:, :-1].float().log_softmax(-1)
-            token_lp = (logp.gather(-1, inp[:, 1:, None]).squeeze(-1) * mask[:, 1:]).sum(-1).cpu()
-        fresh = {}
-        for i, x, lp in zip(batch, ids, token_lp.tolist()):
-            results[i] = OptionScore(lp, max(len(x) - 1, 0))
-            fresh[keys[i]] = {"logprob": lp, "tokens": max(len(x) - 1, 0)}
-        cache.put_many("perplexity", fresh)
-    return results  # type: ignore[return-value]
+    width = max(len(x) for x in ids)
+    inp = torch.tensor([x + [pad] * (width - len(x)) for x in ids], device=handle.device)
+    mask = torch.tensor([[1] * len(x) + [0] * (width - len(x)) for x in ids], device=handle.device)
+    with torch.inference_mode():
+        logp = handle.model(input_ids=inp, attention_mask=mask).logits[:, :-1].float().log_softmax(-1)
+        token_lp = (logp.gather(-1, inp[:, 1:, None]).squeeze(-1) * mask[:, 1:]).sum(-1).cpu()
+    return token_lp.tolist()

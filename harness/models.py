@@ -18,6 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from harness.backends.base import Backend
 from harness.errors import HarnessError
 
 DEFAULT_GENERATOR = "HuggingFaceTB/SmolLM2-135M-Instruct"
@@ -157,8 +158,9 @@ def pick_device(requested: str = "auto") -> tuple[str, Any]:
 
 
 @dataclass
-class ModelHandle:
-    """A loaded causal LM with its tokenizer, where it runs, and a fingerprint of its weights and config."""
+class ModelHandle(Backend):
+    """The `hf` backend: a loaded causal LM with its tokenizer, where it runs, and a fingerprint of its weights and
+    config. Generation and scoring are the batched, cached functions of harness.generate."""
 
     name: str
     source: str
@@ -167,6 +169,7 @@ class ModelHandle:
     tokenizer: Any
     device: str
     fingerprint: str
+    backend = "hf"
 
     @property
     def context_length(self) -> int:
@@ -179,11 +182,29 @@ class ModelHandle:
         return sum(p.numel() for p in self.model.parameters())
 
     def render(self, messages: list[dict[str, str]]) -> str:
-        """Chat messages to the exact prompt text the model sees (the same at inference and in training)."""
         return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def generate(self, prompts, **kwargs):
+        from harness.generate import generate
+
+        return generate(self, prompts, **kwargs)
+
+    def score_choices(self, items, **kwargs):
+        from harness.generate import score_choices
+
+        return score_choices(self, items, **kwargs)
+
+    def perplexity(self, texts, **kwargs):
+        from harness.generate import perplexity
+
+        return perplexity(self, texts, **kwargs)
 
     def describe(self) -> dict[str, Any]:
         return {
+            "backend": self.backend,
             "name": self.name,
             "source": self.source,
             "path": self.path,

@@ -29,7 +29,6 @@ from harness.errors import HarnessError
 from harness.interrupt import graceful_stop
 from harness.metrics import aggregate, score
 from harness.metrics import get as get_metric
-from harness.models import load_generator
 from harness.registry import strategies as strategy_registry
 from harness.retrieval_metrics import split_report as retrieval_split_report
 from harness.store import RunStore
@@ -51,16 +50,16 @@ def run(config: RunConfig, *, resume: Path | None = None) -> Path:
     store.write(record)
     leakage.enforce(record["leakage"])
 
-    handle = load_generator(config.model, device=config.device, trust_remote_code=config.trust_remote_code,
-                            allow_pickle=config.allow_pickle)
+    pool = ModelPool(config)
+    handle = pool.get("base")
     record["model"] = handle.describe()
     record["environment"]["device"] = handle.device
     cache = Cache() if config.use_cache else RunCache()
     ctx = RunContext(config, task, handle, cache, store)
-    console.print(f"[bold]{task.name}[/] · model {handle.name} ({handle.source}, {handle.device}) · "
+    console.print(f"[bold]{task.name}[/] · model {handle.name} ({handle.backend}, {handle.device}) · "
                   f"strategies {', '.join(names)} · run folder {store.path}")
     try:
-        with graceful_stop():
+        with graceful_stop(), pool:
             if config.probes.enabled:
                 start = time.perf_counter()
                 record["base"] = probes.measure_base(ctx)  # forgetting and bias are changes against this
@@ -71,7 +70,8 @@ def run(config: RunConfig, *, resume: Path | None = None) -> Path:
                     console.print(f"[dim]{name}: already complete, skipped[/]")
                     continue
                 interrupt.check()
-                record["strategies"][name] = run_strategy(ctx, name)
+                record["strategies"][name] = run_strategy(ctx, name, pool)
+                record["models"] = pool.describe()
                 store.write(record)
     except KeyboardInterrupt:
         record["status"] = "interrupted"
@@ -94,18 +94,60 @@ def run(config: RunConfig, *, resume: Path | None = None) -> Path:
 
 
 def plan_strategies(config: RunConfig, task: Task) -> list[str]:
+    """The strategies to run, as `name` or `name@model` (a named model of `models:`; none means the base)."""
     registry = strategy_registry.items()
     if config.strategies is None:
         return [n for n, s in registry.items() if is_default(s, task) and s().applies_to(task)]
     names = []
-    for name in config.strategies:
+    for spec in config.strategies:
+        name, model = split_spec(spec)
         strategy = strategy_registry.get(name)()  # unknown names raise with suggestions
         if not strategy.applies_to(task):
             raise HarnessError(f"Strategy '{name}' does not apply to task '{task.name}' ({strategy.description}).",
                                hint="Leave it out of --strategies.")
-        if name not in names:
-            names.append(name)
+        backend = config.model_spec(model).backend
+        if getattr(strategy, "needs_weights", False) and backend != "hf":
+            raise HarnessError(f"Strategy '{spec}' trains on the model's weights, and model '{model}' runs on the "
+                               f"{backend} backend.", hint="Run fine-tuning on an hf model (the base, or a named model "
+                               "with backend: hf); prompt the served one.")
+        spec = name if model == "base" else f"{name}@{model}"
+        if spec not in names:
+            names.append(spec)
     return names
+
+
+def split_spec(spec: str) -> tuple[str, str]:
+    """`prompt@api` -> ("prompt", "api"); `prompt` -> ("prompt", "base")."""
+    name, _, model = spec.partition("@")
+    return name, model or "base"
+
+
+class ModelPool:
+    """The run's models, loaded when a strategy first needs one and closed when the run ends."""
+
+    def __init__(self, config: RunConfig):
+        self.config = config
+        self._loaded: dict[str, Any] = {}
+
+    def get(self, name: str):
+        if name not in self._loaded:
+            from harness.backends import load_backend
+
+            spec = self.config.model_spec(name)
+            with console.status(f"Loading model '{name}' ({spec.backend}: {spec.id or 'the offline default'})..."):
+                self._loaded[name] = load_backend(spec, self.config, label=name)
+        return self._loaded[name]
+
+    def describe(self) -> dict[str, Any]:
+        return {name: backend.describe() | {"prices": self.config.model_spec(name).prices.model_dump()}
+                for name, backend in self._loaded.items()}
+
+    def __enter__(self) -> "ModelPool":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for backend in self._loaded.values():
+            backend.close()
 
 
 def is_default(strategy, task) -> bool:
@@ -114,23 +156,35 @@ def is_default(strategy, task) -> bool:
     return bool(default(task) if callable(default) else default)
 
 
-def run_strategy(ctx: RunContext, name: str) -> dict[str, Any]:
+def run_strategy(ctx: RunContext, name: str, pool: ModelPool | None = None) -> dict[str, Any]:
+    """Prepare one strategy (`name` or `name@model`), predict every evaluation split, measure it against the base."""
     from harness.cost import Meter, directory_bytes
 
-    strategy = strategy_registry.get(name)()
+    strategy_name, model = split_spec(name)
+    strategy = strategy_registry.get(strategy_name)()
+    on_base = model == "base"
+    if not on_base:
+        ctx = ctx.with_model(pool.get(model))
     start = time.perf_counter()
     with Meter() as meter:
         with console.status(f"{name}: preparing..."):
             adapted = strategy.prepare(ctx)
+        adapted.name = name  # its prediction files and record entry carry the model: prompt@api
         setup_seconds = max(adapted.cost.setup_seconds, time.perf_counter() - start)
-        result: dict[str, Any] = {"status": "running", "fingerprint": adapted.fingerprint, "metrics": {}, "counts": {}}
+        result: dict[str, Any] = {"status": "running", "fingerprint": adapted.fingerprint, "metrics": {}, "counts": {},
+                                  "model": model, "backend": adapted.model.backend}
         for split, (metrics, counts, timings) in evaluate_splits(ctx, adapted, evaluation_splits(ctx)).items():
             result["metrics"][split], result["counts"][split] = metrics, counts
             result.setdefault("timings", {})[split] = timings
             if (retrieval := retrieval_split_report(ctx, name, split)) is not None:
                 result.setdefault("retrieval", {})[split] = retrieval  # recall@k, MRR, misses (gold doc ids only)
     probe_start = time.perf_counter()
-    result.update(probes.measure(ctx, adapted))  # forgetting, bias, refusal against the base (not metered)
+    if on_base:
+        result.update(probes.measure(ctx, adapted))  # forgetting, bias, refusal against the base (not metered)
+    elif ctx.config.probes.enabled:
+        why = {"skipped": f"not applicable: {name} runs on model '{model}' ({adapted.model.backend}), whose weights it "
+                          "leaves untouched; the probes measure changes against the base model"}
+        result |= {"forgetting": why, "bias": why, "refusal": why}
     result["timings"]["probes"] = {"seconds": time.perf_counter() - probe_start}
     result["overfitting"] = overfitting.gaps(ctx, name, seed=ctx.seed)
     result.update(getattr(adapted, "details", {}))  # e.g. fine-tuning's learning curves

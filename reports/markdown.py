@@ -69,6 +69,7 @@ def render(store: RunStore) -> str:
         eps_text = f"{eps:.2f}" if eps else "cached"
         setup_text = f"{setup:.1f}" if setup is not None else "–"
         lines.append(f"| {name} | {' | '.join(cells)} | {eps_text} | {setup_text} |")
+    lines += models_section(rec, names)
     lines += decision_details(rec, names)
     from reports.probes_section import render as probe_sections
 
@@ -83,6 +84,39 @@ def render(store: RunStore) -> str:
     lines.append(yaml.safe_dump({"config": rec.get("config"), "environment": rec.get("environment")}, sort_keys=False).rstrip())
     lines += ["```", ""]
     return "\n".join(lines)
+
+
+def strategy_models(rec: dict[str, Any], names: list[str]) -> list[dict[str, str]]:
+    """Per strategy: the model it ran on, its backend, what it is and how it is priced (html and md share this)."""
+    from harness.cost import fmt_dollars
+
+    models = rec.get("models") or {"base": rec.get("model", {})}
+    rows = []
+    for n in names:
+        res = rec["strategies"][n]
+        label = res.get("model", "base")
+        m = models.get(label) or {}
+        prices = m.get("prices") or {}
+        if prices.get("input_per_mtok") is not None or prices.get("output_per_mtok") is not None:
+            priced = (f"{fmt_dollars(prices.get('input_per_mtok') or 0)} / {fmt_dollars(prices.get('output_per_mtok') or 0)}"
+                      " per 1M tokens in / out")
+        elif prices.get("per_hour") is not None:
+            priced = f"{fmt_dollars(prices['per_hour'])} per hour"
+        else:
+            priced = "per hour of its device (decision.prices)"
+        where = m.get("base_url") or m.get("path") or ""
+        rows.append({"strategy": n, "model": label, "backend": res.get("backend") or m.get("backend", "hf"),
+                     "id": m.get("name", "?"), "where": where, "device": m.get("device", "?"), "priced": priced})
+    return rows
+
+
+def models_section(rec: dict[str, Any], names: list[str]) -> list[str]:
+    rows = strategy_models(rec, names)
+    lines = ["", "## Models", "", "| strategy | model | backend | id | served from | device | priced |", "|---" * 7 + "|"]
+    for r in rows:
+        lines.append(f"| {r['strategy']} | {r['model']} | {r['backend']} | {_cell(r['id'])} | {_cell(r['where'])} | "
+                     f"{r['device']} | {r['priced']} |")
+    return lines
 
 
 def _retrieval(rec: dict[str, Any], names: list[str]) -> list[str]:

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import time
 
+from harness.backends.base import Backend, OptionScore
 from harness.context import RunContext
-from harness.generate import OptionScore, generate, perplexity, score_choices
-from harness.models import ModelHandle
 from harness.types import Cost, Document, Example, Prediction
 
 
 class PromptedModel:
     """An adapted model that answers by generation. Strategies differ only in `build` (demos, passages) and in
-    the weights of `model`; `adapter` names those weights for the cache ("" means the base weights)."""
+    the weights of `model` (any backend: hf, vllm, openai); `adapter` names those weights for the cache ("" means
+    the base weights)."""
 
     def __init__(self, name: str, ctx: RunContext, *, fingerprint: str, cost: Cost | None = None,
-                 model: ModelHandle | None = None, adapter: str = ""):
+                 model: Backend | None = None, adapter: str = ""):
         self.name = name
         self.ctx = ctx
         self.fingerprint = fingerprint
@@ -33,8 +33,8 @@ class PromptedModel:
         cfg, task = self.ctx.config, self.ctx.task
         if task.labels:
             return self._classify(examples, prompts, built)
-        gens = generate(self.model, prompts, max_new_tokens=cfg.max_new_tokens or task.max_new_tokens,
-                        batch_size=cfg.batch_size, cache=self.ctx.cache, adapter=self.adapter)
+        gens = self.model.generate(prompts, max_new_tokens=cfg.max_new_tokens or task.max_new_tokens,
+                                   batch_size=cfg.batch_size, cache=self.ctx.cache, adapter=self.adapter)
         return [
             Prediction(ex.id, prompt, g.text, ex.references, g.tokens_in, g.tokens_out, g.seconds,
                        [d.id for d in passages], g.truncated, g.cached)
@@ -52,29 +52,52 @@ class PromptedModel:
     def score_choices(self, items: list[tuple[str, list[str]]]) -> list[list[OptionScore]]:
         """Log-likelihood of each option of each (context, options) item under this adapted model."""
         items = [(self.probe_context(context) + context, options) for context, options in items]
-        return score_choices(self.model, items, batch_size=self.ctx.config.batch_size, cache=self.ctx.cache,
-                             adapter=self.adapter)
+        return self.model.score_choices(items, batch_size=self.ctx.config.batch_size, cache=self.ctx.cache,
+                                        adapter=self.adapter)
 
     def perplexity(self, texts: list[str]) -> list[OptionScore]:
         """Per text, the log-likelihood of its tokens under this model's weights (held-out perplexity)."""
         # full-vocabulary logits for every token: a small batch keeps them in memory
-        return perplexity(self.model, texts, batch_size=max(1, min(8, self.ctx.config.batch_size // 4)), cache=self.ctx.cache,
-                          adapter=self.adapter)
+        return self.model.perplexity(texts, batch_size=max(1, min(8, self.ctx.config.batch_size // 4)),
+                                     cache=self.ctx.cache, adapter=self.adapter)
 
     def _classify(self, examples: list[Example], prompts: list[str], built) -> list[Prediction]:
         """Labels are scored, not parsed: the verbalizer with the highest length-normalised log-likelihood after
-        the prompt is the answer, so there are no unparseable outputs."""
+        the prompt is the answer, so there are no unparseable outputs. A backend that cannot score text (an API
+        without prompt log-probabilities) generates instead, and the closest verbalizer is the answer."""
+        if not self.model.supports_loglik:
+            return self._classify_by_generation(examples, prompts, built)
         labels = list(self.ctx.task.labels)
         verbalizers = [self.ctx.task.labels[label] for label in labels]
         start = time.perf_counter()
-        scored = score_choices(self.model, [(p, verbalizers) for p in prompts], batch_size=self.ctx.config.batch_size,
-                               cache=self.ctx.cache, adapter=self.adapter)
+        scored = self.model.score_choices([(p, verbalizers) for p in prompts], batch_size=self.ctx.config.batch_size,
+                                          cache=self.ctx.cache, adapter=self.adapter)
         share = (time.perf_counter() - start) / max(len(examples), 1)
-        tok = self.model.tokenizer
         out = []
         for ex, prompt, options, (_, passages) in zip(examples, prompts, scored, built):
             best = max(range(len(labels)), key=lambda i: options[i].mean)
-            out.append(Prediction(ex.id, prompt, labels[best], ex.references,
-                                  len(tok(prompt, add_special_tokens=False)["input_ids"]), options[best].tokens, share,
-                                  [d.id for d in passages], cached=all(o.cached for o in options)))
+            out.append(Prediction(ex.id, prompt, labels[best], ex.references, self.model.count_tokens(prompt),
+                                  options[best].tokens, share, [d.id for d in passages],
+                                  cached=all(o.cached for o in options)))
         return out
+
+    def _classify_by_generation(self, examples: list[Example], prompts: list[str], built) -> list[Prediction]:
+        labels = self.ctx.task.labels
+        longest = max(self.model.count_tokens(v) for v in labels.values())
+        gens = self.model.generate(prompts, max_new_tokens=longest + 4, batch_size=self.ctx.config.batch_size,
+                                   cache=self.ctx.cache, adapter=self.adapter)
+        return [Prediction(ex.id, prompt, closest_label(g.text, labels), ex.references, g.tokens_in, g.tokens_out,
+                           g.seconds, [d.id for d in passages], g.truncated, g.cached)
+                for ex, prompt, g, (_, passages) in zip(examples, prompts, gens, built)]
+
+
+def closest_label(text: str, labels: dict[str, str]) -> str:
+    """The label whose verbalizer the generated text starts with (case and punctuation aside), else the most
+    similar one: constrained decoding's answer, recovered after the fact."""
+    import difflib
+
+    said = " ".join(text.lower().replace(".", " ").split())
+    for label, verbalizer in sorted(labels.items(), key=lambda kv: -len(kv[1])):
+        if said.startswith(verbalizer.lower().strip()):
+            return label
+    return max(labels, key=lambda label: difflib.SequenceMatcher(None, said[:64], labels[label].lower()).ratio())

@@ -368,6 +368,7 @@ class FineTune:
     name = "lora"
     description = ""
     default = False
+    needs_weights = True  # trains the in-process (hf) model's weights
 
     def applies_to(self, task) -> bool:
         return "train" in task.splits

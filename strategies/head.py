@@ -23,6 +23,7 @@ class LinearHead:
     name = "head"
     order = 3  # where it stands in listings and default runs: cheapest first
     description = "repurposing: a linear classifier on the frozen model's pooled hidden states (classification)"
+    needs_weights = True  # reads the in-process (hf) model's hidden states
     default = True
 
     def applies_to(self, task) -> bool:

@@ -131,4 +131,4 @@ class RagModel(PromptedModel):
         return messages[:1] + turns + messages[1:]
 
     def prompt_tokens(self, messages: list[dict[str, str]]) -> int:
-        return len(self.model.tokenizer(self.model.render(messages), add_special_tokens=False)["input_ids"])
+        return self.model.count_tokens(self.model.render(messages))

