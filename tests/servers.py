@@ -89,8 +89,9 @@ class ScriptedServer:
             def log_message(self, *args):  # quiet
                 pass
 
-            def do_GET(self):  # /v1/models/NAME: no max_model_len, like most servers
-                self._send(200, {"id": "scripted", "object": "model", "created": 0, "owned_by": "test"})
+            def do_GET(self):  # /v1/models: no max_model_len, like most servers
+                self._send(200, {"object": "list", "data": [{"id": "scripted", "object": "model", "created": 0,
+                                                            "owned_by": "test"}]})
 
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))

@@ -184,10 +184,13 @@ class OpenAIBackend(Backend):
 
     def _server_context_length(self) -> int | None:
         try:
-            card = self._call(self.client.models.retrieve, self.name)
-        except HarnessError:
+            cards = self._call(self.client.models.list).data
+        except (HarnessError, AttributeError):
             return None
-        return getattr(card, "max_model_len", None)  # vLLM says; others do not
+        for card in cards:
+            if card.id == self.name:
+                return (card.model_extra or {}).get("max_model_len")  # vLLM says; most others do not
+        return None
 
     def _call(self, method, *args, **kwargs):
         """One request, retried with exponential backoff on what a retry can mend."""

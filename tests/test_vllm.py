@@ -1,0 +1,103 @@
+"""The vllm backend and vLLM's OpenAI-compatible server, real, on the default model (float32): the same prompts give
+identical greedy outputs and matching log-likelihoods on hf, vllm and openai->vLLM, and a run mixes all three.
+Skipped, with the reason printed, where vLLM does not install or import."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from tests.servers import VLLMServer, vllm_importable
+
+pytestmark = pytest.mark.e2e
+WHY_NOT = vllm_importable()
+if WHY_NOT:
+    pytest.skip(WHY_NOT, allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def default_dir():
+    from harness.models import resolve
+
+    return resolve(None).path
+
+
+@pytest.fixture(scope="module")
+def server(default_dir):
+    srv = VLLMServer(default_dir)
+    try:
+        yield srv.wait()
+    finally:
+        srv.stop()
+
+
+@pytest.fixture(scope="module")
+def backends(default_dir, server):
+    from harness.backends.openai import OpenAIBackend
+    from harness.backends.vllm import VLLMBackend
+    from harness.models import load_generator
+
+    hf = load_generator(None, device="cpu")
+    engine = VLLMBackend("default", default_dir, kv_cache_gb=1)
+    api = OpenAIBackend(server.name, server.base_url, tokenizer=hf.tokenizer)
+    yield {"hf": hf, "vllm": engine, "openai": api}
+    engine.close()
+
+
+@pytest.fixture(scope="module")
+def prompts(backends):
+    from harness.tasks import load_task
+
+    task = load_task("summarization", None, seed=0)
+    return [backends["hf"].render(task.messages(ex)) for ex in task.split("test")[:8]]
+
+
+def test_same_prompts_give_identical_greedy_outputs_on_hf_vllm_and_openai(backends, prompts):
+    outputs = {name: [g.text for g in b.generate(prompts, max_new_tokens=32, batch_size=8)]
+               for name, b in backends.items()}
+    assert all(outputs["hf"])
+    assert outputs["vllm"] == outputs["hf"]
+    assert outputs["openai"] == outputs["hf"]
+
+
+def test_log_likelihoods_agree_across_backends(backends):
+    items = [("Question: What is the capital of France?\nAnswer:", [" Paris", " London", " the moon"]),
+             ("", ["A plain sentence.", "Another one"])]
+    texts = ["The quick brown fox jumps over the lazy dog.", "Rain fell on the quiet town all night."]
+    assert backends["openai"].supports_loglik  # vLLM's server echoes prompt log-probabilities
+    ref = backends["hf"].score_choices(items)
+    ref_ppl = backends["hf"].perplexity(texts)
+    for name in ("vllm", "openai"):
+        got = backends[name].score_choices(items)
+        for a, b in zip(ref, got):
+            assert [s.tokens for s in a] == [s.tokens for s in b]
+            assert [s.logprob for s in a] == pytest.approx([s.logprob for s in b], abs=1e-3)
+        assert [s.logprob for s in backends[name].perplexity(texts)] == pytest.approx([s.logprob for s in ref_ppl], abs=1e-3)
+
+
+def test_one_run_prompts_the_served_and_the_vllm_model_beside_hf(tmp_path, server, backends):
+    cfg = {"models": {"served": {"backend": "openai", "base_url": server.base_url, "id": server.name,
+                                 "tokenizer": "default", "prices": {"input_per_mtok": 0.05, "output_per_mtok": 0.2}},
+                      "engine": {"backend": "vllm", "kv_cache_gb": 1}}}
+    config = tmp_path / "served.yaml"
+    config.write_text(yaml.safe_dump(cfg))
+    from harness.cli import app
+
+    result = CliRunner().invoke(app, ["run", "--task", "summarization", "--limit", "6", "--overfit-sample", "0",
+                                      "--no-probes", "--strategies", "prompt,prompt@served,few-shot@served,prompt@engine",
+                                      "--config", str(config), "--out", str(tmp_path / "runs")])
+    assert result.exit_code == 0, result.output
+    run_dir = next((tmp_path / "runs").iterdir())
+    outputs = {}
+    for name in ("prompt", "prompt@served", "prompt@engine"):
+        rows = [json.loads(line) for line in (run_dir / "predictions" / f"{name}.jsonl").read_text().splitlines()]
+        outputs[name] = {r["example_id"]: r["output"] for r in rows}
+    assert outputs["prompt@served"] == outputs["prompt"] == outputs["prompt@engine"]
+    rec = json.loads((run_dir / "run.json").read_text())
+    assert rec["models"]["engine"]["backend"] == "vllm" and rec["models"]["served"]["context_length"] == 2048
+    report = (run_dir / "report.md").read_text()
+    assert "| few-shot@served | served | openai | smollm2 |" in report and "| prompt@engine | engine | vllm |" in report
+    assert rec["cost_ledger"]["strategies"]["few-shot@served"]["pricing"] == "per token"
