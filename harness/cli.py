@@ -81,8 +81,9 @@ def run(
         if data_format:
             data_section["format"] = data_format
         if labels:
-            pairs = [item.partition("=") for item in labels.split(",") if item.strip()]
-            data_section["labels"] = {k.strip(): (v or k).strip() for k, _, v in pairs}
+            from harness.task_spec import parse_labels
+
+            data_section["labels"] = parse_labels(labels)
     cli = {
         "task": task, "data": data_section, "model": model, "embedder": embedder, "strategies": strategies,
         "limit": limit, "seed": seed, "out": out, "batch_size": batch_size, "device": device, "max_new_tokens": max_new_tokens,

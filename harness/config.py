@@ -160,6 +160,13 @@ class DataConfig(Section):
     max_new_tokens: int | None = None
     split_fractions: dict[str, float] = Field(default_factory=lambda: {"train": 0.6, "validation": 0.1, "test": 0.3})
 
+    @field_validator("labels")
+    @classmethod
+    def _labels_distinct(cls, v: dict[str, str] | None) -> dict[str, str] | None:
+        from harness.task_spec import check_labels
+
+        return None if v is None else check_labels(v)
+
 
 class RunConfig(Section):
     task: str | None = None  # a registry name or a task.yaml path; default summarization unless data is given
