@@ -6,26 +6,28 @@ object per line, every CSV row with the header's number of fields. Its findings 
 line it starts on, so later errors (a missing field, a value that is not text) name the line too. Lines end at
 "\\n" only: a raw U+2028 or U+0085 inside a JSON string, or a quoted newline inside a CSV field, is data.
 
-Local files are read into memory through a temporary `datasets` cache that is removed at once, so loading leaves
-nothing behind; hub datasets use the usual HF datasets cache (`HF_DATASETS_CACHE`).
+Local files are read into memory through a temporary `datasets` cache that is removed when the process ends, so
+loading leaves nothing behind and sends nothing over the network; hub datasets use the usual HF datasets cache (`HF_DATASETS_CACHE`).
 """
 
 from __future__ import annotations
 
+import atexit
 import csv
 import io
 import json
 import os
 import re
+import shutil
 import tempfile
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator
 
 from harness.errors import HarnessError
 
 HF_PREFIX = "hf:"
-JSON_SUFFIXES = (".jsonl", ".ndjson", ".json")
 CSV_DELIMITERS = {".csv": ",", ".tsv": "\t"}
 TABLE_BUILDERS = {".parquet": "parquet", ".arrow": "arrow"}
 SPLIT_NAMES = {"train": "train", "validation": "validation", "valid": "validation", "val": "validation",
@@ -161,12 +163,10 @@ def read_file(path: Path, *, display: str | None = None, csv_header: list[str] |
         kwargs = dict(sep=CSV_DELIMITERS[suffix], header=None if csv_header else "infer", column_names=csv_header,
                       keep_default_na=False, na_filter=False, encoding="utf-8-sig", index_col=False)
         return _read_checked(path, display, lines, "csv", _string_features(header), **kwargs)
-    if suffix in JSON_SUFFIXES or not suffix:
-        text = read_text(path)
-        if suffix == ".json" and text.lstrip().startswith("["):
-            return _json_array(path, display, text)
-        return _read_checked(path, display, _json_prepass(path, text), "json", None)
-    raise HarnessError(f"{path}: unknown data format '{suffix}'.", hint=FORMATS_HINT)
+    text = read_text(path)  # .jsonl, .json, or any other suffix: JSON lines, as before `datasets`
+    if suffix == ".json" and text.lstrip().startswith("["):
+        return _json_array(path, display, text)
+    return _read_checked(path, display, _json_prepass(path, text), "json", None)
 
 
 def _read_checked(path: Path, display: str, lines: list[int], builder: str, features: Any, **kwargs: Any) -> Rows:
@@ -260,20 +260,31 @@ def _datasets():
 
     datasets.disable_progress_bars()
     datasets.logging.set_verbosity_error()
+    # Otherwise every load of a local file through the json/csv builders sends a download-count request to the
+    # hub (up to 3 s each without a network): reading the user's files must not touch the network.
+    datasets.config.HF_UPDATE_DOWNLOAD_COUNTS = False
     return datasets
 
 
+@lru_cache(maxsize=1)
+def _scratch() -> str:
+    """One temporary folder per process for the arrow files `datasets` writes while reading local files (the data
+    itself is kept in memory); removed when the process exits."""
+    folder = tempfile.mkdtemp(prefix="harness-datasets-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
+
+
 def _load_local(builder: str, path: Path, **kwargs: Any) -> Any:
-    """One local file through a `datasets` builder, into memory; its arrow cache goes to a temporary folder."""
+    """One local file through a `datasets` builder, into memory."""
     datasets = _datasets()
-    with tempfile.TemporaryDirectory(prefix="harness-datasets-") as tmp:
-        try:
-            return datasets.load_dataset(builder, data_files={"rows": str(path)}, split="rows", cache_dir=tmp,
-                                         keep_in_memory=True, **kwargs)
-        except Exception as exc:  # noqa: BLE001 - pyarrow/pandas raise many types; the user needs the file named
-            cause = exc.__cause__ or exc
-            raise HarnessError(f"{path}: cannot read it as {builder} ({type(cause).__name__}: {cause}).",
-                               hint=FORMATS_HINT) from exc
+    try:
+        return datasets.load_dataset(builder, data_files={"rows": str(path)}, split="rows", cache_dir=_scratch(),
+                                     keep_in_memory=True, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - pyarrow/pandas raise many types; the user needs the file named
+        cause = exc.__cause__ or exc
+        raise HarnessError(f"{path}: cannot read it as {builder} ({type(cause).__name__}: {cause}).",
+                           hint=FORMATS_HINT) from exc
 
 
 def _load_folder(src: Source) -> Any:
