@@ -18,7 +18,6 @@ from harness.errors import HarnessError, unknown_name
 from harness.types import Document, Example
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
-KINDS = ("generation", "qa", "classification")
 DEFAULT_METRICS = {"generation": ["rougeL", "rouge1", "rouge2"], "qa": ["exact_match", "token_f1"],
                    "classification": ["accuracy", "macro_f1"]}
 
