@@ -240,6 +240,7 @@ def test_csv_row_with_an_unquoted_comma_names_file_and_line(tmp_path):
     ("reference", [1, 2], "field 'reference' item 0 is int"),
     ("reference", True, "field 'reference' is a boolean"),
     ("reference", None, "missing field 'reference'"),
+    ("reference", [], "field 'reference' is an empty list"),
 ])
 def test_non_text_inputs_and_references_name_file_line_and_field(tmp_path, field, value, says):
     path = write_jsonl(tmp_path / "d.jsonl", [{"id": "a", "input": "x", "reference": "y"},
