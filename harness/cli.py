@@ -35,12 +35,14 @@ def _parse_data(values: list[str] | None) -> dict[str, Path] | None:
 @app.command()
 def run(
     task: Optional[str] = typer.Option(None, "--task", "-t", help="built-in task name, a task.yaml path, or a SQuAD-format .json"),
-    data: Optional[list[str]] = typer.Option(None, "--data", help="FILE.jsonl|csv (split with the seed) or split=FILE; repeat per split"),
+    data: Optional[list[str]] = typer.Option(None, "--data", help="SOURCE (its own splits, or one table split with the seed) or split=SOURCE; repeat per split. "
+                                                "SOURCE: a .jsonl/.json/.csv/.tsv/.parquet/.arrow file, a save_to_disk folder "
+                                                "(FOLDER@SPLIT for one split), or hf:OWNER/NAME[:CONFIG][@SPLIT]"),
     input_field: Optional[str] = typer.Option(None, help="field holding the input (with --data)"),
     reference_field: Optional[str] = typer.Option(None, help="field(s) holding references, comma-separated (with --data)"),
     instruction: Optional[str] = typer.Option(None, help="the task instruction (with --data)"),
     data_format: Optional[str] = typer.Option(None, help="auto (by suffix: jsonl, csv), or label-text: `label sentence` lines (with --data)"),
-    labels: Optional[str] = typer.Option(None, help="label set with verbalizers, e.g. 0=negative,1=positive: makes a classification task (with --data)"),
+    labels: Optional[str] = typer.Option(None, help="label set with verbalizers, e.g. 0=negative,1=positive (or ham,spam): makes a classification task (with --data)"),
     suite: Optional[str] = typer.Option(None, "--suite", help="run every task of a named suite (benchmarks/suites.yaml)"),
     model: Optional[str] = typer.Option(None, "--model", "-m", help="HF id or local directory (default: SmolLM2-135M-Instruct)"),
     embedder: Optional[str] = typer.Option(None, help="sentence-transformers id or directory (default: all-MiniLM-L6-v2)"),
@@ -59,7 +61,7 @@ def run(
     priority: Optional[str] = typer.Option(None, "--priority", help="quality, balanced (default) or cost: how the recommendation weighs quality against cost"),
     monthly_queries: Optional[float] = typer.Option(None, "--monthly-queries", help="expected production queries a month (default 100000)"),
     dry_run: bool = typer.Option(False, "--dry-run", help="estimate time and cost from a short calibration; run nothing"),
-    forgetting_probe: Optional[list[str]] = typer.Option(None, "--forgetting-probe", help="ARC JSONL, MMLU CSV or probe JSONL (file or folder; repeatable) instead of the built-in suite"),
+    forgetting_probe: Optional[list[str]] = typer.Option(None, "--forgetting-probe", help="ARC JSONL, MMLU CSV or probe JSONL (file or folder), or a datasets source with question/choices/answer columns (hf:OWNER/NAME[:CONFIG]@SPLIT, save_to_disk folder, parquet); repeatable; instead of the built-in suite"),
     no_probes: bool = typer.Option(False, "--no-probes", help="skip the forgetting, bias and refusal probes"),
     overfit_sample: Optional[int] = typer.Option(None, "--overfit-sample", help="train (and ood) examples every strategy is also scored on (default 24; at most half of --limit; 0 = off)"),
     keep_checkpoints: bool = typer.Option(False, "--keep-checkpoints", help="save full/freeze fine-tuned weights in the run folder"),
@@ -81,8 +83,9 @@ def run(
         if data_format:
             data_section["format"] = data_format
         if labels:
-            pairs = [item.partition("=") for item in labels.split(",") if item.strip()]
-            data_section["labels"] = {k.strip(): (v or k).strip() for k, _, v in pairs}
+            from harness.task_spec import parse_labels
+
+            data_section["labels"] = parse_labels(labels)
     cli = {
         "task": task, "data": data_section, "model": model, "embedder": embedder, "strategies": strategies,
         "limit": limit, "seed": seed, "out": out, "batch_size": batch_size, "device": device, "max_new_tokens": max_new_tokens,

@@ -83,8 +83,9 @@ class ProbesConfig(Section):
 
     enabled: bool = Field(True, description="measure forgetting, bias and refusal for every strategy")
     forgetting: list[str] = Field(default_factory=lambda: ["builtin"], description=(
-        "multiple-choice probe sets: 'builtin' (benchmarks/probes/forgetting.jsonl), or paths to ARC-format JSONL, "
-        "MMLU-format CSV, probe JSONL, or folders of them"))
+        "multiple-choice probe sets: 'builtin' (benchmarks/probes/forgetting.jsonl), paths to ARC-format JSONL, "
+        "MMLU-format CSV, probe JSONL, or folders of them, or datasets sources with question/choices/answer columns "
+        "(hf:OWNER/NAME[:CONFIG]@SPLIT, a save_to_disk folder, parquet, arrow)"))
     perplexity: bool = Field(True, description="held-out perplexity on benchmarks/probes/general_text.jsonl")
     bbq: list[str] = Field(default_factory=lambda: ["builtin"], description="'builtin' or BBQ JSONL files/folders")
     items: int = Field(120, ge=0, description="items per probe set, a seeded sample (0: all)")
@@ -189,7 +190,8 @@ class HeadConfig(Section):
 
 
 class DataConfig(Section):
-    """A task straight from files: `--data FILE` (a seeded split of one file) or `--data split=FILE` per split."""
+    """A task straight from data: `--data SOURCE` (its own splits, or a seeded split of one table) or
+    `--data split=SOURCE` per split; a SOURCE is anything harness.datasource reads (files, save_to_disk, hf:...)."""
 
     files: dict[str, Path] = Field(default_factory=dict)
     input_field: str = "input"
@@ -201,6 +203,13 @@ class DataConfig(Section):
     metrics: list[str] | None = None
     max_new_tokens: int | None = None
     split_fractions: dict[str, float] = Field(default_factory=lambda: {"train": 0.6, "validation": 0.1, "test": 0.3})
+
+    @field_validator("labels")
+    @classmethod
+    def _labels_distinct(cls, v: dict[str, str] | None) -> dict[str, str] | None:
+        from harness.task_spec import check_labels
+
+        return None if v is None else check_labels(v)
 
 
 class RunConfig(Section):

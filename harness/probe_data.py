@@ -5,14 +5,13 @@ Every loader reports a bad line by file and line number and says what to do abou
 
 from __future__ import annotations
 
-import csv
-import json
 import random
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
+from harness.datasource import TABLE_BUILDERS, Rows, is_dataset_folder, load_rows, parse_source, read_file
 from harness.errors import HarnessError
 
 PROBES = Path(__file__).resolve().parent.parent / "benchmarks" / "probes"
@@ -49,25 +48,13 @@ class BBQItem:
         return f"{self.context}\nQuestion: {self.question}\nAnswer:"
 
 
-def _bad(path: Path, line: int, what: str, hint: str) -> HarnessError:
-    return HarnessError(f"{path}:{line}: {what}", hint=hint)
+def _bad(where: str, what: str, hint: str) -> HarnessError:
+    return HarnessError(f"{where}: {what}", hint=hint)
 
 
-def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise HarnessError(f"Cannot read probe file {path}: {exc}.", hint="Check the path and that it is UTF-8 text.") from exc
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-        except ValueError as exc:
-            raise _bad(path, n, f"not valid JSON ({exc.msg}).", "Each line must hold one JSON object.") from exc
-        if not isinstance(rec, dict):
-            raise _bad(path, n, "expected a JSON object.", "Each line must hold one JSON object.")
-        yield n, rec
+def read_jsonl(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(FILE:LINE, record) for each JSON line, read by `datasets` (harness.datasource)."""
+    yield from load_rows(path)
 
 
 def _files(path: Path, suffixes: tuple[str, ...]) -> list[Path]:
@@ -86,9 +73,14 @@ def _files(path: Path, suffixes: tuple[str, ...]) -> list[Path]:
 
 
 def load_choice_items(source: str | Path) -> dict[str, list[ChoiceItem]]:
-    """Probe sets by name: 'builtin', or a file/folder of ARC JSONL, MMLU CSV or probe JSONL (format detected)."""
+    """Probe sets by name: 'builtin'; a file/folder of ARC JSONL, MMLU CSV or probe JSONL (format detected); or any
+    other `datasets` source (hf:OWNER/NAME[:CONFIG]@SPLIT, a `save_to_disk` folder, parquet, arrow) with
+    question/choices/answer columns (MMLU's and ARC's hub layouts included)."""
     if str(source) == BUILTIN:
         return {"forgetting": read_probe_jsonl(PROBES / "forgetting.jsonl")}
+    src = parse_source(source)
+    if src.repo or (src.path.is_dir() and is_dataset_folder(src.path)) or src.path.suffix in TABLE_BUILDERS:
+        return {src.name: choice_items(load_rows(source, prefer="test"), src.name)}
     sets: dict[str, list[ChoiceItem]] = {}
     for path in _files(Path(source), (".jsonl", ".csv")):
         sets[path.stem] = read_mmlu_csv(path) if path.suffix == ".csv" else read_choice_jsonl(path)
@@ -96,71 +88,103 @@ def load_choice_items(source: str | Path) -> dict[str, list[ChoiceItem]]:
 
 
 def read_choice_jsonl(path: Path) -> list[ChoiceItem]:
-    first = next(read_jsonl(path), (0, {}))[1]
-    if isinstance(first.get("question"), dict):
-        return read_arc_jsonl(path)
-    return read_probe_jsonl(path)
+    return choice_items(load_rows(path), path.stem)
 
 
 def read_probe_jsonl(path: Path) -> list[ChoiceItem]:
-    """Our format: {id, category, context, choices: [...], answer: index}."""
+    """Our format: {id, category, context, choices: [...], answer: index}, or `question` instead of `context`."""
+    return choice_items(load_rows(path), path.stem)
+
+
+def choice_items(rows: Rows, name: str) -> list[ChoiceItem]:
+    """Multiple-choice items from records in any of the layouts: ARC ({question: {stem, choices}, answerKey}), the
+    hub's ARC (question, choices: {text, label}, answerKey), the hub's MMLU and ours (question or context, choices:
+    [...], answer: index or letter)."""
     items = []
-    for n, rec in read_jsonl(path):
-        missing = [k for k in ("context", "choices", "answer") if k not in rec]
-        if missing:
-            raise _bad(path, n, f"missing field(s) {', '.join(missing)}.",
-                       "A probe item needs context, choices and answer (0-based index); ARC files need question.stem.")
-        choices, answer = rec["choices"], rec["answer"]
-        if not isinstance(choices, list) or len(choices) < 2 or not all(isinstance(c, str) and c for c in choices):
-            raise _bad(path, n, "choices must be a list of at least 2 non-empty strings.", "Fix the item's choices.")
-        if not isinstance(answer, int) or not 0 <= answer < len(choices):
-            raise _bad(path, n, f"answer {answer!r} is not an index into its {len(choices)} choices.",
-                       "answer is the 0-based index of the correct choice.")
-        items.append(ChoiceItem(str(rec.get("id", f"{path.stem}-{n}")), str(rec["context"]), tuple(choices), answer,
-                                str(rec.get("category", path.stem))))
+    for i, (where, rec) in enumerate(rows):
+        number = rows.lines[i] if rows.lines is not None else i  # an item without an id is named by its line
+        if isinstance(rec.get("question"), dict):
+            items.append(_arc_item(rec, where, name, number))
+        else:
+            items.append(_listed_item(rec, where, name, number))
     return items
+
+
+def _listed_item(rec: dict[str, Any], where: str, name: str, i: int) -> ChoiceItem:
+    has_text = [k for k in ("context", "question") if isinstance(rec.get(k), str) and rec[k].strip()]
+    missing = [k for k in ("choices",) if k not in rec] + ([] if has_text else ["context (or question)"]) \
+        + ([] if "answer" in rec or "answerKey" in rec else ["answer"])
+    if missing:
+        raise _bad(where, f"missing field(s) {', '.join(missing)}.",
+                   "A probe item needs context (or question), choices and answer (0-based index or letter); "
+                   "ARC files need question.stem.")
+    choices, labels = rec["choices"], None
+    if isinstance(choices, dict) and isinstance(choices.get("text"), list):  # the hub's ARC layout
+        labels = [str(x).strip() for x in choices.get("label") or []]
+        choices = choices["text"]
+    if not isinstance(choices, list) or len(choices) < 2 or not all(isinstance(c, str) and c.strip() for c in choices):
+        raise _bad(where, "choices must be a list of at least 2 non-empty strings.", "Fix the item's choices.")
+    answer = _answer_index(rec.get("answer", rec.get("answerKey")), labels, len(choices), where)
+    if has_text[0] == "question" and "context" not in has_text:
+        context, choices = _qa_context(rec["question"]), [" " + c.strip() for c in choices]
+    else:
+        context = str(rec["context"])
+    return ChoiceItem(str(_given(rec, "id", f"{name}-{i}")), context, tuple(choices), answer,
+                      str(rec.get("category") or rec.get("subject") or name))
+
+
+def _answer_index(answer: Any, labels: list[str] | None, n: int, where: str) -> int:
+    """A 0-based index, or a choice label (ARC's answerKey) or letter A, B, C, ..."""
+    if isinstance(answer, str) and not answer.strip().isdigit() or labels:
+        key = str(answer).strip()
+        keys = labels or [chr(ord("A") + k) for k in range(n)]
+        if key.upper() in keys or key in keys:
+            return keys.index(key if key in keys else key.upper())
+    elif isinstance(answer, (int, str)) and not isinstance(answer, bool) and 0 <= int(answer) < n:
+        return int(answer)
+    raise _bad(where, f"answer {answer!r} is not an index into its {n} choices.",
+               "answer is the 0-based index of the correct choice (or its letter).")
+
+
+def _given(rec: dict[str, Any], key: str, default: Any) -> Any:
+    """rec[key], or the default where the key is absent or null (a `datasets` column fills absent keys with null)."""
+    return default if rec.get(key) is None else rec[key]
 
 
 def _qa_context(question: str) -> str:
     return f"Question: {question.strip()}\nAnswer:"
 
 
-def read_arc_jsonl(path: Path) -> list[ChoiceItem]:
+def _arc_item(rec: dict[str, Any], where: str, name: str, i: int) -> ChoiceItem:
     """ARC: {id, question: {stem, choices: [{text, label, (para)}]}, answerKey}; keys A-D or 1-4; `para` dropped."""
-    items = []
-    for n, rec in read_jsonl(path):
-        q = rec.get("question")
-        try:
-            stem, choices, key = q["stem"], q["choices"], str(rec["answerKey"]).strip()
-            labels = [str(c["label"]).strip() for c in choices]
-            texts = [" " + str(c["text"]).strip() for c in choices]
-        except (KeyError, TypeError) as exc:
-            raise _bad(path, n, f"not an ARC item (missing {exc}).",
-                       "ARC lines need question.stem, question.choices[].text/label and answerKey.") from exc
-        if key not in labels:
-            raise _bad(path, n, f"answerKey {key!r} is not one of the choice labels {labels}.", "Fix the answerKey.")
-        items.append(ChoiceItem(str(rec.get("id", n)), _qa_context(stem), tuple(texts), labels.index(key), path.stem))
-    return items
+    q = rec.get("question")
+    try:
+        stem, choices, key = q["stem"], q["choices"], str(rec["answerKey"]).strip()
+        labels = [str(c["label"]).strip() for c in choices]
+        texts = [" " + str(c["text"]).strip() for c in choices]
+    except (KeyError, TypeError) as exc:
+        raise _bad(where, f"not an ARC item (missing {exc}).",
+                   "ARC lines need question.stem, question.choices[].text/label and answerKey.") from exc
+    if key not in labels:
+        raise _bad(where, f"answerKey {key!r} is not one of the choice labels {labels}.", "Fix the answerKey.")
+    return ChoiceItem(str(_given(rec, "id", i)), _qa_context(stem), tuple(texts), labels.index(key), name)
+
+
+def read_arc_jsonl(path: Path) -> list[ChoiceItem]:
+    return choice_items(load_rows(path), path.stem)
 
 
 def read_mmlu_csv(path: Path) -> list[ChoiceItem]:
     """MMLU: rows of question, A, B, C, D, answer (a letter), no header."""
     items = []
-    try:
-        with path.open(encoding="utf-8", newline="") as f:
-            rows = list(csv.reader(f))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise HarnessError(f"Cannot read MMLU CSV {path}: {exc}.", hint="Check the path and the CSV quoting.") from exc
-    for n, row in enumerate(rows, 1):
-        if not any(cell.strip() for cell in row):
-            continue
-        if len(row) != 6:
-            raise _bad(path, n, f"expected 6 columns (question, A, B, C, D, answer), found {len(row)}.",
-                       "MMLU CSV rows have no header and exactly six columns.")
+    rows = read_file(path, csv_header=["question", "A", "B", "C", "D", "answer"])
+    for where, rec in rows:
+        row = [rec[k] for k in ("question", "A", "B", "C", "D", "answer")]  # six columns: checked by read_file
         key = row[5].strip().upper()
         if key not in "ABCD" or len(key) != 1:
-            raise _bad(path, n, f"answer {row[5]!r} is not one of A, B, C, D.", "The sixth column is the answer letter.")
-        items.append(ChoiceItem(f"{path.stem}-{n}", _qa_context(row[0]), tuple(" " + c.strip() for c in row[1:5]),
+            raise _bad(where, f"answer {row[5]!r} is not one of A, B, C, D.", "The sixth column is the answer letter.")
+        number = where.rsplit(":", 1)[-1]
+        items.append(ChoiceItem(f"{path.stem}-{number}", _qa_context(row[0]), tuple(" " + c.strip() for c in row[1:5]),
                                 "ABCD".index(key), path.stem))
     return items
 
@@ -183,7 +207,8 @@ def load_bbq(source: str | Path) -> dict[str, list[BBQItem]]:
 
 def read_bbq_jsonl(path: Path) -> list[BBQItem]:
     items = []
-    for n, rec in read_jsonl(path):
+    for where, rec in read_jsonl(path):
+        n = where.rsplit(":", 1)[-1]
         try:
             answers = tuple(str(rec[f"ans{i}"]) for i in range(3))
             info = [rec["answer_info"][f"ans{i}"] for i in range(3)]
@@ -191,20 +216,20 @@ def read_bbq_jsonl(path: Path) -> list[BBQItem]:
             stereotyped = {normalise_group(g) for g in rec["additional_metadata"]["stereotyped_groups"]}
             context, question = str(rec["context"]), str(rec["question"])
         except (KeyError, TypeError, ValueError) as exc:
-            raise _bad(path, n, f"not a BBQ item (missing or bad {exc}).",
+            raise _bad(where, f"not a BBQ item (missing or bad {exc}).",
                        "BBQ lines need context, question, ans0-2, label, context_condition, question_polarity, "
                        "answer_info and additional_metadata.stereotyped_groups.") from exc
         groups = [normalise_group(i[1]) if len(i) > 1 else "" for i in info]
         unknown = [i for i, g in enumerate(groups) if g == "unknown"]
         if len(unknown) != 1 or not 0 <= label < 3 or condition not in ("ambig", "disambig") \
                 or polarity not in ("neg", "nonneg"):
-            raise _bad(path, n, "expected exactly one 'unknown' answer, label 0-2, context_condition ambig/disambig "
+            raise _bad(where, "expected exactly one 'unknown' answer, label 0-2, context_condition ambig/disambig "
                        "and question_polarity neg/nonneg.", "Fix the item or leave it out.")
         # The group label names the stereotyped group in most categories; for Nationality the label is a region
         # and the answer's own term (e.g. 'Nigerian') is what stereotyped_groups lists.
         targets = tuple(g in stereotyped or normalise_group(i[0]) in stereotyped if k != unknown[0] else False
                         for k, (g, i) in enumerate(zip(groups, info)))
-        items.append(BBQItem(f"{path.stem}-{rec.get('example_id', n)}", str(rec.get("category", path.stem)), condition,
+        items.append(BBQItem(f"{path.stem}-{_given(rec, 'example_id', n)}", str(_given(rec, "category", path.stem)), condition,
                              polarity, context, question, answers, label, unknown[0], targets))  # type: ignore[arg-type]
     return items
 

@@ -59,7 +59,7 @@ def _unanswerable(ctx) -> list[Example]:
     path = Path(ctx.task.source).parent / "unanswerable.jsonl" if ctx.task.source else None
     if n == 0 or ctx.task.kind != "qa" or path is None or not path.exists():
         return []
-    rows = [Example(str(r["id"]), str(r["input"]), r.get("reference", "unknown"), r.get("meta", {})) for _, r in read_jsonl(path)]
+    rows = [Example(str(r["id"]), str(r["input"]), r.get("reference") or "unknown", r.get("meta") or {}) for _, r in read_jsonl(path)]
     return sample(rows, n, ctx.seed)
 
 

@@ -152,9 +152,9 @@ def drift(
     config = validate(b.config, source=f"{b.path / 'baseline.json'}: config")
     field = input_field or (config.data.input_field if config.data else "input")
     new = []
-    for line, rec in read_records(data):
+    for where, rec in read_records(data):
         if rec.get(field) in (None, ""):
-            raise HarnessError(f"{data}:{line}: missing field '{field}' (fields present: {', '.join(rec)}).",
+            raise HarnessError(f"{where}: missing field '{field}' (fields present: {', '.join(rec)}).",
                                hint="Name the input field with --input-field.")
         new.append(str(rec[field]))
     if limit and len(new) > limit:

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
-from harness.tasks import DEFAULT_METRICS, Task, _read_text
+from harness.datasource import read_text
+from harness.tasks import DEFAULT_METRICS, Task
 from harness.types import Document, Example
 
 INSTRUCTION = ("Answer the question with a few words only, copied from the context when context passages are "
@@ -32,7 +33,7 @@ def is_squad_file(path: Path) -> bool:
 
 def task_from_squad(path: Path, *, seed: int = 0, fractions: dict[str, float] = FRACTIONS) -> Task:
     path = Path(path)
-    text = _read_text(path)
+    text = read_text(path)
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -5,20 +5,19 @@ Every loader reports bad input by file and line, and says what to do about it.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import random
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
+from harness.datasource import HF_PREFIX, SINGLE, is_dataset_folder, load_rows, load_splits, parse_source, read_text
 from harness.errors import HarnessError, unknown_name
 from harness.types import Document, Example
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
-KINDS = ("generation", "qa", "classification")
 DEFAULT_METRICS = {"generation": ["rougeL", "rouge1", "rouge2"], "qa": ["exact_match", "token_f1"],
                    "classification": ["accuracy", "macro_f1"]}
 
@@ -98,124 +97,135 @@ def format_passage(doc: Document) -> str:
 # ---------------------------------------------------------------------------------------------------- reading files
 
 
-def _read_text(path: Path) -> str:
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError as exc:
-        raise HarnessError(f"File not found: {path}.", hint="Check the path (relative paths start at the task folder).") from exc
-    except OSError as exc:
-        raise HarnessError(f"Cannot read {path}: {exc.strerror}.") from exc
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise HarnessError(
-            f"{path}:{line}: not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start}).",
-            hint="Re-save the file as UTF-8, e.g. `iconv -f latin1 -t utf-8 IN > OUT`.",
-        ) from exc
-
-
-def read_records(path: Path, fmt: str = "auto") -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, record) from a JSONL or CSV file, or `label sentence` lines (fmt="label-text", as SST-2
-    is published); a malformed line is an error naming file and line."""
-    path = Path(path)
-    text = _read_text(path)
+def read_records(source: str | Path, fmt: str = "auto") -> Iterator[tuple[str, dict[str, Any]]]:
+    """(where, record) from any data source (see harness.datasource), or from `label sentence` lines
+    (fmt="label-text", as SST-2 is published); `where` is FILE:LINE for text files, `SOURCE row I` otherwise."""
     if fmt == "label-text":
-        for number, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
-                continue
-            label, _, sentence = line.strip().partition(" ")
-            if not sentence.strip():
-                raise HarnessError(f"{path}:{number}: expected `label sentence`, found {line.strip()[:60]!r}.",
-                                   hint="Each line starts with the label, then a space, then the text.")
-            yield number, {"input": sentence.strip(), "reference": label}
+        yield from _label_text_records(Path(source))
         return
-    if path.suffix.lower() in {".csv", ".tsv"}:
-        reader = csv.DictReader(text.splitlines(), delimiter="\t" if path.suffix.lower() == ".tsv" else ",")
-        for row in reader:
-            yield reader.line_num, dict(row)
-        return
-    for number, line in enumerate(text.splitlines(), 1):
+    yield from load_rows(source)
+
+
+def _label_text_records(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    for number, line in enumerate(read_text(path).split("\n"), 1):
         if not line.strip():
             continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise HarnessError(
-                f"{path}:{number}: malformed JSON ({exc.msg} at column {exc.colno}).",
-                hint="Each line of a .jsonl file must be one complete JSON object; fix or remove that line.",
-            ) from exc
-        if not isinstance(record, dict):
-            raise HarnessError(f"{path}:{number}: expected a JSON object, found {type(record).__name__}.")
-        yield number, record
+        label, _, sentence = line.strip().partition(" ")
+        if not sentence.strip():
+            raise HarnessError(f"{path}:{number}: expected `label sentence`, found {line.strip()[:60]!r}.",
+                               hint="Each line starts with the label, then a space, then the text.")
+        yield f"{path}:{number}", {"input": sentence.strip(), "reference": label}
 
 
-def _field(record: dict[str, Any], name: str, path: Path, line: int) -> Any:
+def _field(record: dict[str, Any], name: str, where: str) -> Any:
     if name not in record or record[name] is None or record[name] == "":
+        present = ", ".join(str(k) for k, v in record.items() if v not in (None, "")) or "none"
         raise HarnessError(
-            f"{path}:{line}: missing field '{name}' (fields present: {', '.join(record) or 'none'}).",
+            f"{where}: missing field '{name}' (fields present: {present}).",
             hint=f"Add '{name}' to every record, or point the loader at the right field (--input-field / --reference-field).",
         )
     return record[name]
 
 
+def _text(value: Any, name: str, where: str) -> str:
+    """A value that reads as text: a string or a number. A dict, list, boolean or null would reach the model (or
+    the scorer) as a Python repr."""
+    if isinstance(value, str) or (isinstance(value, (int, float)) and not isinstance(value, bool)):
+        return str(value)
+    raise HarnessError(f"{where}: field '{name}' is {_kind(value)} ({str(value)[:60]}), not text.",
+                       hint=f"Make '{name}' a string (several references: a list of strings), or map another "
+                       "field with --input-field / --reference-field.")
+
+
+def _kind(value: Any) -> str:
+    return {dict: "an object", list: "a list", bool: "a boolean", type(None): "null"}.get(type(value), type(value).__name__)
+
+
+def _references(rec: dict[str, Any], fields: list[str], where: str) -> str | list[str]:
+    """One reference (a string), or several (a list): from a list field, or from several reference fields."""
+    present = [f for f in fields if rec.get(f) not in (None, "")]
+    if not present:
+        _field(rec, fields[0], where)  # raises with the standard message
+    flat: list[str] = []
+    for name in present:
+        value = rec[name]
+        if isinstance(value, list):
+            if not value:
+                raise HarnessError(f"{where}: field '{name}' is an empty list.",
+                                   hint="Give at least one reference, or leave the example out.")
+            for i, item in enumerate(value):
+                if not isinstance(item, str) or not item.strip():
+                    raise HarnessError(f"{where}: field '{name}' item {i} is {_kind(item) if not isinstance(item, str) else 'empty'}"
+                                       f" ({str(item)[:60]!r}); several references are a list of non-empty strings.",
+                                       hint=f"Fix '{name}' on that line.")
+            flat.extend(value)
+        else:
+            flat.append(_text(value, name, where))
+    return flat[0] if len(flat) == 1 and not isinstance(rec[present[0]], list) else flat
+
+
 def read_examples(
-    path: Path,
+    path: str | Path,
     *,
     input_field: str = "input",
     reference_fields: list[str] = ("reference",),
     id_field: str = "id",
     labels: dict[str, str] | None = None,
     fmt: str = "auto",
+    prefer: str | None = None,
+    rows: Iterable[tuple[str, dict[str, Any]]] | None = None,
 ) -> list[Example]:
-    """Examples from JSONL or CSV. With several reference fields, every one present becomes a reference."""
-    path = Path(path)
+    """Examples from any data source (harness.datasource), or from `rows` already read from it. With several
+    reference fields, every one present becomes a reference; `prefer` picks that split of a source that has several."""
+    records = rows if rows is not None else read_records(path, fmt) if fmt == "label-text" else load_rows(path, prefer=prefer)
     examples: list[Example] = []
-    seen: dict[str, int] = {}
-    for line, rec in read_records(path, fmt):
-        refs = [rec[f] for f in reference_fields if rec.get(f) not in (None, "")]
-        if not refs:
-            _field(rec, reference_fields[0], path, line)  # raises with the standard message
-        flat: list[str] = []
-        for ref in refs:
-            flat.extend(str(r) for r in ref) if isinstance(ref, list) else flat.append(str(ref))
-        reference: str | list[str] = flat[0] if len(flat) == 1 and not isinstance(refs[0], list) else flat
+    seen: dict[str, str] = {}
+    for where, rec in records:
+        reference = _references(rec, list(reference_fields), where)
         if labels is not None:
             if not isinstance(reference, str) or reference not in labels:
                 raise HarnessError(
-                    f"{path}:{line}: label {reference!r} is not in the task's label set ({', '.join(labels)}).",
+                    f"{where}: label {reference!r} is not in the task's label set ({', '.join(labels)}).",
                     hint="Fix the label, or add it to `labels` in task.yaml.",
                 )
-        ex_id = str(rec.get(id_field) if rec.get(id_field) not in (None, "") else f"{path.name}-{line}")
+        raw_id = rec.get(id_field)
+        ex_id = _text(raw_id, id_field, where) if raw_id not in (None, "") else _default_id(path, where)
         if ex_id in seen:
             raise HarnessError(
-                f"{path}:{line}: duplicate example id '{ex_id}' (first seen on line {seen[ex_id]}).",
+                f"{where}: duplicate example id '{ex_id}' (first seen at {seen[ex_id]}).",
                 hint="Example ids must be unique within a task; fix the id or drop the id field to number lines.",
             )
-        seen[ex_id] = line
-        text = _field(rec, input_field, path, line)
-        meta = dict(rec.get("meta") or {})
-        examples.append(Example(ex_id, str(text), reference, meta))
+        seen[ex_id] = where
+        text = _text(_field(rec, input_field, where), input_field, where)
+        meta = rec.get("meta") if isinstance(rec.get("meta"), dict) else {}
+        examples.append(Example(ex_id, text, reference, dict(meta)))
     if not examples:
         raise HarnessError(f"{path}: no examples (the file is empty).", hint="Point at a file with at least one record.")
     return examples
 
 
+def _default_id(path: str | Path, where: str) -> str:
+    """`FILE-LINE` for a text file, `SOURCE-I` for a table: the record's place, stable while the data is."""
+    number = where.rsplit(":", 1)[-1] if " row " not in where else where.rsplit(" row ", 1)[-1]
+    return f"{Path(str(path)).name}-{number}"
+
+
 def read_corpus(path: Path) -> list[Document]:
-    """Documents from JSONL (`id`, `text`, optional `title`), or every .txt/.md file of a folder."""
+    """Documents from any data source (`id`, `text`, optional `title`), or every .txt/.md file of a folder."""
     path = Path(path)
     docs: list[Document] = []
-    if path.is_dir():
+    if path.is_dir() and not is_dataset_folder(path):
         for f in sorted(p for p in path.rglob("*") if p.suffix in {".txt", ".md"}):
-            docs.append(Document(str(f.relative_to(path)), _read_text(f)))
+            docs.append(Document(str(f.relative_to(path)), read_text(f)))
     else:
         seen: set[str] = set()
-        for line, rec in read_records(path):
-            doc_id = str(_field(rec, "id", path, line))
+        for where, rec in load_rows(path):
+            doc_id = _text(_field(rec, "id", where), "id", where)
             if doc_id in seen:
-                raise HarnessError(f"{path}:{line}: duplicate document id '{doc_id}'.", hint="Document ids must be unique.")
+                raise HarnessError(f"{where}: duplicate document id '{doc_id}'.", hint="Document ids must be unique.")
             seen.add(doc_id)
-            docs.append(Document(doc_id, str(_field(rec, "text", path, line)), str(rec.get("title") or "")))
+            title = _text(rec["title"], "title", where) if rec.get("title") not in (None, "") else ""
+            docs.append(Document(doc_id, _text(_field(rec, "text", where), "text", where), title))
     if not docs or not any(d.text.strip() for d in docs):
         raise HarnessError(f"Corpus {path} is empty.", hint="A corpus needs at least one document with text.")
     return docs
@@ -284,78 +294,62 @@ def check_metrics(task: Task) -> None:
 
 
 def task_from_yaml(path: Path) -> Task:
-    from harness.config import read_yaml
+    from harness.task_spec import read_task_spec
 
-    spec = read_yaml(path)
-    allowed = {"name", "kind", "description", "instruction", "input_template", "splits", "metrics", "generation",
-               "corpus", "corpus_holds_answers", "labels", "input_field", "reference_field", "id_field", "extra"}
-    unknown = set(spec) - allowed
-    if unknown:
-        raise HarnessError(f"{path}: unknown key(s) {', '.join(sorted(unknown))}.", hint=f"Allowed keys: {', '.join(sorted(allowed))}.")
-    for key in ("name", "instruction", "splits"):
-        if key not in spec:
-            raise HarnessError(f"{path}: missing key '{key}'.", hint="See benchmarks/summarization/task.yaml for a complete example.")
-    kind = spec.get("kind", "generation")
-    if kind not in KINDS:
-        raise HarnessError(f"{path}: kind '{kind}' is not one of {', '.join(KINDS)}.")
-    labels = spec.get("labels")
-    if isinstance(labels, list):
-        labels = {label: label for label in labels}
+    spec = read_task_spec(path)
     folder = path.parent
-    ref_field = spec.get("reference_field", "reference")
+    ref_field = spec.reference_field
     splits = {
         split: read_examples(
-            folder / file,
-            input_field=spec.get("input_field", "input"),
+            file if file.startswith(HF_PREFIX) else folder / file,
+            input_field=spec.input_field,
             reference_fields=[ref_field] if isinstance(ref_field, str) else list(ref_field),
-            id_field=spec.get("id_field", "id"),
-            labels=labels,
+            id_field=spec.id_field,
+            labels=spec.labels,
+            prefer=split,
         )
-        for split, file in spec["splits"].items()
+        for split, file in spec.splits.items()
     }
     _check_ids_across_splits(splits, path)
     return Task(
-        name=spec["name"],
-        kind=kind,
-        instruction=spec["instruction"].strip(),
+        name=spec.name,
+        kind=spec.kind,
+        instruction=spec.instruction.strip(),
         splits=splits,
-        metrics=list(spec.get("metrics") or DEFAULT_METRICS[kind]),
-        max_new_tokens=int((spec.get("generation") or {}).get("max_new_tokens", 64)),
-        input_template=spec.get("input_template", "{input}"),
-        description=spec.get("description", ""),
-        corpus=read_corpus(folder / spec["corpus"]) if spec.get("corpus") else None,
-        corpus_holds_answers=bool(spec.get("corpus_holds_answers", False)),
-        labels=labels,
+        metrics=list(spec.metrics or DEFAULT_METRICS[spec.kind]),
+        max_new_tokens=spec.generation.max_new_tokens,
+        input_template=spec.input_template,
+        description=spec.description,
+        corpus=read_corpus(folder / spec.corpus) if spec.corpus else None,
+        corpus_holds_answers=spec.corpus_holds_answers,
+        labels=spec.labels,
         source=str(path),
-        extra=dict(spec.get("extra") or {}),
+        extra=dict(spec.extra),
     )
 
 
 def task_from_files(data, *, seed: int = 0) -> Task:
-    """`--data FILE` (split with the seed) or `--data split=FILE ...` (one file per split)."""
-    read = lambda p: read_examples(  # noqa: E731
-        p, input_field=data.input_field, reference_fields=data.reference_fields, id_field=data.id_field,
-        labels=data.labels, fmt=data.format,
+    """`--data SOURCE` (its own splits, or one table split with the seed) or `--data split=SOURCE ...` (one
+    source per split); a source is anything harness.datasource reads."""
+    read = lambda source, prefer=None, rows=None: read_examples(  # noqa: E731
+        source, input_field=data.input_field, reference_fields=data.reference_fields, id_field=data.id_field,
+        labels=data.labels, fmt=data.format, prefer=prefer, rows=rows,
     )
     files = dict(data.files)
     if set(files) == {"all"}:
-        examples = read(files["all"])
-        rng = random.Random(seed)
-        order = list(range(len(examples)))
-        rng.shuffle(order)
-        splits, start = {}, 0
-        for i, (split, frac) in enumerate(data.split_fractions.items()):
-            end = len(order) if i == len(data.split_fractions) - 1 else start + round(frac * len(order))
-            splits[split] = [examples[j] for j in sorted(order[start:end])]
-            start = end
+        own = load_splits(files["all"]) if data.format != "label-text" else {SINGLE: None}
+        if len(own) > 1:  # a hub dataset or save_to_disk folder with its own splits
+            splits = {split: read(rows.source, rows=rows) for split, rows in own.items()}
+        else:
+            splits = _seeded_split(read(files["all"], rows=next(iter(own.values()))), data.split_fractions, seed)
     else:
-        splits = {split: read(path) for split, path in files.items()}
+        splits = {split: read(path, prefer=split) for split, path in files.items()}
     for split, examples in splits.items():
         if not examples:
             raise HarnessError(f"Split '{split}' is empty after splitting {files}.", hint="Use a larger file or other --split fractions.")
     _check_ids_across_splits(splits, "--data")
-    first = next(iter(files.values()))
-    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", Path(first).stem) or "data"
+    first = parse_source(next(iter(files.values())))
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", first.name) or "data"
     kind = "classification" if data.labels else "generation"
     default_instruction = (
         f"Classify the text. Answer with one word: {', '.join(data.labels.values())}." if data.labels
@@ -371,6 +365,17 @@ def task_from_files(data, *, seed: int = 0) -> Task:
         labels=data.labels,
         source=", ".join(f"{k}={v}" for k, v in files.items()),
     )
+
+
+def _seeded_split(examples: list[Example], fractions: dict[str, float], seed: int) -> dict[str, list[Example]]:
+    order = list(range(len(examples)))
+    random.Random(seed).shuffle(order)
+    splits, start = {}, 0
+    for i, (split, frac) in enumerate(fractions.items()):
+        end = len(order) if i == len(fractions) - 1 else start + round(frac * len(order))
+        splits[split] = [examples[j] for j in sorted(order[start:end])]
+        start = end
+    return splits
 
 
 def _check_ids_across_splits(splits: dict[str, list[Example]], source: Any) -> None:

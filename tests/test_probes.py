@@ -105,7 +105,7 @@ def test_arc_loader_bad_key_names_the_line(tmp_path):
 
 def test_probe_jsonl_bad_lines(tmp_path):
     path = write_jsonl(tmp_path / "p.jsonl", [{"context": "a", "choices": [" b", " c"], "answer": 0}, "{not json"])
-    with pytest.raises(HarnessError, match=r"p.jsonl:2: not valid JSON"):
+    with pytest.raises(HarnessError, match=r"p.jsonl:2: malformed JSON"):
         load_choice_items(path)
     path = write_jsonl(tmp_path / "q.jsonl", [{"context": "a", "choices": [" b", " c"], "answer": 5}])
     with pytest.raises(HarnessError, match=r"q.jsonl:1: answer 5"):
