@@ -135,8 +135,7 @@ def strategy_cost(result: dict[str, Any], decision: DecisionConfig, split: str =
 
 
 def ledger(record: dict[str, Any], decision: DecisionConfig) -> dict[str, dict[str, Any]]:
-    models = record.get("models") or {}
-    return {name: strategy_cost(res, decision, model_prices=(models.get(res.get("model", "base")) or {}).get("prices"))
+    return {name: strategy_cost(res, decision, model_prices=res.get("prices"))
             for name, res in record.get("strategies", {}).items() if res.get("status") == "complete"}
 
 

@@ -347,7 +347,7 @@ def analyse(store, record: dict[str, Any], decision: DecisionConfig | None = Non
     names = [n for n in record.get("strategy_order", results) if results.get(n, {}).get("status") == "complete"]
     seed = (record.get("config") or {}).get("seed", 0)
     comparisons = compare_all(per_example_scores(store, names), metric_directions(record), alpha=decision.alpha, seed=seed)
-    rows = costs.ledger({"strategies": {n: results[n] for n in names}, "models": record.get("models")}, decision)
+    rows = costs.ledger({"strategies": {n: results[n] for n in names}}, decision)
     return {
         "comparisons": comparisons,
         "cost_ledger": {"strategies": rows, "break_even": costs.break_even(rows, decision.monthly_queries),

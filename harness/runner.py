@@ -106,10 +106,11 @@ def plan_strategies(config: RunConfig, task: Task) -> list[str]:
             raise HarnessError(f"Strategy '{name}' does not apply to task '{task.name}' ({strategy.description}).",
                                hint="Leave it out of --strategies.")
         backend = config.model_spec(model).backend
-        if getattr(strategy, "needs_weights", False) and backend != "hf":
+        served = backend == "vllm" and getattr(strategy, "serves_weights", False)  # trained here, served by vLLM
+        if getattr(strategy, "needs_weights", False) and backend != "hf" and not served:
             raise HarnessError(f"Strategy '{spec}' trains on the model's weights, and model '{model}' runs on the "
                                f"{backend} backend.", hint="Run fine-tuning on an hf model (the base, or a named model "
-                               "with backend: hf); prompt the served one.")
+                               "with backend: hf), or serve its result with a vllm model; prompt the endpoint.")
         spec = name if model == "base" else f"{name}@{model}"
         if spec not in names:
             names.append(spec)
@@ -138,9 +139,18 @@ class ModelPool:
                 self._loaded[name] = load_backend(spec, self.config, label=name)
         return self._loaded[name]
 
+    def serve(self, name: str, folder: Path, strategy: str):
+        """Weights trained in this run (a merged copy saved in `folder`), served by the backend of model `name`."""
+        from harness.backends import load_backend
+
+        spec = self.config.model_spec(name).model_copy(update={"id": str(folder)})
+        with console.status(f"Serving {folder.name} with model '{name}' ({spec.backend})..."):
+            backend = load_backend(spec, self.config, label=name)
+        self._loaded[f"{name}:{strategy}"] = backend
+        return backend
+
     def describe(self) -> dict[str, Any]:
-        return {name: backend.describe() | {"prices": self.config.model_spec(name).prices.model_dump()}
-                for name, backend in self._loaded.items()}
+        return {name: backend.describe() for name, backend in self._loaded.items()}
 
     def __enter__(self) -> "ModelPool":
         return self
@@ -162,17 +172,21 @@ def run_strategy(ctx: RunContext, name: str, pool: ModelPool | None = None) -> d
 
     strategy_name, model = split_spec(name)
     strategy = strategy_registry.get(strategy_name)()
-    on_base = model == "base"
+    trained_here = getattr(strategy, "needs_weights", False)  # on the base; `@model` then only serves the result
+    on_base = model == "base" or trained_here
     if not on_base:
         ctx = ctx.with_model(pool.get(model))
     start = time.perf_counter()
     with Meter() as meter:
         with console.status(f"{name}: preparing..."):
             adapted = strategy.prepare(ctx)
+        if trained_here and model != "base":
+            adapted.model, adapted.adapter = pool.serve(model, save_merged(ctx, name, adapted.model), name), ""
         adapted.name = name  # its prediction files and record entry carry the model: prompt@api
         setup_seconds = max(adapted.cost.setup_seconds, time.perf_counter() - start)
         result: dict[str, Any] = {"status": "running", "fingerprint": adapted.fingerprint, "metrics": {}, "counts": {},
-                                  "model": model, "backend": adapted.model.backend}
+                                  "model": model, "backend": adapted.model.backend,
+                                  "prices": ctx.config.model_spec(model).prices.model_dump()}
         for split, (metrics, counts, timings) in evaluate_splits(ctx, adapted, evaluation_splits(ctx)).items():
             result["metrics"][split], result["counts"][split] = metrics, counts
             result.setdefault("timings", {})[split] = timings
@@ -194,6 +208,17 @@ def run_strategy(ctx: RunContext, name: str, pool: ModelPool | None = None) -> d
     result["cost"] = cost
     result["status"] = "complete"
     return result
+
+
+def save_merged(ctx: RunContext, name: str, handle) -> Path:
+    """A trained model's (merged) weights and tokenizer as a folder another backend can load."""
+    import tempfile
+
+    root = ctx.artifacts(name) or Path(tempfile.mkdtemp(prefix="harness-merged-"))
+    folder = root / "merged"
+    handle.model.save_pretrained(folder, safe_serialization=True)
+    handle.tokenizer.save_pretrained(folder)
+    return folder
 
 
 def evaluation_splits(ctx: RunContext) -> list[str]:

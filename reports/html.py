@@ -12,6 +12,7 @@ from harness import cost as costs
 from harness.probes import bias_entries, forgetting_entries
 from harness.store import RunStore
 from reports import plots
+from reports.markdown import strategy_models
 
 TEMPLATES = Path(__file__).parent / "templates"
 SAMPLES = 4
@@ -105,6 +106,7 @@ def context(store: RunStore) -> dict[str, Any]:
         "bias_plot": svg(plots.delta_bars([(f"{n} · {p}", e.get("delta")) for n, p, e in bias],
                                           "bias: adapted minus base (95% CI)")),
         "samples": _samples(store, names, metric),
+        "models": strategy_models(rec, names),
         "config_yaml": yaml.safe_dump(rec.get("config"), sort_keys=False),
         "environment_yaml": yaml.safe_dump(rec.get("environment"), sort_keys=False),
     }

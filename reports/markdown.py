@@ -95,8 +95,8 @@ def strategy_models(rec: dict[str, Any], names: list[str]) -> list[dict[str, str
     for n in names:
         res = rec["strategies"][n]
         label = res.get("model", "base")
-        m = models.get(label) or {}
-        prices = m.get("prices") or {}
+        m = models.get(label) or models.get(f"{label}:{n}") or {}
+        prices = res.get("prices") or {}
         if prices.get("input_per_mtok") is not None or prices.get("output_per_mtok") is not None:
             priced = (f"{fmt_dollars(prices.get('input_per_mtok') or 0)} / {fmt_dollars(prices.get('output_per_mtok') or 0)}"
                       " per 1M tokens in / out")

@@ -369,6 +369,7 @@ class FineTune:
     description = ""
     default = False
     needs_weights = True  # trains the in-process (hf) model's weights
+    serves_weights = True  # its result is a set of weights another backend (vllm) can serve
 
     def applies_to(self, task) -> bool:
         return "train" in task.splits

@@ -10,6 +10,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from harness.store import RunStore
 from tests.servers import VLLMServer, vllm_importable
 
 pytestmark = pytest.mark.e2e
@@ -81,23 +82,27 @@ def test_log_likelihoods_agree_across_backends(backends):
 def test_one_run_prompts_the_served_and_the_vllm_model_beside_hf(tmp_path, server, backends):
     cfg = {"models": {"served": {"backend": "openai", "base_url": server.base_url, "id": server.name,
                                  "tokenizer": "default", "prices": {"input_per_mtok": 0.05, "output_per_mtok": 0.2}},
-                      "engine": {"backend": "vllm", "kv_cache_gb": 1}}}
+                      "engine": {"backend": "vllm", "kv_cache_gb": 1}},
+           "finetune": {"max_train_examples": 8, "max_steps": 2, "val_examples": 2, "eval_every": 2}}
     config = tmp_path / "served.yaml"
     config.write_text(yaml.safe_dump(cfg))
     from harness.cli import app
 
     result = CliRunner().invoke(app, ["run", "--task", "summarization", "--limit", "6", "--overfit-sample", "0",
-                                      "--no-probes", "--strategies", "prompt,prompt@served,few-shot@served,prompt@engine",
+                                      "--no-probes", "--strategies",
+                                      "prompt,prompt@served,few-shot@served,prompt@engine,lora,lora@engine",
                                       "--config", str(config), "--out", str(tmp_path / "runs")])
     assert result.exit_code == 0, result.output
     run_dir = next((tmp_path / "runs").iterdir())
+    store = RunStore.open(run_dir)
     outputs = {}
-    for name in ("prompt", "prompt@served", "prompt@engine"):
-        rows = [json.loads(line) for line in (run_dir / "predictions" / f"{name}.jsonl").read_text().splitlines()]
-        outputs[name] = {r["example_id"]: r["output"] for r in rows}
+    for name in ("prompt", "prompt@served", "prompt@engine", "lora", "lora@engine"):
+        outputs[name] = {r["example_id"]: r["output"] for r in store.read_predictions(name)}
     assert outputs["prompt@served"] == outputs["prompt"] == outputs["prompt@engine"]
+    assert outputs["lora@engine"] == outputs["lora"] != outputs["prompt"]  # the same trained weights, served by vLLM
     rec = json.loads((run_dir / "run.json").read_text())
     assert rec["models"]["engine"]["backend"] == "vllm" and rec["models"]["served"]["context_length"] == 2048
     report = (run_dir / "report.md").read_text()
     assert "| few-shot@served | served | openai | smollm2 |" in report and "| prompt@engine | engine | vllm |" in report
     assert rec["cost_ledger"]["strategies"]["few-shot@served"]["pricing"] == "per token"
+    assert rec["strategies"]["lora@engine"]["backend"] == "vllm" and (store.artifacts("lora@engine") / "merged").is_dir()
