@@ -60,7 +60,7 @@ def generate(
             outs = _generate_batch(handle, ids, max_new_tokens, prefixes)
             fresh = {}
             for j, (text, n_out, secs), trunc in zip(batch, outs, truncated):
-                gen = Generation(text, len(encoded[j]), n_out, secs, trunc)
+                gen = Generation(text, min(len(encoded[j]), limit), n_out, secs, trunc)  # tokens sent
                 results[todo[j]] = gen
                 fresh[keys[todo[j]]] = {k: v for k, v in vars(gen).items() if k != "cached"}
             cache.put_many("generation", fresh)
