@@ -132,19 +132,57 @@ def load_baseline(name: str, folder: Path | str | None = None) -> Baseline:
         record = json.loads((path / "baseline.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise HarnessError(f"Cannot read {path / 'baseline.json'}: {exc}.") from exc
+    if not isinstance(record, dict):
+        raise HarnessError(f"{path / 'baseline.json'} holds a JSON {type(record).__name__}, not a baseline record.",
+                           hint="Save the baseline again: harness baseline save RUN_DIR --name NAME.")
     if record.get("schema") != BASELINE_SCHEMA:
         raise HarnessError(f"{path / 'baseline.json'} has schema {record.get('schema')}, this harness reads {BASELINE_SCHEMA}.",
                            hint="Save the baseline again with this version.")
+    _check_fields(record, path / "baseline.json")
     scores = {s: {r["example_id"]: r["scores"] for r in _read_lines(path / info["file"])}
               for s, info in record["strategies"].items()}
     return Baseline(path, record, scores, list(_read_lines(path / "inputs.jsonl")))
 
 
+# field -> the type it must have; "a.b" is a field inside a field
+_REQUIRED = {"name": str, "config": dict, "task": dict, "task.name": str, "task.metrics": list, "model": dict,
+             "strategies": dict}
+
+
+def _check_fields(record: dict[str, Any], file: Path) -> None:
+    """Every field check and drift read must be there, with its type: a clear error naming the first one that is not."""
+    for dotted, kind in _REQUIRED.items():
+        value: Any = record
+        for part in dotted.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        if not isinstance(value, kind):
+            what = "is missing" if value is None else f"is a {type(value).__name__}, not a {kind.__name__}"
+            raise HarnessError(f"{file}: field '{dotted}' {what}.",
+                               hint="Restore the file from version control, or save the baseline again.")
+    for strategy, info in record["strategies"].items():
+        if not isinstance(info, dict) or not isinstance(info.get("file"), str):
+            raise HarnessError(f"{file}: field 'strategies.{strategy}.file' is missing.",
+                               hint="Restore the file from version control, or save the baseline again.")
+
+
 def list_baselines(folder: Path | str | None = None) -> list[Baseline]:
+    """The readable baselines (`scan_baselines` also returns the broken ones)."""
+    return scan_baselines(folder)[0]
+
+
+def scan_baselines(folder: Path | str | None = None) -> tuple[list[Baseline], dict[Path, str]]:
+    """Every baseline under the folder: the readable ones, and each unreadable one's folder with what is wrong
+    (one broken baseline does not hide the others)."""
     root = baselines_root(folder)
     if not root.is_dir():
-        return []
-    return [load_baseline(p.parent.name, root) for p in sorted(root.glob("*/baseline.json"))]
+        return [], {}
+    found, broken = [], {}
+    for p in sorted(root.glob("*/baseline.json")):
+        try:
+            found.append(load_baseline(p.parent.name, root))
+        except HarnessError as exc:
+            broken[p.parent] = exc.message
+    return found, broken
 
 
 def _write_lines(path: Path, rows: list[dict[str, Any]]) -> None:

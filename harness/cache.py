@@ -2,6 +2,10 @@
 
 Keys hash everything that determines the value (model and adapter fingerprints, the exact prompt, the settings),
 so a re-run with nothing changed does no model work, and an interrupted run resumes from what it computed.
+
+A cache file that is not a database (corrupt, truncated, overwritten) is moved aside with a warning and rebuilt:
+it only ever holds what can be computed again. A cache folder that cannot be written is an error for
+`harness cache`, and a run falls back to an in-memory cache with a warning (`open_run_cache`).
 """
 
 from __future__ import annotations
@@ -10,10 +14,14 @@ import hashlib
 import json
 import sqlite3
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
+from harness.errors import HarnessError
 from harness.models import cache_root
+
+_CORRUPT = ("file is not a database", "database disk image is malformed")
 
 
 def key(*parts: Any) -> str:
@@ -23,16 +31,46 @@ def key(*parts: Any) -> str:
 class Cache:
     def __init__(self, path: Path | None = None):
         self.path = Path(path) if path else cache_root() / "cache.sqlite"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS entries (ns TEXT, key TEXT, value TEXT, created REAL DEFAULT (julianday('now')),"
-            " PRIMARY KEY (ns, key))"
-        )
-        self._db.commit()
+        try:
+            try:
+                self._db = self._open()
+            except sqlite3.DatabaseError as exc:
+                if not any(text in str(exc) for text in _CORRUPT):
+                    raise
+                self._db = self._rebuild(exc)
+        except (OSError, sqlite3.Error) as exc:
+            raise HarnessError(f"Cannot open the cache {self.path}: {exc}.",
+                               hint="Point HARNESS_CACHE at a folder you can write to (or run with --no-cache).") from exc
+
+    def _open(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS entries (ns TEXT, key TEXT, value TEXT, created REAL DEFAULT (julianday('now')),"
+                " PRIMARY KEY (ns, key))"
+            )
+            db.commit()
+        except sqlite3.Error:
+            db.close()
+            raise
+        return db
+
+    def _rebuild(self, exc: Exception) -> sqlite3.Connection:
+        """Move a corrupt cache file (and its WAL and shared-memory files) aside and start an empty one."""
+        from harness.console import console, escape
+
+        aside = self.path.with_name(f"{self.path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
+        for suffix in ("", "-wal", "-shm"):
+            part = self.path.with_name(self.path.name + suffix)
+            if part.exists():
+                part.replace(aside.with_name(aside.name + suffix))
+        console.print(f"[yellow]Warning:[/] the cache {escape(str(self.path))} was not a usable database ({escape(str(exc))}); "
+                      f"moved it aside to {escape(str(aside))} and started an empty cache (results are computed again).")
+        return self._open()
 
     def get_many(self, ns: str, keys: list[str]) -> dict[str, Any]:
         found: dict[str, Any] = {}
@@ -70,6 +108,20 @@ class Cache:
 
     def close(self) -> None:
         self._db.close()
+
+
+def open_run_cache(use_cache: bool) -> "Cache":
+    """A run's cache: the persistent one, or (`--no-cache`, or a cache that cannot be opened) one kept in memory."""
+    if not use_cache:
+        return RunCache()
+    try:
+        return Cache()
+    except HarnessError as exc:
+        from harness.console import console, escape
+
+        console.print(f"[yellow]Warning:[/] {escape(exc.message)} This run keeps its results in memory only "
+                      "(nothing is reused from earlier runs or kept after this one).")
+        return RunCache()
 
 
 class RunCache(Cache):

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from harness.console import console
+from harness.console import console, error, escape
 from harness.errors import HarnessError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -99,6 +99,10 @@ def run(
         if no_probes:
             cli["probes"]["enabled"] = False
     cfg = build_config(cli, config)
+    if not resume:  # a resumed run checks the config it started with
+        from harness.preflight import check_inputs
+
+        check_inputs(cfg)
     if dry_run:
         from harness.dryrun import estimate, print_estimate
 
@@ -112,7 +116,7 @@ def run(
     with scratch_unless_main(cfg, resume) as (cfg, resume):
         if suite or (resume and is_suite(resume)):
             suite_dir = run_suite(cfg, suite, resume=resume)
-            console.print(f"Suite folder: [bold]{suite_dir}[/]  (suite.html, suite.md, one run folder per task)")
+            console.print(f"Suite folder: [bold]{escape(str(suite_dir))}[/]  (suite.html, suite.md, one run folder per task)")
             _print_path(suite_dir)
             return
         try:
@@ -137,7 +141,7 @@ def _print_summary(path: Path) -> None:
 
     rec = RunStore.open(path).read()
     metrics = rec["task"]["metrics"]
-    table = Table(title=f"{rec['task']['name']} · test split · mean [95% CI]")
+    table = Table(title=f"{escape(rec['task']['name'])} · test split · mean [95% CI]")
     table.add_column("strategy")
     for m in metrics:
         table.add_column(m, justify="right")
@@ -147,8 +151,8 @@ def _print_summary(path: Path) -> None:
                               if m in test else "–" for m in metrics])
     console.print(table)
     if rec.get("recommendation"):
-        console.print(f"[bold]Verdict:[/] {rec['recommendation']['headline']}")
-    console.print(f"Run folder: [bold]{path}[/]  (report.html, report.md, run.json, predictions/)")
+        console.print(f"[bold]Verdict:[/] {escape(rec['recommendation']['headline'])}")
+    console.print(f"Run folder: [bold]{escape(str(path))}[/]  (report.html, report.md, run.json, predictions/)")
     _print_path(path)
 
 
@@ -196,7 +200,7 @@ def report(
     from reports.markdown import write_report
 
     store = RunStore.open(run_dir)
-    record = store.read()
+    record = store.read(require=("task", "strategies"))
     if record.get("status") == "complete":
         from harness.decide import analyse
 
@@ -208,8 +212,8 @@ def report(
         record["config"]["decision"] = cfg.decision.model_dump(mode="json")
         record |= analyse(store, record, cfg.decision)
         store.write(record)
-        console.print(f"[bold]Verdict:[/] {record['recommendation']['headline']}")
-    console.print(f"Wrote {write_report(run_dir)} and {write_html(run_dir)}")
+        console.print(f"[bold]Verdict:[/] {escape(record['recommendation']['headline'])}")
+    console.print(f"Wrote {escape(str(write_report(run_dir)))} and {escape(str(write_html(run_dir)))}")
 
 
 @app.command()
@@ -278,9 +282,7 @@ def main() -> None:
     try:
         app()
     except HarnessError as exc:
-        console.print(f"[bold red]Error:[/] {exc.message}")
-        if exc.hint:
-            console.print(f"  [yellow]->[/] {exc.hint}")
+        error(exc.message, exc.hint)
         raise SystemExit(2)
     except KeyboardInterrupt as exc:
         raise SystemExit(getattr(exc, "exit_code", 130))  # 130 after SIGINT, 143 after SIGTERM

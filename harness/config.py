@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
+import re
+
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -12,7 +14,10 @@ from harness.errors import HarnessError
 
 
 class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # inf/nan are typos, and invalid JSON in run.json
+
+
+DEVICE_PATTERN = r"auto|cpu|cuda|cuda:\d+|mps"
 
 
 class FewShotConfig(Section):
@@ -228,7 +233,7 @@ class RunConfig(Section):
     batch_size: int = Field(32, ge=1, description="prompts per forward pass; on a CPU a larger batch mostly saves decode time")
     overfit_sample: int = Field(24, ge=0, description="train (and ood) examples every strategy is also scored on; 0 = off")
     max_new_tokens: int | None = Field(None, ge=1)
-    device: str = "auto"
+    device: str = Field("auto", description="auto, cpu, cuda, cuda:N or mps")
     use_cache: bool = True
     trust_remote_code: bool = False
     allow_pickle: bool = False
@@ -244,6 +249,13 @@ class RunConfig(Section):
         """The size of a side measurement of `n` items under --limit: at most half the limit (but 2, the fewest a
         comparison can use)."""
         return n if self.limit is None else min(n, max(2, self.limit // 2))
+
+    @field_validator("device")
+    @classmethod
+    def _known_device(cls, v: str) -> str:
+        if not re.fullmatch(DEVICE_PATTERN, v):
+            raise ValueError(f"unknown device '{v}'; use auto, cpu, cuda, cuda:N (a GPU index) or mps")
+        return v
 
     @field_validator("strategies", mode="before")
     @classmethod
@@ -285,14 +297,23 @@ def read_yaml(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise HarnessError(f"Cannot read config file {path}: {exc.strerror}.", hint="Check the --config path.") from exc
     try:
-        data = yaml.safe_load(text) or {}
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
         raise HarnessError(f"Invalid YAML in {where}: {getattr(exc, 'problem', exc)}.", hint="Fix the YAML syntax.") from exc
+    if data is None and not _has_content(text):
+        return {}  # an empty file (or only comments): no settings
     if not isinstance(data, dict):
-        raise HarnessError(f"{path} must hold a mapping of settings, not {type(data).__name__}.")
+        shown = "an empty document" if data is None else f"{type(data).__name__} {str(data)[:40]!r}"
+        raise HarnessError(f"{path} must hold a mapping of settings (key: value lines), not {shown}.",
+                           hint="Write one setting per line, e.g. `task: summarization`.")
     return data
+
+
+def _has_content(text: str) -> bool:
+    """Anything besides blank lines and comments (a lone `---`, `null` or `~` is content: an empty document)."""
+    return any(line.strip() and not line.strip().startswith("#") for line in text.splitlines())
 
 
 def build_config(cli: dict[str, Any], config_file: Path | None = None) -> RunConfig:

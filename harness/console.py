@@ -1,11 +1,26 @@
-"""The one rich console (stderr, so stdout stays clean for piping) and the progress bar style."""
+"""The one rich console (stderr, so stdout stays clean for piping) and the progress bar style.
+
+rich reads `[...]` as markup: a user string (a path, a task or model name, an error message quoting one) must go
+through `escape` before it is printed, or `set[red]/x` loses its brackets and `[/]` crashes the printer. `error`
+does it for every error the CLI reports.
+"""
 
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 console = Console(stderr=True)
+
+__all__ = ["console", "error", "escape", "progress"]
+
+
+def error(message: str, hint: str = "", label: str = "Error") -> None:
+    """An error the user can fix, with what to do: both printed verbatim (markup in them is escaped)."""
+    console.print(f"[bold red]{label}:[/] {escape(message)}")
+    if hint:
+        console.print(f"  [yellow]->[/] {escape(hint)}")
 
 
 def progress() -> Progress:

@@ -71,8 +71,9 @@ def _rouge_pair(output: str, reference: str) -> dict[str, float]:
 
 
 def _rouge_best(kind: str):
-    # Several references: the best match counts (as rouge_score's score_multi does).
-    return lambda output, refs: max(_rouge_pair(output, r)[kind] for r in refs)
+    # Several references: the best match counts (as rouge_score's score_multi does); none scores 0 (the runner
+    # refuses examples without a reference before it starts: this only keeps a direct call from crashing).
+    return lambda output, refs: max((_rouge_pair(output, r)[kind] for r in refs), default=0.0)
 
 
 for _kind in ("rouge1", "rouge2", "rougeL"):
@@ -115,7 +116,7 @@ def token_f1(output: str, refs: list[str]) -> float:
         p, r = common / len(pred), common / len(gold)
         return 2 * p * r / (p + r)
 
-    return max(f1(r) for r in refs)
+    return max((f1(r) for r in refs), default=0.0)
 
 
 # ------------------------------------------------------------------------------------------------- classification
@@ -132,7 +133,7 @@ def accuracy(output: str, refs: list[str]) -> float:
 
 def macro_f1(outputs: list[str], refs: list[list[str]]) -> float:
     """Macro-averaged F1 over the gold labels (a label never predicted nor gold does not count)."""
-    gold = [normalize_label(r[0]) for r in refs]
+    gold = [normalize_label(r[0]) if r else "" for r in refs]
     pred = [normalize_label(o) for o in outputs]
     f1s = []
     for label in sorted(set(gold)):

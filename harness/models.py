@@ -153,6 +153,11 @@ def pick_device(requested: str = "auto") -> tuple[str, Any]:
         requested = "cuda" if torch.cuda.is_available() else "cpu"
     if requested.startswith("cuda") and not torch.cuda.is_available():
         raise HarnessError("--device cuda was asked for but no CUDA device is visible.", hint="Use --device cpu.")
+    if requested.startswith("cuda:") and int(requested[5:]) >= torch.cuda.device_count():
+        raise HarnessError(f"--device {requested}: there are {torch.cuda.device_count()} CUDA devices (0 to "
+                           f"{torch.cuda.device_count() - 1}).", hint="Pick one of them, or --device cuda.")
+    if requested == "mps" and not torch.backends.mps.is_available():
+        raise HarnessError("--device mps was asked for but MPS (Apple GPU) is not available.", hint="Use --device cpu.")
     dtype = torch.bfloat16 if requested.startswith("cuda") and torch.cuda.is_bf16_supported() else torch.float32
     return requested, dtype
 
@@ -241,9 +246,9 @@ def load_generator(
             trust_remote_code=trust_remote_code,
             use_safetensors=None if allow_pickle else True,
         )
-    except OSError as exc:
+    except (OSError, ValueError) as exc:  # ValueError: e.g. no tokenizer files ("Couldn't instantiate the backend tokenizer")
         raise HarnessError(
-            f"Could not load model '{resolved.name}' from {resolved.path}: {exc}",
+            f"Could not load model '{resolved.name}' from {resolved.path}: {' '.join(str(exc).split())[:300]}",
             hint="Check the id or folder; a local folder needs config.json, tokenizer files and *.safetensors.",
         ) from exc
     model.to(device).eval()

@@ -13,7 +13,7 @@ from typing import Optional
 
 import typer
 
-from harness.console import console
+from harness.console import console, error, escape
 from harness.errors import HarnessError
 
 baseline_app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -34,7 +34,7 @@ def baseline_save(
 
     path = save_baseline(run_dir, name, folder, overwrite=force)
     b = load_baseline(name, folder)
-    console.print(f"Saved baseline [bold]{name}[/] at {path}: {len(b.inputs)} test examples, "
+    console.print(f"Saved baseline [bold]{name}[/] at {escape(str(path))}: {len(b.inputs)} test examples, "
                   f"strategies {', '.join(b.strategies)}, metrics {', '.join(b.metrics)}. Commit the folder.")
     print(path)
 
@@ -44,18 +44,21 @@ def baseline_list(folder: Optional[Path] = typer.Option(None, "--dir", help=DIR_
     """List the saved baselines."""
     from rich.table import Table
 
-    from harness.baseline import baselines_root, list_baselines
+    from harness.baseline import baselines_root, scan_baselines
 
-    found = list_baselines(folder)
-    if not found:
-        console.print(f"No baselines under {baselines_root(folder)}.")
+    found, broken = scan_baselines(folder)
+    if not found and not broken:
+        console.print(f"No baselines under {escape(str(baselines_root(folder)))}.")
         return
-    table = Table("name", "task", "model", "examples", "strategies", "created", title=str(baselines_root(folder)))
+    table = Table("name", "task", "model", "examples", "strategies", "created", title=escape(str(baselines_root(folder))))
     for b in found:
         m = b.record["model"]
-        table.add_row(b.name, b.record["task"]["name"], f"{m.get('name')} ({m.get('fingerprint')})", str(len(b.inputs)),
-                      ", ".join(b.strategies), b.record.get("created", ""))
+        table.add_row(*(escape(str(cell)) for cell in (
+            b.name, b.record["task"]["name"], f"{m.get('name')} ({m.get('fingerprint')})", len(b.inputs),
+            ", ".join(b.strategies), b.record.get("created", ""))))
     console.print(table)
+    for path, problem in broken.items():  # the others are listed; each broken one is named with what is wrong
+        error(problem, "Fix or remove that baseline folder, or save it again.", label=f"Unreadable baseline '{path.name}'")
 
 
 def check(
@@ -107,19 +110,17 @@ def check(
     chk.print_table(result)
     if summary:
         _write(summary, chk.to_markdown(result))
-        console.print(f"Summary: {summary}")
+        console.print(f"Summary: {escape(str(summary))}")
     if junit:
         _write(junit, chk.to_junit(result))
-        console.print(f"JUnit: {junit}")
+        console.print(f"JUnit: {escape(str(junit))}")
     raise typer.Exit(result.exit_code)
 
 
 def _cannot_check(baseline: str, message: str, hint: str, junit: Path | None, summary: Path | None) -> None:
     from harness.check import CANNOT_CHECK, error_junit
 
-    console.print(f"[bold red]Could not check:[/] {message}")
-    if hint:
-        console.print(f"  [yellow]->[/] {hint}")
+    error(message, hint, label="Could not check")
     if junit:
         _write(junit, error_junit(baseline, message))
     if summary:

@@ -13,16 +13,17 @@ import shlex
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
-from harness import SCHEMA_VERSION, __version__, leakage, overfitting, probes
-from harness.cache import Cache, RunCache
+from harness import SCHEMA_VERSION, __version__, leakage, overfitting, preflight, probes
+from harness.cache import open_run_cache
 from harness.config import RunConfig, validate
-from harness.console import console, progress
+from harness.console import console, escape, progress
 from harness.context import RunContext
 from harness import interrupt
 from harness.errors import HarnessError
@@ -39,10 +40,48 @@ PACKAGES = ["torch", "transformers", "peft", "sentence-transformers", "faiss-cpu
 
 
 def run(config: RunConfig, *, resume: Path | None = None) -> Path:
-    store, record = _open_run(config, resume)
-    config = validate(record["config"])  # a resumed run continues with the config it started with
+    """Run (or resume) and return the run folder. Every input is checked before the run folder is made and before
+    the model loads; the folder is locked while this process works in it; an error after that marks it `failed`."""
+    if resume:
+        store = RunStore.open(resume)
+        with store.lock():
+            record = _resume_record(store)
+            with _failure_recorded(store, record):
+                config = validate(record["config"], source=f"{store.record_path}: config")  # the config it started with
+                preflight.check_inputs(config)
+                store.check_predictions()  # a line that is not a prediction row: named now, not after the model loads
+                task, names = _plan(config)
+                return _execute(store, record, config, task, names)
+    preflight.check_inputs(config)
+    task, names = _plan(config)
+    store, record = _create_run(config)
+    with store.lock(), _failure_recorded(store, record):
+        return _execute(store, record, config, task, names)
+
+
+def _plan(config: RunConfig) -> tuple[Task, list[str]]:
     task = load_task(config.task, config.data, limit=config.limit, seed=config.seed, test_ids=config.test_ids)
     names = plan_strategies(config, task)
+    preflight.check_task(task, names)
+    return task, names
+
+
+@contextmanager
+def _failure_recorded(store: RunStore, record: dict[str, Any]) -> Iterator[None]:
+    """An error inside marks the run `failed` in run.json, with the message, so no folder is left `running`
+    (Ctrl-C and SIGTERM are `interrupted`, written by the run loop); `harness run --resume` continues it."""
+    try:
+        yield
+    except Exception as exc:
+        record["status"] = "failed"
+        record["failed"] = _now()
+        record["error"] = {"type": type(exc).__name__, "message": getattr(exc, "message", str(exc)),
+                           "hint": getattr(exc, "hint", "")}
+        store.write(record)
+        raise
+
+
+def _execute(store: RunStore, record: dict[str, Any], config: RunConfig, task: Task, names: list[str]) -> Path:
     record["task"] = task.describe()
     record["strategy_order"] = names
     record["leakage"] = leakage.check(task, allowed=config.allow_leakage)  # test examples seen in train / corpus?
@@ -52,12 +91,13 @@ def run(config: RunConfig, *, resume: Path | None = None) -> Path:
 
     pool = ModelPool(config)
     handle = pool.get("base")
+    preflight.check_generation_length(config.max_new_tokens or task.max_new_tokens, handle.context_length)
     record["model"] = handle.describe()
     record["environment"]["device"] = handle.device
-    cache = Cache() if config.use_cache else RunCache()
+    cache = open_run_cache(config.use_cache)
     ctx = RunContext(config, task, handle, cache, store)
-    console.print(f"[bold]{task.name}[/] · model {handle.name} ({handle.backend}, {handle.device}) · "
-                  f"strategies {', '.join(names)} · run folder {store.path}")
+    console.print(f"[bold]{escape(task.name)}[/] · model {escape(handle.name)} ({handle.backend}, {handle.device}) · "
+                  f"strategies {escape(', '.join(names))} · run folder {escape(str(store.path))}")
     try:
         with graceful_stop(), pool:
             if config.probes.enabled:
@@ -77,7 +117,7 @@ def run(config: RunConfig, *, resume: Path | None = None) -> Path:
         record["status"] = "interrupted"
         record["interrupted"] = _now()
         store.write(record)
-        console.print(f"[yellow]Interrupted.[/] Saved what was done. Resume with:\n  harness run --resume {shlex.quote(str(store.path))}")
+        console.print(f"[yellow]Interrupted.[/] Saved what was done. Resume with:\n  harness run --resume {escape(shlex.quote(str(store.path)))}")
         raise
     from harness.decide import analyse
 
@@ -306,14 +346,18 @@ def _row(ctx: RunContext, p) -> dict[str, Any]:
     return p.to_dict()
 
 
-def _open_run(config: RunConfig, resume: Path | None) -> tuple[RunStore, dict[str, Any]]:
-    if resume:
-        store = RunStore.open(resume)
-        record = store.read()
-        if record.get("status") == "complete":
-            raise HarnessError(f"{resume} is already complete.", hint="Use `harness report` to re-render it.")
-        record["resumed"] = record.get("resumed", 0) + 1
-        return store, record
+def _resume_record(store: RunStore) -> dict[str, Any]:
+    record = store.read(require=("config",))
+    if record.get("status") == "complete":
+        raise HarnessError(f"{store.path} is already complete.", hint="Use `harness report` to re-render it.")
+    record.setdefault("strategies", {})
+    record.setdefault("environment", {})
+    record.pop("error", None)  # a failed run resumed: the error is history
+    record["resumed"] = record.get("resumed", 0) + 1
+    return record
+
+
+def _create_run(config: RunConfig) -> tuple[RunStore, dict[str, Any]]:
     task_name = config.task or ("data" if config.data else "summarization")
     store = RunStore.create(config.out, Path(task_name).stem if task_name.endswith((".yaml", ".yml", ".json")) else task_name)
     record = {

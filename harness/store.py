@@ -6,15 +6,18 @@ runs/<timestamp>_<task>_<id>/
   predictions/<strategy>.<split>.jsonl   other splits (train sample, ood)
   artifacts/<strategy>/      adapters, indexes
   report.md, report.html
+  .lock                      held (flock) by the process running or resuming the run; holds its pid
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import json
 import os
 import re
 import secrets
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -28,7 +31,8 @@ def safe_name(text: str, max_len: int = 40) -> str:
 
 
 def write_json(path: Path, data: Any) -> None:
-    """Atomic: write a sibling temp file, fsync, then rename over the target."""
+    """Atomic: write a sibling temp file, fsync, then rename over the target. Results may hold NaN (a statistic of
+    an empty sample; the reports print it as nan); user settings never hold NaN or infinity (the config rejects them)."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     with tmp.open("w", encoding="utf-8") as f:
@@ -71,11 +75,46 @@ class RunStore:
     def record_path(self) -> Path:
         return self.path / "run.json"
 
-    def read(self) -> dict[str, Any]:
+    def read(self, require: tuple[str, ...] = ()) -> dict[str, Any]:
+        """run.json as a dict; `require` names the fields (each a JSON object) the caller cannot do without."""
         try:
-            return json.loads(self.record_path.read_text(encoding="utf-8"))
+            record = json.loads(self.record_path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise HarnessError(f"Cannot read {self.record_path}: {exc}.") from exc
+        hint = "Pass a run folder `harness run` wrote (its run.json is not meant to be edited)."
+        if not isinstance(record, dict):
+            raise HarnessError(f"{self.record_path} holds a JSON {type(record).__name__}, not a run record.", hint=hint)
+        for field in require:
+            if not isinstance(record.get(field), dict):
+                what = "has no" if field not in record else "has a malformed"
+                raise HarnessError(f"{self.record_path} {what} '{field}' field, so it cannot be resumed or reported.",
+                                   hint=hint)
+        return record
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the run folder for this process (an exclusive flock on `.lock`, which records the pid): a second
+        `harness run --resume` of the same folder, while this one runs, gets an error instead of redoing its work.
+        The lock goes with the process, so a crash or SIGKILL never leaves a folder locked."""
+        path = self.path / ".lock"
+        f = path.open("a+", encoding="utf-8")
+        try:
+            try:
+                fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                f.seek(0)
+                holder = f.read().strip() or "unknown"
+                raise HarnessError(
+                    f"{self.path} is in use by another harness process (pid {holder}).",
+                    hint="Wait for it to finish, or stop it (Ctrl-C saves what it did) and then resume the folder.",
+                ) from None
+            f.seek(0)
+            f.truncate()
+            f.write(str(os.getpid()))
+            f.flush()
+            yield
+        finally:
+            f.close()  # closing the file releases the lock
 
     def write(self, record: dict[str, Any]) -> None:
         write_json(self.record_path, record)
@@ -106,16 +145,34 @@ class RunStore:
                 _drop_partial_last_line(f, path, path.stat().st_size)
 
     def read_predictions(self, strategy: str, split: str = "test") -> Iterator[dict[str, Any]]:
-        """Saved predictions; a line cut short by a crash mid-write is skipped (it will be recomputed)."""
+        """Saved predictions. A last line cut short by a crash mid-write is skipped (it will be recomputed); any other
+        line that is not a prediction row (malformed JSON, `null`, an object without `example_id`) is an error naming
+        the file and line: something other than the harness wrote it, and guessing what it meant could lose a row."""
         path = self.predictions_path(strategy, split)
         if not path.exists():
             return
         with path.open(encoding="utf-8") as f:
-            for line in f:
+            for number, line in enumerate(f, 1):
+                if not line.endswith("\n"):
+                    return  # cut short by a crash: recomputed on resume
                 try:
-                    yield json.loads(line)
+                    row = json.loads(line)
                 except ValueError:
-                    continue
+                    row = None
+                if not isinstance(row, dict) or not isinstance(row.get("example_id"), str):
+                    raise HarnessError(
+                        f"{path}:{number}: not a prediction row (expected a JSON object with example_id, output, "
+                        f"scores; found {line.strip()[:60]!r}).",
+                        hint="Delete that line and resume the run: the example it stood for is predicted again.",
+                    )
+                yield row
+
+    def check_predictions(self) -> None:
+        """Read every saved prediction file through (a resumed run does this before it loads the model)."""
+        for path in sorted((self.path / "predictions").glob("*.jsonl")):
+            strategy, _, split = path.stem.partition(".")
+            for _ in self.read_predictions(strategy, split or "test"):
+                pass
 
     def artifacts(self, strategy: str) -> Path:
         path = self.path / "artifacts" / safe_name(strategy)

@@ -35,7 +35,13 @@ def test_cache_answers_a_rerun_without_model_work(tiny_handle, tmp_path, monkeyp
 def test_overlong_inputs_are_truncated_and_flagged(tiny_handle):
     long_prompt = "Report : " + " ".join(["the"] * 700)
     gen = generate(tiny_handle, [long_prompt], max_new_tokens=4)[0]
-    # tokens_in counts what was sent (issue 14: counted before the cut, the cost ledger showed 166,703 per query)
+    assert gen.truncated
+
+
+def test_tokens_in_counts_the_tokens_sent_after_truncation(tiny_handle):
+    """The cost ledger counts what the model read: a cut prompt counts the window left after the answer's tokens."""
+    long_prompt = "Report : " + " ".join(["the"] * 700)
+    gen = generate(tiny_handle, [long_prompt], max_new_tokens=4)[0]
     assert gen.truncated and gen.tokens_in == tiny_handle.context_length - 4
 
 
