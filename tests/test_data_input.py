@@ -29,12 +29,12 @@ def cli(monkeypatch, capsys, *args: str) -> tuple[int, str]:
 @pytest.fixture
 def no_model(monkeypatch):
     """Any model load fails the test: the error must come before one."""
-    import harness.runner
+    import harness.backends
 
     def refuse(*a, **k):
         raise AssertionError("a model was loaded before the bad input was reported")
 
-    monkeypatch.setattr(harness.runner, "load_generator", refuse)
+    monkeypatch.setattr(harness.backends, "load_backend", refuse)
 
 
 def rows(n: int, **over) -> list[dict]:

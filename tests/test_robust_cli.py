@@ -28,12 +28,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _no_model(monkeypatch):
     """Any model load fails the test: the error must come before it."""
-    import harness.runner
+    import harness.backends
 
     def refuse(*a, **k):
         raise AssertionError("the model was loaded before the bad input was found")
 
-    monkeypatch.setattr(harness.runner, "load_generator", refuse)
+    monkeypatch.setattr(harness.backends, "load_backend", refuse)
 
 
 def _data(tmp_path: Path, test_rows: list, train_rows: list | None = None) -> list[str]:
@@ -51,7 +51,8 @@ def test_empty_reference_list_is_named_before_the_model_loads(monkeypatch, capsy
     rows = [{"id": "ok", "input": "x y", "reference": "x"}, {"id": "bad", "input": "z", "reference": []}]
     code, out = cli(monkeypatch, capsys, "run", *_data(tmp_path, rows), "--model", str(tiny_dir),
                     "--strategies", "prompt", "--out", str(tmp_path / "runs"))
-    assert code == 2 and "split 'test'" in out and "example 'bad' has no reference" in out
+    # the loader names it (file and line); preflight.check_task catches what other sources build
+    assert code == 2 and "test.jsonl:2: field 'reference' is an empty list" in out
     assert not (tmp_path / "runs").exists()  # found before the run folder was made
 
 
@@ -279,7 +280,7 @@ def test_data_inputs_are_checked_before_the_run_folder_and_the_model(monkeypatch
 def test_an_error_after_the_run_started_marks_it_failed_not_running(monkeypatch, capsys, tmp_path, tiny_dir):
     import harness.runner
 
-    def boom(ctx, name):
+    def boom(ctx, name, pool=None):
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(harness.runner, "run_strategy", boom)
