@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from harness import SCHEMA_VERSION, __version__, leakage, overfitting, probes
+from harness import SCHEMA_VERSION, __version__, leakage, overfitting, probes, win_rate
 from harness.cache import Cache, RunCache
 from harness.config import RunConfig, validate
 from harness.console import console, progress
@@ -133,6 +133,8 @@ def run_strategy(ctx: RunContext, name: str) -> dict[str, Any]:
     result.update(probes.measure(ctx, adapted))  # forgetting, bias, refusal against the base (not metered)
     result["timings"]["probes"] = {"seconds": time.perf_counter() - probe_start}
     result["overfitting"] = overfitting.gaps(ctx, name, seed=ctx.seed)
+    if win_rate.applies(ctx, name):  # preferred over the base model's output, by the task's scorer
+        result["win_rate"] = win_rate.against_base(ctx, name)
     result.update(getattr(adapted, "details", {}))  # e.g. fine-tuning's learning curves
     cost = vars(adapted.cost) | {"setup_seconds": setup_seconds,
                                  "process_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}

@@ -19,6 +19,7 @@ from harness.types import Document, Example
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 KINDS = ("generation", "qa", "classification")
+PAIR_FIELDS = ("chosen", "rejected")  # a preference pair (the dpo strategy); kept in Example.meta
 DEFAULT_METRICS = {"generation": ["rougeL", "rouge1", "rouge2"], "qa": ["exact_match", "token_f1"],
                    "classification": ["accuracy", "macro_f1"]}
 
@@ -195,6 +196,7 @@ def read_examples(
         seen[ex_id] = line
         text = _field(rec, input_field, path, line)
         meta = dict(rec.get("meta") or {})
+        meta.update({f: str(rec[f]) for f in PAIR_FIELDS if rec.get(f) not in (None, "")})  # dpo's pairs
         examples.append(Example(ex_id, str(text), reference, meta))
     if not examples:
         raise HarnessError(f"{path}: no examples (the file is empty).", hint="Point at a file with at least one record.")

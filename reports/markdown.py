@@ -69,6 +69,7 @@ def render(store: RunStore) -> str:
         eps_text = f"{eps:.2f}" if eps else "cached"
         setup_text = f"{setup:.1f}" if setup is not None else "–"
         lines.append(f"| {name} | {' | '.join(cells)} | {eps_text} | {setup_text} |")
+    lines += _win_rates(rec, names)
     lines += decision_details(rec, names)
     from reports.probes_section import render as probe_sections
 
@@ -83,6 +84,19 @@ def render(store: RunStore) -> str:
     lines.append(yaml.safe_dump({"config": rec.get("config"), "environment": rec.get("environment")}, sort_keys=False).rstrip())
     lines += ["```", ""]
     return "\n".join(lines)
+
+
+def _win_rates(rec: dict[str, Any], names: list[str]) -> list[str]:
+    """Preference win rate against the base model (harness.win_rate), where measured."""
+    rows = [(n, rec["strategies"][n]["win_rate"]) for n in names if rec["strategies"][n].get("win_rate")]
+    if not rows:
+        return []
+    out = ["", "## Preference win rate against the base model", "",
+           f"Per test example, the strategy's output against the base model's on the same prompt, judged by "
+           f"`{rows[0][1]['metric']}`: win 1, tie 0.5, loss 0; mean with a 95% bootstrap CI (0.5 = no better).", "",
+           "| strategy | win rate [95% CI] | wins / ties / losses | n |", "|---|---|---|---|"]
+    out += [f"| {n} | {fmt_score(w)} | {w['wins']} / {w['ties']} / {w['losses']} | {w['n']} |" for n, w in rows]
+    return out
 
 
 def _retrieval(rec: dict[str, Any], names: list[str]) -> list[str]:
