@@ -103,6 +103,8 @@ def plan_strategies(config: RunConfig, task: Task) -> list[str]:
         if not strategy.applies_to(task):
             raise HarnessError(f"Strategy '{name}' does not apply to task '{task.name}' ({strategy.description}).",
                                hint="Leave it out of --strategies.")
+        if hasattr(strategy, "check_config"):  # settings a strategy needs, checked before any model work
+            strategy.check_config(config, task)
         if name not in names:
             names.append(name)
     return names
@@ -123,6 +125,8 @@ def run_strategy(ctx: RunContext, name: str) -> dict[str, Any]:
         with console.status(f"{name}: preparing..."):
             adapted = strategy.prepare(ctx)
         setup_seconds = max(adapted.cost.setup_seconds, time.perf_counter() - start)
+        if "shared_setup" in adapted.cost.extra:  # one training shared by several tasks: each is charged its share
+            setup_seconds = adapted.cost.setup_seconds
         result: dict[str, Any] = {"status": "running", "fingerprint": adapted.fingerprint, "metrics": {}, "counts": {}}
         for split, (metrics, counts, timings) in evaluate_splits(ctx, adapted, evaluation_splits(ctx)).items():
             result["metrics"][split], result["counts"][split] = metrics, counts
