@@ -169,4 +169,5 @@ class DPO(FineTune):
         adapted.details = details
         return adapted
 
-    estimate_setup = None  # the dry run says "training time not estimated" for dpo
+    trains = True  # the dry run does not call prepare()...
+    estimate_setup = None  # ...and says "training time not estimated" for dpo

@@ -141,4 +141,5 @@ class MultitaskLoRA(FineTune):
             tmp.rename(folder)
         accelerator.wait_for_everyone()
 
-    estimate_setup = None  # the dry run says "training time not estimated"
+    trains = True  # the dry run does not call prepare()...
+    estimate_setup = None  # ...and says "training time not estimated"
