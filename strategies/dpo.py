@@ -15,6 +15,7 @@ import time
 from typing import Any
 
 from harness import interrupt
+from harness.console import console
 from harness.context import RunContext
 from harness.errors import HarnessError
 from harness.metrics import normalize_answer
@@ -54,22 +55,33 @@ def preference_pairs(ctx: RunContext, examples: list[Example]) -> tuple[list[dic
                    "dropped_same": dropped}
 
 
-def _interrupt_callback():
+def _harness_callback():
+    """Stop between steps on SIGINT/SIGTERM, and print one line per validation (as the supervised loop does)."""
     from transformers import TrainerCallback
 
-    class StopOnSignal(TrainerCallback):
-        def on_step_end(self, args, state, control, **kwargs):  # SIGINT/SIGTERM: stop between steps
+    class HarnessCallback(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
             interrupt.check()
 
-    return StopOnSignal()
+        def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+            m = metrics or {}
+            if state.is_world_process_zero:
+                console.print(f"[dim]dpo · step {state.global_step} · val loss {m.get('eval_loss', float('nan')):.4f} · "
+                              f"reward accuracy {m.get('eval_rewards/accuracies', float('nan')):.2f} · "
+                              f"margin {m.get('eval_rewards/margins', float('nan')):.3f}[/]")
+
+    return HarnessCallback()
 
 
 def train_dpo(ctx: RunContext, train_pairs: list[dict], val_pairs: list[dict], out_dir: str):
     """trl's DPOTrainer on a copy of the base model; returns the trainer after training (its model is trained)."""
     import torch
     from datasets import Dataset
+    from datasets.utils.logging import disable_progress_bar
+    from transformers import PrinterCallback
     from trl import DPOConfig, DPOTrainer
 
+    disable_progress_bar()  # trl maps the pairs through datasets: a bar per step of preparation
     cfg, dcfg = ctx.config.finetune, ctx.config.dpo
     cuda = ctx.model.device.startswith("cuda")
     bf16 = cuda and torch.cuda.is_available() and torch.cuda.is_bf16_supported()
@@ -96,9 +108,11 @@ def train_dpo(ctx: RunContext, train_pairs: list[dict], val_pairs: list[dict], o
             p.requires_grad = True
     trainer = DPOTrainer(model=model, ref_model=ref_model, args=args, train_dataset=Dataset.from_dict(columns(train_pairs)),
                          eval_dataset=Dataset.from_dict(columns(val_pairs)) if val_pairs else None,
-                         processing_class=ctx.model.tokenizer, peft_config=peft_config,
-                         callbacks=[_interrupt_callback()])
+                         processing_class=copy.deepcopy(ctx.model.tokenizer), peft_config=peft_config,
+                         callbacks=[_harness_callback()])
+    trainer.remove_callback(PrinterCallback)  # trl's raw log dicts: the callback prints what matters
     trainer.train()
+    trainer.model.config.use_cache = getattr(ctx.model.model.config, "use_cache", True)  # Trainer turned it off
     state = trainer.state
     if val_pairs and not any("eval_loss" in e and e.get("step") == state.global_step for e in state.log_history):
         trainer.evaluate()  # the curve ends with a validation, as the supervised loop's does

@@ -157,3 +157,17 @@ def test_win_rate_outcome_is_one_half_zero():
 
     assert (outcome(0.9, 0.5), outcome(0.5, 0.5), outcome(0.1, 0.5)) == (1.0, 0.5, 0.0)
     assert outcome(0.1, 0.5, higher_is_better=False) == 1.0
+
+
+def test_dpo_on_every_weight_keeps_the_base_and_answers_with_new_weights(pref_dir):
+    from harness.models import weights_fingerprint
+    from strategies.dpo import DPO
+
+    task = load_task("preference", limit=4)
+    ctx = _ctx(pref_dir, task, dpo={"weights": "full", "lr": 1e-2, "max_pairs": 4, "val_pairs": 2, "batch_size": 1})
+    before = weights_fingerprint(ctx.model.model)
+    adapted = DPO().prepare(ctx)
+    assert weights_fingerprint(ctx.model.model) == before
+    assert adapted.fingerprint != ctx.model.fingerprint and weights_fingerprint(adapted.model.model) != before
+    assert adapted.cost.trainable_params == sum(p.numel() for p in ctx.model.model.parameters())
+    assert "lora" not in adapted.details["training"] and adapted.details["training"]["weights"] == "full"
