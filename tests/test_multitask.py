@@ -43,6 +43,7 @@ def test_one_adapter_is_trained_once_for_the_suite_and_reused_by_every_task(tmp_
     assert shared[0]["train_seconds"] <= charged < shared[0]["train_seconds"] + 60  # counted once, not three times
     page = (suite_dir / "suite.md").read_text()
     assert "One adapter or one per task" in page and "multitask-lora − lora" in page
+    assert 'id="multitask"' in (suite_dir / "suite.html").read_text()
 
 
 def test_a_second_suite_reuses_the_cached_adapter(tmp_path, tiny_dir, monkeypatch):
