@@ -83,6 +83,28 @@ class FinetuneConfig(Section):
     learning_curve_eval_examples: int = Field(48, ge=4, description="validation examples scored for each learning-curve point")
 
 
+class DpoConfig(Section):
+    """The `dpo` strategy: preference tuning (trl's DPOTrainer) on a task's chosen/rejected pairs, or on pairs built
+    from the training references (chosen) and the base model's own outputs (rejected). Sized for a CPU."""
+
+    weights: Literal["lora", "full"] = Field("lora", description="lora: an adapter like the lora strategy's "
+                                             "(finetune.lora_*), merged for prediction; full: every weight")
+    max_pairs: int = Field(64, ge=1, description="train on a seeded sample of at most this many pairs")
+    epochs: int = Field(1, ge=1)
+    beta: float = Field(0.1, gt=0, description="DPO's KL strength: how far the policy may move from the reference")
+    lr: float = Field(5e-4, gt=0, description="peak learning rate (linear decay after a 10% warmup)")
+    batch_size: int = Field(4, ge=1, description="pairs per micro-batch (each pair is two sequences)")
+    val_pairs: int = Field(12, ge=0, description="validation pairs scored every finetune.eval_every steps (DPO loss, "
+                           "reward accuracy)")
+
+
+class MultitaskConfig(Section):
+    """The `multitask-lora` strategy: one LoRA adapter trained on the training splits of several tasks at once."""
+
+    tasks: list[str] | None = Field(None, description="the tasks to mix; a suite sets its own tasks (outside a suite "
+                                    "it is required)")
+
+
 class ProbesConfig(Section):
     """Forgetting and bias probes, scored on the base model once and on every strategy as deployed."""
 
@@ -242,6 +264,8 @@ class RunConfig(Section):
     head: HeadConfig = Field(default_factory=HeadConfig)
     rag: RagConfig = Field(default_factory=RagConfig)
     finetune: FinetuneConfig = Field(default_factory=FinetuneConfig)
+    dpo: DpoConfig = Field(default_factory=DpoConfig)
+    multitask: MultitaskConfig = Field(default_factory=MultitaskConfig)
     probes: ProbesConfig = Field(default_factory=ProbesConfig)
     decision: DecisionConfig = Field(default_factory=DecisionConfig)
 

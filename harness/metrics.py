@@ -145,3 +145,36 @@ def macro_f1(outputs: list[str], refs: list[list[str]]) -> float:
 
 
 metrics.register("macro_f1")(Metric("macro_f1", None, True, "macro-averaged F1 over labels (corpus-level)", macro_f1))
+
+
+# ------------------------------------------------------------------------------------------ house style (preference)
+
+SIGN_OFF = "harbor help desk"
+_NUMBER = re.compile(r"\d+(?:[:.,]\d+)*")
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.strip().splitlines() if line.strip()]
+
+
+def house_style_checks(output: str, refs: list[str]) -> dict[str, bool]:
+    """The `preference` task's house style, three checks: the reply ends with the sign-off line
+    (`— Harbor Help Desk`); its first sentence holds every number of the reference's first line (the answer comes
+    first); and it is one sentence of at most 20 words followed by nothing but the sign-off."""
+    lines = _lines(output)
+    first = lines[0] if lines else ""
+    sign_off = bool(lines) and lines[-1].lstrip("—–-− ").lower().rstrip(".!") == SIGN_OFF
+    ref_first = (_lines(refs[0]) or [""])[0] if refs else ""
+    wanted = _NUMBER.findall(ref_first)
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+", first) if s]
+    answer_first = bool(sentences) and all(n in _NUMBER.findall(sentences[0]) for n in wanted)
+    one_sentence = (len(sentences) == 1 and len(first.split()) <= 20
+                    and len(lines) == (2 if sign_off else 1) and not (sign_off and len(lines) == 1))
+    return {"sign_off": sign_off, "answer_first": answer_first, "one_sentence": one_sentence}
+
+
+@metric("house_style", description="share of the preference task's three style checks passed: answer first, "
+                                   "one sentence, sign-off")
+def house_style(output: str, refs: list[str]) -> float:
+    checks = house_style_checks(output, refs)
+    return sum(checks.values()) / len(checks)

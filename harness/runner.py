@@ -20,7 +20,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from harness import SCHEMA_VERSION, __version__, leakage, overfitting, preflight, probes
+from harness import SCHEMA_VERSION, __version__, leakage, overfitting, preflight, probes, win_rate
 from harness.cache import open_run_cache
 from harness.config import RunConfig, validate
 from harness.console import console, escape, progress
@@ -151,6 +151,8 @@ def plan_strategies(config: RunConfig, task: Task) -> list[str]:
             raise HarnessError(f"Strategy '{spec}' trains on the model's weights, and model '{model}' runs on the "
                                f"{backend} backend.", hint="Run fine-tuning on an hf model (the base, or a named model "
                                "with backend: hf), or serve its result with a vllm model; prompt the endpoint.")
+        if hasattr(strategy, "check_config"):  # settings a strategy needs, checked before any model work
+            strategy.check_config(config, task)
         spec = name if model == "base" else f"{name}@{model}"
         if spec not in names:
             names.append(spec)
@@ -224,6 +226,8 @@ def run_strategy(ctx: RunContext, name: str, pool: ModelPool | None = None) -> d
             adapted.model, adapted.adapter = pool.serve(model, save_merged(ctx, name, adapted.model), name), ""
         adapted.name = name  # its prediction files and record entry carry the model: prompt@api
         setup_seconds = max(adapted.cost.setup_seconds, time.perf_counter() - start)
+        if "shared_setup" in adapted.cost.extra:  # one training shared by several tasks: each is charged its share
+            setup_seconds = adapted.cost.setup_seconds
         result: dict[str, Any] = {"status": "running", "fingerprint": adapted.fingerprint, "metrics": {}, "counts": {},
                                   "model": model, "backend": adapted.model.backend,
                                   "prices": ctx.config.model_spec(model).prices.model_dump()}
@@ -241,6 +245,8 @@ def run_strategy(ctx: RunContext, name: str, pool: ModelPool | None = None) -> d
         result |= {"forgetting": why, "bias": why, "refusal": why}
     result["timings"]["probes"] = {"seconds": time.perf_counter() - probe_start}
     result["overfitting"] = overfitting.gaps(ctx, name, seed=ctx.seed)
+    if win_rate.applies(ctx, name):  # preferred over the base model's output, by the task's scorer
+        result["win_rate"] = win_rate.against_base(ctx, name)
     result.update(getattr(adapted, "details", {}))  # e.g. fine-tuning's learning curves
     cost = vars(adapted.cost) | {"setup_seconds": setup_seconds,
                                  "process_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}

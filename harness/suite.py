@@ -56,6 +56,8 @@ def run_suite(config: RunConfig, name: str | None = None, *, resume: Path | None
             continue
         task_config = config.model_copy(update={"task": entry["task"], "out": suite_dir, "data": None,
                                                 "strategies": names})
+        if "multitask-lora" in (names or []) and not config.multitask.tasks:  # one adapter for the suite's tasks
+            task_config.multitask = config.multitask.model_copy(update={"tasks": [t["task"] for t in record["tasks"]]})
         try:
             path = run(task_config, resume=_unfinished_run(suite_dir, entry["task"]))
         except KeyboardInterrupt:

@@ -18,6 +18,7 @@ from harness.errors import HarnessError, unknown_name
 from harness.types import Document, Example
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+PAIR_FIELDS = ("chosen", "rejected")  # a preference pair (the dpo strategy); kept in Example.meta
 DEFAULT_METRICS = {"generation": ["rougeL", "rouge1", "rouge2"], "qa": ["exact_match", "token_f1"],
                    "classification": ["accuracy", "macro_f1"]}
 
@@ -197,8 +198,9 @@ def read_examples(
             )
         seen[ex_id] = where
         text = _text(_field(rec, input_field, where), input_field, where)
-        meta = rec.get("meta") if isinstance(rec.get("meta"), dict) else {}
-        examples.append(Example(ex_id, text, reference, dict(meta)))
+        meta = dict(rec.get("meta")) if isinstance(rec.get("meta"), dict) else {}
+        meta.update({f: _text(rec[f], f, where) for f in PAIR_FIELDS if rec.get(f) not in (None, "")})  # dpo's pairs
+        examples.append(Example(ex_id, text, reference, meta))
     if not examples:
         raise HarnessError(f"{path}: no examples (the file is empty).", hint="Point at a file with at least one record.")
     return examples

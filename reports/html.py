@@ -101,6 +101,7 @@ def context(store: RunStore) -> dict[str, Any]:
         "prices": (rec.get("cost_ledger") or {}).get("prices", {}),
         "bars": [b for b in bars if b], "scatter": scatter, "curves": [c for c in curves if c],
         "forgetting": forgetting, "bias": bias, "retrieval": retrieval, "overfitting": overfitting,
+        "win_rates": [(n, results[n]["win_rate"]) for n in names if results[n].get("win_rate")],
         "forgetting_plot": svg(plots.delta_bars([(f"{n} · {p}", e.get("delta")) for n, p, e in forgetting],
                                                 "forgetting: adapted minus base (95% CI)")),
         "bias_plot": svg(plots.delta_bars([(f"{n} · {p}", e.get("delta")) for n, p, e in bias],

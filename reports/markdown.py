@@ -70,6 +70,7 @@ def render(store: RunStore) -> str:
         setup_text = f"{setup:.1f}" if setup is not None else "–"
         lines.append(f"| {name} | {' | '.join(cells)} | {eps_text} | {setup_text} |")
     lines += models_section(rec, names)
+    lines += _win_rates(rec, names)
     lines += decision_details(rec, names)
     from reports.probes_section import render as probe_sections
 
@@ -117,6 +118,19 @@ def models_section(rec: dict[str, Any], names: list[str]) -> list[str]:
         lines.append(f"| {r['strategy']} | {r['model']} | {r['backend']} | {_cell(r['id'])} | {_cell(r['where'])} | "
                      f"{r['device']} | {r['priced']} |")
     return lines
+
+
+def _win_rates(rec: dict[str, Any], names: list[str]) -> list[str]:
+    """Preference win rate against the base model (harness.win_rate), where measured."""
+    rows = [(n, rec["strategies"][n]["win_rate"]) for n in names if rec["strategies"][n].get("win_rate")]
+    if not rows:
+        return []
+    out = ["", "## Preference win rate against the base model", "",
+           f"Per test example, the strategy's output against the base model's on the same prompt, judged by "
+           f"`{rows[0][1]['metric']}`: win 1, tie 0.5, loss 0; mean with a 95% bootstrap CI (0.5 = no better).", "",
+           "| strategy | win rate [95% CI] | wins / ties / losses | n |", "|---|---|---|---|"]
+    out += [f"| {n} | {fmt_score(w)} | {w['wins']} / {w['ties']} / {w['losses']} | {w['n']} |" for n, w in rows]
+    return out
 
 
 def _retrieval(rec: dict[str, Any], names: list[str]) -> list[str]:

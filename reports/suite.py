@@ -34,6 +34,9 @@ def render_markdown(suite_dir: Path) -> str:
     for name in strategies:
         cells = [fmt_score(r["scores"][name]) if r["scores"].get(name) else "–" for r in rows]
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {wins.get(name, 0)} of {len(rows)} |")
+    from reports.multitask_section import markdown as multitask_lines
+
+    lines += multitask_lines(suite_dir, rows)
     return "\n".join(lines) + "\n"
 
 
@@ -41,7 +44,11 @@ def render_html(suite_dir: Path) -> str:
     from reports.html import _env
 
     rec, rows, strategies, wins = _load(suite_dir)
-    return _env().get_template("suite.html.j2").render(rec=rec, rows=rows, strategies=strategies, wins=wins)
+    from reports.multitask_section import rows as multitask_rows
+    from reports.multitask_section import verdict
+
+    return _env().get_template("suite.html.j2").render(rec=rec, rows=rows, strategies=strategies, wins=wins,
+                                                       multitask=multitask_rows(suite_dir, rows), verdict=verdict)
 
 
 def write_suite_reports(suite_dir: Path) -> None:

@@ -49,7 +49,7 @@ def test_allowed_leak_is_recorded_not_raised():
     leakage.enforce(rep)
 
 
-@pytest.mark.parametrize("name", ["summarization", "classification", "qa"])
+@pytest.mark.parametrize("name", ["summarization", "classification", "qa", "preference"])
 def test_builtin_tasks_are_clean(name):
     assert leakage.check(load_task(name))["status"] == "clean"
 
