@@ -29,16 +29,15 @@ def _trains(name: str, strategy: Any) -> bool:
 
 def estimate(config: RunConfig) -> list[dict[str, Any]]:
     from harness.context import RunContext
-    from harness.models import load_generator
     from harness.registry import strategies as registry
-    from harness.runner import evaluation_splits, plan_strategies
+    from harness.runner import ModelPool, evaluation_splits, plan_strategies, split_spec
     from harness.tasks import load_task
     from strategies.prompt import ZeroShot
 
     task = load_task(config.task, config.data, limit=config.limit, seed=config.seed)
     names = plan_strategies(config, task)
-    handle = load_generator(config.model, device=config.device, trust_remote_code=config.trust_remote_code,
-                            allow_pickle=config.allow_pickle)
+    pool = ModelPool(config)
+    handle = pool.get("base")
     ctx = RunContext(config, task, handle, NoCache(), None)
     n_eval = sum(len(split_examples(ctx, s)) for s in evaluation_splits(ctx))
     test = list(task.split("test"))
@@ -52,18 +51,20 @@ def estimate(config: RunConfig) -> list[dict[str, Any]]:
         return (time.perf_counter() - start) / max(len(sample), 1)
 
     rows = []
-    for name in names:
+    for spec in names:
+        name, model = split_spec(spec)
         strategy = registry.get(name)()
-        row: dict[str, Any] = {"strategy": name, "examples": n_eval, "note": ""}
+        on = ctx if model == "base" or getattr(strategy, "needs_weights", False) else ctx.with_model(pool.get(model))
+        row: dict[str, Any] = {"strategy": spec, "examples": n_eval, "note": ""}
         with console.status(f"dry run · calibrating {name} on {len(sample)} examples..."):
             try:
                 if _trains(name, strategy):
                     if not base_per_example:
-                        base_per_example.append(time_predict(ZeroShot().prepare(ctx)))
+                        base_per_example.append(time_predict(ZeroShot().prepare(on)))
                     row["seconds_per_example"] = base_per_example[0]
                     est = getattr(strategy, "estimate_setup", None)
                     if est:
-                        setup = est(ctx, base_per_example[0])
+                        setup = est(on, base_per_example[0])
                         row["setup_seconds"] = setup["seconds"]
                         row["note"] = (f"trains {setup['tokens']:,} tokens at {setup['tokens_per_second']:.0f}/s "
                                        f"(timed steps), {setup['validations']} validation(s)")
@@ -72,7 +73,7 @@ def estimate(config: RunConfig) -> list[dict[str, Any]]:
                     row["note"] += "; predicts as the base model"
                 else:
                     with Meter() as meter:
-                        adapted = strategy.prepare(ctx)
+                        adapted = strategy.prepare(on)
                     row["setup_seconds"] = meter.seconds
                     row["seconds_per_example"] = time_predict(adapted)
             except Exception as exc:  # a strategy that cannot calibrate must not hide the others' estimates
@@ -84,6 +85,7 @@ def estimate(config: RunConfig) -> list[dict[str, Any]]:
         row["dollars"] = row["total_seconds"] * rate / 3600 if row["total_seconds"] is not None else None
         row["complete"] = row.get("setup_seconds") is not None and row["predict_seconds"] is not None
         rows.append(row)
+    pool.close()
     return rows
 
 

@@ -198,8 +198,12 @@ class ModelPool:
         return self
 
     def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
         for backend in self._loaded.values():
             backend.close()
+        self._loaded.clear()
 
 
 def is_default(strategy, task) -> bool:

@@ -83,7 +83,7 @@ def test_one_run_prompts_the_served_and_the_vllm_model_beside_hf(tmp_path, serve
     cfg = {"models": {"served": {"backend": "openai", "base_url": server.base_url, "id": server.name,
                                  "tokenizer": "default", "prices": {"input_per_mtok": 0.05, "output_per_mtok": 0.2}},
                       "engine": {"backend": "vllm", "kv_cache_gb": 1}},
-           "finetune": {"max_train_examples": 8, "max_steps": 2, "val_examples": 2, "eval_every": 2}}
+           "finetune": {"max_train_examples": 8, "max_steps": 2, "val_examples": 2, "eval_every": 2, "batch_size": 2}}
     config = tmp_path / "served.yaml"
     config.write_text(yaml.safe_dump(cfg))
     from harness.cli import app
