@@ -44,6 +44,10 @@ def run(config: RunConfig, *, resume: Path | None = None) -> Path:
     config = validate(record["config"])  # a resumed run continues with the config it started with
     task = load_task(config.task, config.data, limit=config.limit, seed=config.seed, test_ids=config.test_ids)
     names = plan_strategies(config, task)
+    if config.search:
+        from strategies.hpsearch import check_search
+
+        check_search(config, names)
     record["task"] = task.describe()
     record["strategy_order"] = names
     record["leakage"] = leakage.check(task, allowed=config.allow_leakage)  # test examples seen in train / corpus?
@@ -100,6 +104,9 @@ def plan_strategies(config: RunConfig, task: Task) -> list[str]:
     names = []
     for name in config.strategies:
         strategy = strategy_registry.get(name)()  # unknown names raise with suggestions
+        if hasattr(strategy, "run_name"):  # lora runs as finetune.method (ia3, prompt-tuning)
+            name = strategy.run_name(config)
+            strategy = strategy_registry.get(name)()
         if not strategy.applies_to(task):
             raise HarnessError(f"Strategy '{name}' does not apply to task '{task.name}' ({strategy.description}).",
                                hint="Leave it out of --strategies.")
