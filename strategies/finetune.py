@@ -487,6 +487,9 @@ class FineTune:
         seconds = train_seconds + val_seconds
         if cfg.learning_curve and self.name != "continued-pretraining":
             seconds = 1.75 * seconds + 3 * cfg.learning_curve_eval_examples * generation_seconds
+        search = ctx.config.search
+        if search and search.strategy == self.name:  # an upper bound: no trial pruned; the best one's model is kept
+            seconds *= search.trials * (sum(search.epochs) / len(search.epochs) / cfg.epochs if "epochs" in search.params else 1)
         return {"seconds": seconds, "tokens": tokens, "tokens_per_second": tokens_per_second, "steps": steps,
                 "validations": validations, "train_seconds": train_seconds, "validation_seconds": val_seconds}
 

@@ -116,3 +116,19 @@ def test_cli_search_typo_exits_2(tmp_path):
     done = subprocess.run([sys.executable, "-m", "harness", "run", "--strategies", "lora", "--search", "lora:lr,rank",
                            "--out", str(tmp_path)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "cannot search rank" in done.stdout + done.stderr
+
+
+def test_dry_run_counts_every_trial_of_a_search(tiny_handle, tmp_path):
+    from harness.cache import NoCache
+    from harness.context import RunContext
+    from harness.registry import strategies
+    from harness.tasks import load_task
+
+    plain = RunConfig(finetune=FT | {"max_train_examples": 2})
+    searched = plain.model_copy(update={"search": validate({"search": {"strategy": "lora", "params": ["lr"],
+                                                                       "trials": 5}}).search})
+    task = load_task("summarization", limit=8)
+    one = strategies.get("lora")().estimate_setup(RunContext(plain, task, tiny_handle, NoCache()), 0.5)
+    five = strategies.get("lora")().estimate_setup(RunContext(searched, task, tiny_handle, NoCache()), 0.5)
+    assert five["seconds"] == pytest.approx(5 * one["seconds"], rel=0.5)  # timed steps vary; 5 trials, not 1
+    assert five["seconds"] > 2.5 * one["seconds"]
