@@ -98,6 +98,7 @@ def run_search(strategy, ctx, train_examples, val_examples, accelerator):
             model, notes, result = strategy.fit(ctx, cfg, train_examples, val_examples, accelerator, on_validation=report)
         finally:
             trial.set_user_attr("seconds", time.perf_counter() - t0)
+            accelerator.free_memory()  # it holds every prepared model and optimizer: one copy per trial otherwise
         value = float(result.best.get(key, result.best["val_loss"]))
         if math.isnan(value):
             raise optuna.TrialPruned()  # diverged
