@@ -72,7 +72,8 @@ def test_search_never_touches_the_test_split_and_tests_once(tiny_dir, tmp_path, 
     assert 'id="search"' in html and html.count("<svg") >= 2
 
 
-def test_median_pruner_stops_a_deliberately_bad_learning_rate(tiny_dir, tmp_path):
+def test_median_pruner_stops_a_deliberately_bad_learning_rate(tiny_dir, tmp_path, monkeypatch):
+    import strategies.finetune as finetune_module
     from harness.cache import NoCache
     from harness.context import RunContext
     from harness.models import load_generator
@@ -84,7 +85,11 @@ def test_median_pruner_stops_a_deliberately_bad_learning_rate(tiny_dir, tmp_path
     cfg = cfg.model_copy(update={"finetune": cfg.finetune.model_copy(update={"monitor": "loss", "max_train_examples": 8,
                                                                              "epochs": 2})})
     ctx = RunContext(cfg, load_task("summarization", limit=8), load_generator(str(tiny_dir), device="cpu"), NoCache())
+    made = []
+    real = finetune_module.make_accelerator
+    monkeypatch.setattr(finetune_module, "make_accelerator", lambda *a: made.append(real(*a)) or made[-1])
     search = strategies.get("lora")().prepare(ctx).details["search"]
+    assert len(made) == 1 and not made[0]._models  # no trial's model outlives it in the accelerator (memory)
     trials = search["trials"]
     assert [t["params"]["lr"] for t in trials] == [1e-2, 2e-2, 500.0]
     assert [t["state"] for t in trials[:2]] == ["complete", "complete"]
