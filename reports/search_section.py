@@ -39,7 +39,7 @@ def markdown(rec: dict[str, Any], names: list[str]) -> list[str]:
             cells = [_fmt(t["params"].get(p)) for p in s["params"]]
             mark = " (best)" if t["number"] == s["best"]["number"] else ""
             lines.append(f"| {t['number']}{mark} | {' | '.join(cells)} | {_fmt(t['value'])} | {t['state']} | "
-                         f"{_fmt(t['seconds'])} |")
+                         f"{t['seconds']:.0f} |" if t.get("seconds") is not None else "– |")
         lines.append("")
     return lines
 
