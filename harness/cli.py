@@ -66,6 +66,8 @@ def run(
     overfit_sample: Optional[int] = typer.Option(None, "--overfit-sample", help="train (and ood) examples every strategy is also scored on (default 24; at most half of --limit; 0 = off)"),
     keep_checkpoints: bool = typer.Option(False, "--keep-checkpoints", help="save full/freeze fine-tuned weights in the run folder"),
     learning_curve: bool = typer.Option(False, "--learning-curve", help="fine-tuning: also train on 25%/50% of the data and project 2x/4x"),
+    search: Optional[str] = typer.Option(None, "--search", help="hyperparameter search, e.g. lora:lr,r,epochs (optuna; validation split only)"),
+    trials: Optional[int] = typer.Option(None, "--trials", help="trials of --search (default 6)"),
 ) -> None:
     """Run every strategy on a task and write run.json, predictions and report.md."""
     from harness.config import build_config
@@ -98,6 +100,10 @@ def run(
         cli["probes"] = {"forgetting": forgetting_probe} if forgetting_probe else {}
         if no_probes:
             cli["probes"]["enabled"] = False
+    if search or trials:
+        from strategies.hpsearch import parse_search_flag
+
+        cli["search"] = parse_search_flag(search, trials)
     cfg = build_config(cli, config)
     if not resume:  # a resumed run checks the config it started with
         from harness.preflight import check_inputs

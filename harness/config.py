@@ -56,10 +56,18 @@ class FinetuneConfig(Section):
     The defaults are sized for a CPU (a 135M model trains at ~150 tokens/s on 2 cores, compute bound): a capped
     training set, one epoch, a small validation sample. On a GPU raise max_train_examples, epochs and val_examples."""
 
+    method: Literal["lora", "ia3", "prompt-tuning"] = Field("lora", description=(
+        "the PEFT method the `lora` strategy trains (it then runs under this name): lora, ia3 (learned scaling "
+        "vectors) or prompt-tuning (trained virtual tokens); `--strategies ia3` / `prompt-tuning` choose one directly"))
+    merge: bool = Field(True, description="serve LoRA/IA3 merged into a copy of the weights (false: unmerged, "
+                        "through the PeftModel, as multi-adapter serving does); prompt tuning cannot be merged")
+    prompt_tokens: int = Field(20, ge=1, le=512, description="prompt-tuning: trained virtual tokens before every prompt")
+    ia3_target_modules: list[str] | None = Field(None, description="ia3: modules scaled (None = peft's per-architecture default)")
+    ia3_feedforward_modules: list[str] | None = Field(None, description="ia3: which of them are feed-forward (scaled on the input)")
     epochs: int = Field(1, ge=1, description="passes over the (capped) training set")
     max_train_examples: int | None = Field(64, ge=1, description="train on a seeded sample of at most this many examples; None = all")
     max_steps: int | None = Field(None, ge=1, description="stop after this many optimizer steps")
-    lr: float | None = Field(None, gt=0, description="peak learning rate; None = per method (lora 1e-3, freeze 1e-4, full 2e-5, continued-pretraining 5e-5)")
+    lr: float | None = Field(None, gt=0, description="peak learning rate; None = per method (lora 1e-3, ia3 5e-3, prompt-tuning 3e-2, freeze 1e-4, full 2e-5, continued-pretraining 5e-5)")
     weight_decay: float = Field(0.0, ge=0)
     batch_size: int = Field(4, ge=1, description="examples per device per micro-batch")
     grad_accum: int = Field(1, ge=1, description="micro-batches per optimizer step")
@@ -103,6 +111,28 @@ class MultitaskConfig(Section):
 
     tasks: list[str] | None = Field(None, description="the tasks to mix; a suite sets its own tasks (outside a suite "
                                     "it is required)")
+
+
+class SearchConfig(Section):
+    """Hyperparameter search for one fine-tuning strategy (optuna): every trial trains and is scored on the validation
+    split only; the best trial's model is the one tested. `--search lora:lr,r --trials 6` sets it from the CLI."""
+
+    strategy: str = Field(..., description="the fine-tuning strategy searched (lora, ia3, prompt-tuning, full, freeze)")
+    params: list[Literal["lr", "r", "epochs"]] = Field(..., min_length=1, description="what is searched")
+    trials: int = Field(6, ge=1, le=500, description="trials (each one a training run)")
+    lr: tuple[float, float] = Field((1e-4, 3e-3), description="learning-rate range, sampled log-uniformly")
+    r: list[int] = Field(default_factory=lambda: [4, 8, 16, 32], description="LoRA ranks tried (alpha = 2r)")
+    epochs: list[int] = Field(default_factory=lambda: [1, 2, 3], description="epochs tried")
+    pruner_startup_trials: int = Field(2, ge=0, description="trials run to the end before the median pruner may stop one")
+    enqueue: list[dict[str, float]] = Field(default_factory=list, description="trials to run first, e.g. [{lr: 0.001, r: 16}]")
+
+    @model_validator(mode="after")
+    def _ranges(self) -> "SearchConfig":
+        if not 0 < self.lr[0] <= self.lr[1]:
+            raise ValueError(f"lr range {list(self.lr)} must be two positive numbers, low first")
+        if not self.r or min(self.r) < 1 or not self.epochs or min(self.epochs) < 1:
+            raise ValueError("r and epochs must list positive integers")
+        return self
 
 
 class ProbesConfig(Section):
@@ -266,6 +296,7 @@ class RunConfig(Section):
     finetune: FinetuneConfig = Field(default_factory=FinetuneConfig)
     dpo: DpoConfig = Field(default_factory=DpoConfig)
     multitask: MultitaskConfig = Field(default_factory=MultitaskConfig)
+    search: SearchConfig | None = None
     probes: ProbesConfig = Field(default_factory=ProbesConfig)
     decision: DecisionConfig = Field(default_factory=DecisionConfig)
 

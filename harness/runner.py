@@ -63,6 +63,10 @@ def _plan(config: RunConfig) -> tuple[Task, list[str]]:
     task = load_task(config.task, config.data, limit=config.limit, seed=config.seed, test_ids=config.test_ids)
     names = plan_strategies(config, task)
     preflight.check_task(task, names)
+    if config.search:
+        from strategies.hpsearch import check_search
+
+        check_search(config, names)
     return task, names
 
 
@@ -142,6 +146,9 @@ def plan_strategies(config: RunConfig, task: Task) -> list[str]:
     for spec in config.strategies:
         name, model = split_spec(spec)
         strategy = strategy_registry.get(name)()  # unknown names raise with suggestions
+        if hasattr(strategy, "run_name"):  # lora runs as finetune.method (ia3, prompt-tuning)
+            name = strategy.run_name(config)
+            strategy = strategy_registry.get(name)()
         if not strategy.applies_to(task):
             raise HarnessError(f"Strategy '{name}' does not apply to task '{task.name}' ({strategy.description}).",
                                hint="Leave it out of --strategies.")

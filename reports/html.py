@@ -66,6 +66,9 @@ def _samples(store: RunStore, names: list[str], metric: str) -> list[dict[str, A
 def context(store: RunStore) -> dict[str, Any]:
     from markupsafe import Markup
 
+    from reports.search_section import plot as search_plot
+    from reports.search_section import searches, summary
+
     rec = store.read()
     names = _names(rec)
     results = rec.get("strategies", {})
@@ -106,6 +109,8 @@ def context(store: RunStore) -> dict[str, Any]:
                                                 "forgetting: adapted minus base (95% CI)")),
         "bias_plot": svg(plots.delta_bars([(f"{n} · {p}", e.get("delta")) for n, p, e in bias],
                                           "bias: adapted minus base (95% CI)")),
+        "searches": [(n, s, summary(n, s, results[n].get("cost", {}).get("setup_seconds")), svg(search_plot(n, s)))
+                     for n, s in searches(rec, names)],
         "samples": _samples(store, names, metric),
         "models": strategy_models(rec, names),
         "config_yaml": yaml.safe_dump(rec.get("config"), sort_keys=False),

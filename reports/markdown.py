@@ -76,6 +76,9 @@ def render(store: RunStore) -> str:
 
     lines += ["", *probe_sections(rec, names)]
     lines += _overfitting(rec, names, metrics)
+    from reports.search_section import markdown as search_section
+
+    lines += search_section(rec, names)
     lines += _retrieval(rec, names)
     lines += ["", "## Outputs side by side", ""]
     lines += _samples(store, names)

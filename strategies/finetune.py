@@ -32,9 +32,11 @@ from harness.overfitting import seeded_order
 from harness.registry import strategies
 from harness.types import Cost, Example
 from strategies.base import PromptedModel
+from strategies.peft_methods import (PEFT_METHODS, deployable, deployment_form, inference_view, init_virtual_tokens,
+                                     is_prompt_learning, peft_config)
 
 CALIBRATION_STEPS = 3  # timed training steps behind the dry run's estimate (2 varied by +-25% here)
-DEFAULT_LR = {"lora": 1e-3, "freeze": 1e-4, "full": 2e-5, "continued-pretraining": 5e-5}
+DEFAULT_LR = {"lora": 1e-3, "ia3": 5e-3, "prompt-tuning": 3e-2, "freeze": 1e-4, "full": 2e-5, "continued-pretraining": 5e-5}
 
 # LoRA targets per architecture (config.model_type): attention and MLP projections, as in QLoRA.
 LORA_TARGETS = {
@@ -132,13 +134,12 @@ def trainable_copy(base_model, method: str, cfg: FinetuneConfig) -> tuple[Any, d
 
     model = copy.deepcopy(base_model)
     notes: dict[str, Any] = {}
-    if method == "lora" or (method == "continued-pretraining" and cfg.pretraining_weights == "lora"):
-        from peft import LoraConfig, get_peft_model
+    if method in PEFT_METHODS or (method == "continued-pretraining" and cfg.pretraining_weights == "lora"):
+        from peft import get_peft_model
 
-        targets = lora_targets(model, cfg.lora_target_modules)
-        model = get_peft_model(model, LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
-                                                 target_modules=targets, task_type="CAUSAL_LM"))
-        notes["lora"] = {"r": cfg.lora_r, "alpha": cfg.lora_alpha, "dropout": cfg.lora_dropout, "target_modules": targets}
+        peft_method = method if method in PEFT_METHODS else "lora"
+        config, notes = peft_config(peft_method, model, cfg, lora_targets(model, cfg.lora_target_modules))
+        model = get_peft_model(model, config)
     elif method == "freeze":
         name, blocks = blocks_of(model)
         top = min(cfg.freeze_train_blocks, len(blocks))
@@ -218,6 +219,7 @@ def train(
     label: str = "train",
     show_progress: bool = True,
     shuffle: bool = True,
+    on_validation: Callable[[dict[str, Any]], None] | None = None,
 ) -> TrainResult:
     """The one training loop. `val_metric(model) -> per-example scores` on the validation sample (this rank's
     share); the loop gathers them across ranks. Returns the curve; the model holds the best weights afterwards."""
@@ -293,6 +295,8 @@ def train(
             shown = f" · val {point.get('val_metric', float('nan')):.3f}" if "val_metric" in point else ""
             console.print(f"[dim]{label} · step {step} · train loss {train_loss if train_loss is None else round(train_loss, 4)} · "
                           f"val loss {val_loss:.4f}{shown}{' · best' if bad_evals == 0 else ''}[/]")
+        if on_validation is not None:  # e.g. a hyperparameter search's pruner (it may raise to stop the trial)
+            on_validation(point)
         return bad_evals >= cfg.patience
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -386,7 +390,13 @@ class FineTune:
             torch.cuda.reset_peak_memory_stats()
         train_examples, val_examples = self.data(ctx, cfg)
         accelerator = make_accelerator(cfg, ctx.model.device)
-        model, notes, result = self.fit(ctx, cfg, train_examples, val_examples, accelerator)
+        search = None
+        if ctx.config.search and ctx.config.search.strategy == self.name:  # validation split only; best trial kept
+            from strategies.hpsearch import run_search
+
+            search, cfg, (model, notes, result) = run_search(self, ctx, train_examples, val_examples, accelerator)
+        else:
+            model, notes, result = self.fit(ctx, cfg, train_examples, val_examples, accelerator)
         trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
         details: dict[str, Any] = {"training": {
             "method": self.name, "train_examples": len(train_examples), "val_examples": len(val_examples),
@@ -395,8 +405,12 @@ class FineTune:
             "train_seconds": result.seconds, "eval_seconds": result.eval_seconds, "tokens_per_second": result.tokens_per_second,
             "processes": accelerator.num_processes, "mixed_precision": accelerator.mixed_precision, **notes}}
         details["learning_curve"] = result.curve
+        if search:
+            details["search"] = search
         if cfg.learning_curve and self.name != "continued-pretraining":
             details["data_size_curve"] = self.data_size_curve(ctx, cfg, train_examples, model, accelerator)
+        if _is_peft(model):
+            details["training"]["deployment"] = deployment_form(model, cfg.merge)
         handle, adapter_fp, artifact_bytes, artifact = self.finish(ctx, model, cfg, accelerator)
         if artifact:
             details["training"]["artifact"] = artifact
@@ -405,6 +419,7 @@ class FineTune:
                     artifact_bytes=artifact_bytes, peak_memory_mb=peak, device=str(accelerator.device),
                     extra={"tokens_trained": result.tokens, "train_seconds": result.seconds,
                            "train_tokens_per_second": result.tokens_per_second,
+                           **({"search_seconds": search["seconds"]} if search else {}),
                            "peak_memory_kind": "cuda max allocated" if torch.cuda.is_available() else "process peak RSS"})
         adapted = PromptedModel(self.name, ctx, fingerprint=adapter_fp, cost=cost, model=handle, adapter=adapter_fp)
         adapted.details = details
@@ -474,21 +489,26 @@ class FineTune:
         seconds = train_seconds + val_seconds
         if cfg.learning_curve and self.name != "continued-pretraining":
             seconds = 1.75 * seconds + 3 * cfg.learning_curve_eval_examples * generation_seconds
+        search = ctx.config.search
+        if search and search.strategy == self.name:  # an upper bound: no trial pruned; the best one's model is kept
+            seconds *= search.trials * (sum(search.epochs) / len(search.epochs) / cfg.epochs if "epochs" in search.params else 1)
         return {"seconds": seconds, "tokens": tokens, "tokens_per_second": tokens_per_second, "steps": steps,
                 "validations": validations, "train_seconds": train_seconds, "validation_seconds": val_seconds}
 
-    def fit(self, ctx: RunContext, cfg: FinetuneConfig, train_examples, val_examples, accelerator):
+    def fit(self, ctx: RunContext, cfg: FinetuneConfig, train_examples, val_examples, accelerator, on_validation=None):
         from accelerate.utils import set_seed
 
         set_seed(ctx.seed)  # LoRA's initialisation is random too
         model, notes = trainable_copy(ctx.model.model, self.name, cfg)
+        if is_prompt_learning(model):
+            init_virtual_tokens(model, ctx.model.tokenizer, ctx.task.instruction)
         primary = ctx.task.metrics[0]
         result = train(
             model, ctx.model.tokenizer, self.training_items(ctx, cfg, train_examples),
             supervised_items(ctx.model, ctx.task, val_examples, cfg.max_seq_len), cfg,
             lr=cfg.lr or DEFAULT_LR[self.name], seed=ctx.seed, accelerator=accelerator,
             val_metric=lambda m: metric_scores(ctx, m, _shard(val_examples, accelerator), primary, accelerator),
-            higher_is_better=get_metric(primary).higher_is_better, label=self.name,
+            higher_is_better=get_metric(primary).higher_is_better, label=self.name, on_validation=on_validation,
         )
         return accelerator.unwrap_model(model), notes, result
 
@@ -506,10 +526,7 @@ class FineTune:
                 model.save_pretrained(folder, safe_serialization=True)
                 nbytes = sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
                 artifact = {"path": str(folder), "files": sorted(p.name for p in folder.iterdir()), "bytes": nbytes}
-            merged = model.merge_and_unload()
-            merged.eval()
-            handle = wrap(merged, base.tokenizer, name=f"{base.name}+{self.name}", source="trained", device=device)
-            return handle, fp, nbytes, artifact
+            return deployable(model, base, self.name, merge=cfg.merge), fp, nbytes, artifact
         model.eval()
         handle = wrap(model, base.tokenizer, name=f"{base.name}+{self.name}", source="trained", device=device)
         nbytes, artifact = 0, None
@@ -553,7 +570,7 @@ def metric_scores(ctx: RunContext, model, examples: list[Example], metric: str, 
 
     if not examples:
         return []
-    handle = ModelHandle(ctx.model.name, "training", "", model, ctx.model.tokenizer,
+    handle = ModelHandle(ctx.model.name, "training", "", inference_view(model), ctx.model.tokenizer,
                          str(accelerator.device) if accelerator else ctx.model.device, "training")
     prompts = [handle.render(ctx.task.messages(ex)) for ex in examples]
     gens = generate(handle, prompts, max_new_tokens=ctx.config.max_new_tokens or ctx.task.max_new_tokens,
@@ -588,12 +605,13 @@ def _rss_mb() -> float:
 
 
 def load_adapter(base: ModelHandle, folder: Path) -> ModelHandle:
-    """A saved LoRA adapter on a copy of the base, merged exactly as after training: the same predictions."""
+    """A saved adapter (LoRA, IA3, prompt tuning) on a copy of the base, served as after training (merged where
+    it can be): the same predictions."""
     from peft import PeftModel
 
-    model = PeftModel.from_pretrained(copy.deepcopy(base.model), str(folder)).merge_and_unload()
-    model.eval()
-    return wrap(model, base.tokenizer, name=f"{base.name}+adapter", source="trained", device=base.device)
+    model = PeftModel.from_pretrained(copy.deepcopy(base.model), str(folder))
+    handle = deployable(model, base, "adapter", merge=True)
+    return handle
 
 
 @strategies.register("lora")
@@ -602,6 +620,10 @@ class LoRA(FineTune):
     order = 4
     description = "LoRA adapters (peft) on attention and MLP projections; the adapter is saved as safetensors"
     default = False  # ~10 min on a 2-core CPU: opt in with --strategies (see the README)
+
+    def run_name(self, config) -> str:
+        """`finetune.method` picks the PEFT method `lora` trains, and the run records it under that method's name."""
+        return config.finetune.method
 
 
 @strategies.register("full")

@@ -1,0 +1,92 @@
+"""Deployment form: per-query latency of a trained LoRA adapter, merged and unmerged, against the base model, on
+the same prompts in ONE process (so a shared machine's load hits all three alike; the order rotates per round).
+
+    python -m benchmarks.perf.deployment [--n 32] [--rounds 2] [--threads 1] [--steps 16] [--batch-size 8]
+
+The three models take turns on every batch (in rotating order), so each ratio compares runs seconds apart; the
+median of those paired per-batch ratios is the robust figure on a shared machine.
+
+The adapter is trained for a few steps through the strategy's own code path (`LoRA.fit`: the accelerator, the
+training loop, the validation generations), so whatever training leaves behind is in the measured model. Output
+lengths differ between models (an adapter that learned short summaries stops sooner), so the ratios are given per
+query and per generated token.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+
+from benchmarks.perf.common import Timer, emit, load
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=32, help="test prompts of summarization")
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=None, help="torch threads (on a shared CPU pass 1)")
+    ap.add_argument("--steps", type=int, default=16, help="training steps of the adapter (16: the default lora run)")
+    ap.add_argument("--batch-size", type=int, default=8, help="prompts per batch; the models alternate per batch")
+    args = ap.parse_args(argv)
+
+    import torch
+
+    from harness.cache import RunCache
+    from harness.config import validate
+    from harness.context import RunContext
+    from harness.generate import generate
+    from harness.models import load_generator
+    from harness.tasks import load_task
+    from strategies.finetune import LoRA, make_accelerator
+    from strategies.peft_methods import deployable
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    config = validate({"task": "summarization", "finetune": {"max_steps": args.steps, "val_examples": 2,
+                                                             "eval_every": 1000}})
+    handle = load_generator(None, device="cpu")
+    task = load_task("summarization", limit=max(args.n, 4 * args.steps))
+    ctx = RunContext(config, task, handle, RunCache())
+    cfg = config.finetune
+    acc = make_accelerator(cfg, "cpu")
+    with Timer() as t_train:
+        trained, _, _ = LoRA().fit(ctx, cfg, task.split("train")[: 4 * args.steps], task.split("validation")[:2], acc)
+    unmerged = deployable(copy.deepcopy(trained), handle, "lora", merge=False)
+    merged = deployable(trained, handle, "lora", merge=True)
+    prompts = [handle.render(task.messages(ex)) for ex in task.split("test")[: args.n]]
+    print(f"{len(prompts)} prompts, trained {args.steps} steps in {t_train.seconds:.0f} s, torch threads "
+          f"{torch.get_num_threads()}, {load()}")
+    models = {"base": handle, "merged": merged, "unmerged": unmerged}
+    seconds = {k: 0.0 for k in models}
+    tokens = {k: 0 for k in models}
+    ratios: dict[str, list[float]] = {"merged": [], "unmerged": []}
+    names = list(models)
+    batches = [prompts[i : i + args.batch_size] for i in range(0, len(prompts), args.batch_size)]
+    step = 0
+    for r in range(args.rounds):
+        for b, batch in enumerate(batches):  # the models take turns on each batch: seconds apart, same load
+            took = {}
+            for name in names[step % 3:] + names[: step % 3]:  # rotate: no model always runs first
+                with Timer() as t:
+                    gens = generate(models[name], batch, max_new_tokens=task.max_new_tokens, batch_size=len(batch))
+                took[name] = t.seconds
+                seconds[name] += t.seconds
+                tokens[name] += sum(g.tokens_out for g in gens)
+            step += 1
+            for k in ratios:
+                ratios[k].append(took[k] / took["base"])
+            print(f"round {r + 1} batch {b + 1}: " + ", ".join(f"{k} {v:.1f} s" for k, v in took.items()) + f"; {load()}")
+    per_query = {k: seconds[k] / (args.rounds * len(prompts)) for k in models}
+    per_token = {k: seconds[k] / max(tokens[k], 1) for k in models}
+    median = {k: sorted(v)[len(v) // 2] for k, v in ratios.items()}
+    for k in models:
+        print(f"{k}: {per_query[k]:.3f} s/query ({per_query[k] / per_query['base']:.2f}x base; median paired batch "
+              f"ratio {median.get(k, 1.0):.2f}), {tokens[k] / (args.rounds * len(prompts)):.1f} tokens out per query, "
+              f"{per_token[k] * 1000:.1f} ms/token out ({per_token[k] / per_token['base']:.2f}x base)")
+    emit("deployment", per_query=per_query, per_token=per_token, tokens=tokens, prompts=len(prompts),
+         rounds=args.rounds, merged_ratio=per_query["merged"] / per_query["base"],
+         unmerged_ratio=per_query["unmerged"] / per_query["base"], median_paired_ratio=median, load=load())
+
+
+if __name__ == "__main__":
+    main()
