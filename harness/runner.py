@@ -153,7 +153,8 @@ def plan_strategies(config: RunConfig, task: Task) -> list[str]:
             raise HarnessError(f"Strategy '{name}' does not apply to task '{task.name}' ({strategy.description}).",
                                hint="Leave it out of --strategies.")
         backend = config.model_spec(model).backend
-        served = backend == "vllm" and getattr(strategy, "serves_weights", False)  # trained here, served by vLLM
+        served = (backend == "vllm" and getattr(strategy, "serves_weights", False)  # trained here, served by vLLM
+                  and config.finetune.merge)
         if getattr(strategy, "needs_weights", False) and backend != "hf" and not served:
             raise HarnessError(f"Strategy '{spec}' trains on the model's weights, and model '{model}' runs on the "
                                f"{backend} backend.", hint="Run fine-tuning on an hf model (the base, or a named model "

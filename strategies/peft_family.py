@@ -20,3 +20,4 @@ class PromptTuning(FineTune):
     name = "prompt-tuning"
     order = 4.2
     description = "prompt tuning (peft): trained virtual tokens before every prompt, the model's weights untouched"
+    serves_weights = False  # virtual tokens, not weights: served in-process only

@@ -98,6 +98,12 @@ class ScriptedServer:
                 with server.lock:
                     server.requests += 1
                     action = server.script.pop(0) if server.script else "ok"
+                    dead = server.die_after is not None and server.answered >= server.die_after
+                    if action in ("ok", "slow") and not dead:
+                        server.answered += 1  # reserved here, so exactly `die_after` requests are answered
+                if dead:  # killed: the connection drops without a reply
+                    self.close_connection = True
+                    return
                 if action == "429":
                     return self._send(429, {"error": {"message": "rate limited"}}, {"Retry-After": "0"})
                 if action in ("500", "404"):
@@ -106,17 +112,14 @@ class ScriptedServer:
                     return self._raw(200, b'{"id": "x", "choices": [')
                 if action == "slow":
                     time.sleep(server.slow_seconds)
-                prompt = body["prompt"]
-                words = str(prompt).split()
+                words = str(body["prompt"]).split()
                 text = " " + " ".join(reversed(words[-4:]))
                 self._send(200, {"id": "cmpl", "object": "text_completion", "created": 0, "model": body["model"],
                                  "choices": [{"index": 0, "text": text, "finish_reason": "stop", "logprobs": None}],
                                  "usage": {"prompt_tokens": len(words), "completion_tokens": 4,
                                            "total_tokens": len(words) + 4}})
-                with server.lock:
-                    server.answered += 1
-                    if server.die_after is not None and server.answered >= server.die_after:
-                        threading.Thread(target=server.stop, daemon=True).start()
+                if server.die_after is not None and server.answered >= server.die_after:
+                    threading.Thread(target=server.stop, daemon=True).start()
 
             def _send(self, status, payload, headers=None):
                 self._raw(status, json.dumps(payload).encode(), headers)
