@@ -241,7 +241,7 @@ def run_strategy(ctx: RunContext, name: str, pool: ModelPool | None = None) -> d
         if "shared_setup" in adapted.cost.extra:  # one training shared by several tasks: each is charged its share
             setup_seconds = adapted.cost.setup_seconds
         result: dict[str, Any] = {"status": "running", "fingerprint": adapted.fingerprint, "metrics": {}, "counts": {},
-                                  "model": model, "backend": adapted.model.backend,
+                                  "model": model, "backend": getattr(adapted, "model", ctx.model).backend,
                                   "prices": ctx.config.model_spec(model).prices.model_dump()}
         for split, (metrics, counts, timings) in evaluate_splits(ctx, adapted, evaluation_splits(ctx)).items():
             result["metrics"][split], result["counts"][split] = metrics, counts
@@ -252,7 +252,7 @@ def run_strategy(ctx: RunContext, name: str, pool: ModelPool | None = None) -> d
     if on_base:
         result.update(probes.measure(ctx, adapted))  # forgetting, bias, refusal against the base (not metered)
     elif ctx.config.probes.enabled:
-        why = {"skipped": f"not applicable: {name} runs on model '{model}' ({adapted.model.backend}), whose weights it "
+        why = {"skipped": f"not applicable: {name} runs on model '{model}' ({ctx.model.backend}), whose weights it "
                           "leaves untouched; the probes measure changes against the base model"}
         result |= {"forgetting": why, "bias": why, "refusal": why}
     result["timings"]["probes"] = {"seconds": time.perf_counter() - probe_start}

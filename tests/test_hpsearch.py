@@ -46,7 +46,6 @@ def test_search_never_touches_the_test_split_and_tests_once(tiny_dir, tmp_path, 
         return out
 
     monkeypatch.setattr(harness.generate, "generate", spy_generate)
-    monkeypatch.setattr(strategies.base, "generate", spy_generate)
     monkeypatch.setattr(strategies.hpsearch, "run_search", spy_search)
     run_dir = run(_config(tiny_dir, tmp_path))
     test_inputs = [ex.input for ex in load_task("summarization", limit=8).split("test")]
