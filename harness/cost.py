@@ -139,12 +139,15 @@ def ledger(record: dict[str, Any], decision: DecisionConfig) -> dict[str, dict[s
             for name, res in record.get("strategies", {}).items() if res.get("status") == "complete"}
 
 
+MIN_SETUP_DIFFERENCE = 0.01  # dollars: below a cent, neither strategy costs more up front (nothing to repay)
+
+
 def break_even_queries(a: dict[str, Any], b: dict[str, Any]) -> float | None:
     """Total queries after which `a` (dearer to set up, cheaper per query) becomes cheaper overall than `b`.
     None when there is nothing to repay: one of them is at least as cheap on both counts."""
     fixed = a["setup_dollars"] - b["setup_dollars"]
     saving = b["dollars_per_query"] - a["dollars_per_query"]
-    if fixed <= 0 or saving <= 0:
+    if fixed < MIN_SETUP_DIFFERENCE or saving <= 0:
         return None
     return fixed / saving
 

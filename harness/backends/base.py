@@ -17,7 +17,7 @@ class Generation:
     text: str
     tokens_in: int  # prompt tokens actually sent (after any truncation)
     tokens_out: int
-    seconds: float  # this example's share of its batch's wall time (or its request's time, for an endpoint)
+    seconds: float  # this example's share of its batch's wall time (batches run in parallel on an endpoint)
     truncated: bool = False
     cached: bool = False
 

@@ -105,8 +105,13 @@ class OpenAIBackend(Backend):
             return gen
 
         def compute(batch: list[int]) -> list[Generation]:
+            start = time.perf_counter()
             with ThreadPoolExecutor(self.concurrency) as pool:
-                return list(pool.map(one, batch))
+                gens = list(pool.map(one, batch))
+            share = (time.perf_counter() - start) / len(batch)  # like the other backends: the batch's wall time
+            for gen in gens:  # shared out (a request's own latency counts its wait behind the others in flight)
+                gen.seconds = share
+            return gens
 
         step = max(batch_size, self.concurrency)
         return cached_map(cache, "generation", keys, compute, load=load_generation, dump=dump_generation,
