@@ -15,6 +15,8 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from harness.backends.vllm import every_cpu
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -43,7 +45,8 @@ class VLLMServer:
             [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(model_dir),
              "--served-model-name", name, "--dtype", "float32", "--enforce-eager", "--host", "127.0.0.1",
              "--port", str(self.port), "--max-model-len", "2048", "--seed", "0"],
-            stdout=self.log, stderr=subprocess.STDOUT, env=os.environ | {"VLLM_CPU_KVCACHE_SPACE": "1"})
+            stdout=self.log, stderr=subprocess.STDOUT,
+            env=os.environ | {"VLLM_CPU_KVCACHE_SPACE": "1", "VLLM_CPU_OMP_THREADS_BIND": every_cpu()})
 
     def wait(self, timeout: float = 300) -> "VLLMServer":
         deadline = time.time() + timeout
