@@ -30,7 +30,8 @@ def _trains(name: str, strategy: Any) -> bool:
 def estimate(config: RunConfig) -> list[dict[str, Any]]:
     from harness.context import RunContext
     from harness.registry import strategies as registry
-    from harness.runner import ModelPool, evaluation_splits, plan_strategies, split_spec
+    from harness.backends.pool import ModelPool
+    from harness.runner import evaluation_splits, plan_strategies, split_spec
     from harness.tasks import load_task
     from strategies.prompt import ZeroShot
 

@@ -32,6 +32,7 @@ from harness.metrics import aggregate, score
 from harness.metrics import get as get_metric
 from harness.registry import strategies as strategy_registry
 from harness.retrieval_metrics import split_report as retrieval_split_report
+from harness.backends.pool import ModelPool, save_merged
 from harness.store import RunStore
 from harness.tasks import Task, load_task
 
@@ -173,47 +174,6 @@ def split_spec(spec: str) -> tuple[str, str]:
     return name, model or "base"
 
 
-class ModelPool:
-    """The run's models, loaded when a strategy first needs one and closed when the run ends."""
-
-    def __init__(self, config: RunConfig):
-        self.config = config
-        self._loaded: dict[str, Any] = {}
-
-    def get(self, name: str):
-        if name not in self._loaded:
-            from harness.backends import load_backend
-
-            spec = self.config.model_spec(name)
-            with console.status(f"Loading model '{name}' ({spec.backend}: {spec.id or 'the offline default'})..."):
-                self._loaded[name] = load_backend(spec, self.config, label=name)
-        return self._loaded[name]
-
-    def serve(self, name: str, folder: Path, strategy: str):
-        """Weights trained in this run (a merged copy saved in `folder`), served by the backend of model `name`."""
-        from harness.backends import load_backend
-
-        spec = self.config.model_spec(name).model_copy(update={"id": str(folder)})
-        with console.status(f"Serving {folder.name} with model '{name}' ({spec.backend})..."):
-            backend = load_backend(spec, self.config, label=name)
-        self._loaded[f"{name}:{strategy}"] = backend
-        return backend
-
-    def describe(self) -> dict[str, Any]:
-        return {name: backend.describe() for name, backend in self._loaded.items()}
-
-    def __enter__(self) -> "ModelPool":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def close(self) -> None:
-        for backend in self._loaded.values():
-            backend.close()
-        self._loaded.clear()
-
-
 def is_default(strategy, task) -> bool:
     """A strategy's `default` is a bool, or a function of the task (rag: only where the task has a corpus)."""
     default = getattr(strategy, "default", False)
@@ -266,17 +226,6 @@ def run_strategy(ctx: RunContext, name: str, pool: ModelPool | None = None) -> d
     result["cost"] = cost
     result["status"] = "complete"
     return result
-
-
-def save_merged(ctx: RunContext, name: str, handle) -> Path:
-    """A trained model's (merged) weights and tokenizer as a folder another backend can load."""
-    import tempfile
-
-    root = ctx.artifacts(name) or Path(tempfile.mkdtemp(prefix="harness-merged-"))
-    folder = root / "merged"
-    handle.model.save_pretrained(folder, safe_serialization=True)
-    handle.tokenizer.save_pretrained(folder)
-    return folder
 
 
 def evaluation_splits(ctx: RunContext) -> list[str]:
