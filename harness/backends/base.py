@@ -109,3 +109,25 @@ def split_option_tokens(tokenizer, context: str, options: list[str]) -> tuple[li
         wholes.append(whole)
         starts.append(min(max(n, 1), len(whole) - 1) if len(whole) > 1 else 1)
     return wholes, starts
+
+
+def options_from_logprobs(split, limit: int, prompt_logprobs) -> list[list[OptionScore]]:
+    """Option scores from an engine that gives per-token prompt log-probabilities (`prompt_logprobs(sequences) ->
+    per sequence, the log-probability of each token after the first`). Each context+option sequence is cut from
+    the left to `limit` tokens (an over-long context loses its start, never the option) and all go in one call."""
+    seqs, spans = [], []
+    for wholes, starts in split:
+        for whole, s in zip(wholes, starts):
+            cut = max(0, len(whole) - limit)
+            seqs.append(whole[cut:])
+            spans.append(max(s - cut, 1))
+    flat = iter(zip(prompt_logprobs(seqs), spans))
+    out = []
+    for wholes, _ in split:
+        scores = []
+        for _ in wholes:
+            lp, s = next(flat)
+            option = lp[s - 1 :]  # lp[j] is the log-probability of token j + 1
+            scores.append(OptionScore(float(sum(option)), len(option)))
+        out.append(scores)
+    return out

@@ -21,7 +21,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from harness.backends.base import Backend, Generation, LoglikUnsupported, OptionScore, fit_context
+from harness.backends.base import Backend, Generation, LoglikUnsupported, fit_context, options_from_logprobs
 from harness.cache import (NoCache, cached_choices, cached_map, cached_perplexity, dump_generation, generation_key,
                            load_generation)
 from harness.errors import HarnessError
@@ -118,33 +118,21 @@ class OpenAIBackend(Backend):
                           on_batch=on_batch, batches=lambda todo: [todo[s : s + step] for s in range(0, len(todo), step)])
 
     def score_choices(self, items, *, batch_size=16, cache=None, adapter="", on_batch=None):
-        if not self.supports_loglik:
-            raise LoglikUnsupported(f"Endpoint {self.base_url} (model {self.name}) gives no prompt log-probabilities")
+        self._require_loglik()
         limit = self.context_length - 1
-
-        def compute(split):
-            seqs = [(whole[max(0, len(whole) - limit):], max(s - max(0, len(whole) - limit), 1))
-                    for wholes, starts in split for whole, s in zip(wholes, starts)]
-            lps = iter(self._echo_logprobs([ids for ids, _ in seqs]))
-            flat = iter(seqs)
-            out = []
-            for wholes, _ in split:
-                scores = []
-                for _ in wholes:
-                    lp, (_, s) = next(lps), next(flat)
-                    scores.append(OptionScore(float(sum(lp[s - 1 :])), len(lp[s - 1 :])))
-                out.append(scores)
-            return out
-
-        return cached_choices(self.fingerprint, self.tokenizer, items, compute, batch_size=batch_size, cache=cache,
-                              adapter=adapter, on_batch=on_batch)
+        return cached_choices(self.fingerprint, self.tokenizer, items,
+                              lambda split: options_from_logprobs(split, limit, self._echo_logprobs),
+                              batch_size=batch_size, cache=cache, adapter=adapter, on_batch=on_batch)
 
     def perplexity(self, texts, *, batch_size=8, cache=None, adapter=""):
-        if not self.supports_loglik:
-            raise LoglikUnsupported(f"Endpoint {self.base_url} (model {self.name}) gives no prompt log-probabilities")
+        self._require_loglik()
         return cached_perplexity(self.fingerprint, self.tokenizer, texts,
                                  lambda ids: [float(sum(lp)) for lp in self._echo_logprobs(ids)],
                                  limit=self.context_length - 1, batch_size=batch_size, cache=cache, adapter=adapter)
+
+    def _require_loglik(self) -> None:
+        if not self.supports_loglik:
+            raise LoglikUnsupported(f"Endpoint {self.base_url} (model {self.name}) gives no prompt log-probabilities")
 
     def describe(self) -> dict[str, Any]:
         return super().describe() | {"base_url": self.base_url, "api": self.api, "concurrency": self.concurrency,

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness.backends.base import Backend, Generation, OptionScore, fit_context
+from harness.backends.base import Backend, Generation, fit_context, options_from_logprobs
 from harness.cache import cached_choices, cached_map, cached_perplexity, dump_generation, generation_key, load_generation
 from harness.errors import HarnessError
 
@@ -109,26 +109,7 @@ class VLLMBackend(Backend):
 
     def score_choices(self, items, *, batch_size=16, cache=None, adapter="", on_batch=None):
         limit = self.context_length - 1  # the engine generates one token after the prompt
-
-        def compute(split):
-            seqs, spans = [], []
-            for wholes, starts in split:
-                for whole, s in zip(wholes, starts):
-                    cut = max(0, len(whole) - limit)  # an over-long context loses its start, never the option
-                    seqs.append(whole[cut:])
-                    spans.append(max(s - cut, 1))
-            logprobs = iter(self._prompt_logprobs(seqs))
-            spans_iter = iter(spans)
-            out = []
-            for wholes, _ in split:
-                scores = []
-                for _ in wholes:
-                    lp, s = next(logprobs), next(spans_iter)
-                    option = lp[s - 1 :]  # lp[j] is the log-probability of token j + 1
-                    scores.append(OptionScore(float(sum(option)), len(option)))
-                out.append(scores)
-            return out
-
+        compute = lambda split: options_from_logprobs(split, limit, self._prompt_logprobs)  # noqa: E731
         return cached_choices(self.fingerprint, self.tokenizer, items, compute, batch_size=max(batch_size, 64),
                               cache=cache, adapter=adapter, on_batch=on_batch)
 
