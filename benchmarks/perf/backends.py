@@ -6,11 +6,20 @@ prompts of the default model, float32, greedy; outputs compared. Target: vllm >=
 
 Start-up is timed apart from generation (an engine starts once per run). The server runs in its own process with
 the same settings (`--dtype float32 --enforce-eager`); generation is timed from the client, so it includes HTTP.
+
+Two more rows explain the ratio. `transformers generate` is plain `model.generate` on padded batches of the same
+size, the baseline most "vLLM is Nx faster" figures use; our hf backend is faster than it (it batches by length
+and reuses the shared prompt prefix's KV cache). `prefill` runs each of hf and vllm with one new token: on a CPU
+the prompts' forward pass is compute bound, so hf's time over vllm's prefill time is the most any decoding
+speed-up could give vllm here. vLLM on a CPU runs faster with tcmalloc and Intel's OpenMP preloaded (`make bench`
+preloads them where present); the result says whether they were.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+from pathlib import Path
 
 from benchmarks.perf.common import Timer, emit, load, peak_rss_mb
 
@@ -48,10 +57,19 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{name}: {t.seconds:.1f} s, {tokens[name]} tokens out, {tokens[name] / t.seconds:.1f} tokens/s ({load()})")
 
     run("hf", hf, batch_size=args.batch_size)
+    run("transformers generate", PlainGenerate(hf), batch_size=args.batch_size)
+    with Timer() as hf_prefill:
+        hf.generate(prompts, max_new_tokens=1, batch_size=args.batch_size)
+    print(f"hf prefill (1 new token): {hf_prefill.seconds:.1f} s")
     with Timer() as start_engine:
         engine = VLLMBackend("default", resolve(None).path, kv_cache_gb=1)
     print(f"vllm engine start-up: {start_engine.seconds:.1f} s")
     run("vllm", engine)
+    engine.llm.reset_prefix_cache()  # else the prompts' KV blocks are still cached from the run above
+    with Timer() as vllm_prefill:
+        engine.generate(prompts, max_new_tokens=1)
+    print(f"vllm prefill (1 new token): {vllm_prefill.seconds:.1f} s; at most "
+          f"{timings['hf'] / vllm_prefill.seconds:.2f}x hf however fast vllm decoded")
     engine.close()
     with Timer() as start_server:
         server = VLLMServer(resolve(None).path).wait()
@@ -63,10 +81,44 @@ def main(argv: list[str] | None = None) -> None:
     rate = {k: tokens[k] / timings[k] for k in timings}
     same = {k: sum(a == b for a, b in zip(outputs[k], outputs["hf"])) / len(prompts) for k in ("vllm", "openai")}
     print(f"outputs identical to hf: vllm {same['vllm']:.0%}, openai {same['openai']:.0%}")
+    print(f"vllm: {rate['vllm'] / rate['hf']:.2f}x hf, {rate['vllm'] / rate['transformers generate']:.2f}x "
+          f"transformers generate; preloaded: {preloaded() or 'nothing'}")
     emit("backends", prompts=len(prompts), max_new_tokens=n_new, hf_s=timings["hf"], vllm_s=timings["vllm"],
          openai_s=timings["openai"], vllm_vs_hf=rate["vllm"] / rate["hf"], openai_vs_hf=rate["openai"] / rate["hf"],
+         generate_s=timings["transformers generate"], vllm_vs_generate=rate["vllm"] / rate["transformers generate"],
+         hf_prefill_s=hf_prefill.seconds, vllm_prefill_s=vllm_prefill.seconds,
+         vllm_bound_vs_hf=timings["hf"] / vllm_prefill.seconds, preloaded=preloaded(),
          same_vllm=same["vllm"], same_openai=same["openai"], engine_start_s=start_engine.seconds,
          server_start_s=start_server.seconds, peak_rss_mb=peak_rss_mb(), load=load())
+
+
+class PlainGenerate:
+    """`model.generate` on left-padded batches in prompt order: transformers without the hf backend's batching."""
+
+    def __init__(self, hf):
+        self.hf = hf
+
+    def generate(self, prompts, *, max_new_tokens, batch_size):
+        import torch
+
+        from harness.backends.base import Generation
+
+        tok, gens = self.hf.tokenizer, []
+        for s in range(0, len(prompts), batch_size):
+            enc = tok(prompts[s : s + batch_size], return_tensors="pt", padding=True, add_special_tokens=False)
+            with torch.inference_mode():
+                out = self.hf.model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False, temperature=None,
+                                             top_p=None, top_k=None, pad_token_id=tok.pad_token_id)
+            for row in out[:, enc["input_ids"].shape[1]:]:
+                new = row[row != tok.pad_token_id]
+                gens.append(Generation(tok.decode(new, skip_special_tokens=True).strip(), 0, len(new), 0.0, False))
+        return gens
+
+
+def preloaded() -> str:
+    """The libraries in LD_PRELOAD that vLLM's CPU backend asks for."""
+    names = os.environ.get("LD_PRELOAD", "").replace(":", " ").split()
+    return " ".join(Path(n).name for n in names if "tcmalloc" in n or "iomp" in n)
 
 
 if __name__ == "__main__":
