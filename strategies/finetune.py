@@ -269,6 +269,7 @@ def train(
         loss_sum = torch.zeros(2, device=acc.device)
         with torch.no_grad():
             for i in range(0, len(mine), cfg.batch_size):
+                interrupt.check()  # a validation over several tasks' samples can take minutes on a CPU
                 batch = {k: v.to(acc.device) for k, v in collate(mine[i : i + cfg.batch_size], pad).items()}
                 with acc.autocast():
                     out = inner(**batch)

@@ -163,3 +163,27 @@ def test_a_requested_stop_ends_every_model_loop_before_its_next_batch(tiny_handl
             with pytest.raises(interrupt.RunInterrupted):
                 loop()
         assert loop() is not None  # without a request the same call runs to the end
+
+
+def test_a_requested_stop_ends_a_validation_before_its_next_batch(tiny_handle):
+    """A multi-task validation pass can take minutes on a CPU: SIGTERM during it must not wait for its end."""
+    from harness.config import FinetuneConfig
+    from strategies.finetune import Item, train, trainable_copy
+
+    cfg = FinetuneConfig(epochs=1, max_steps=2, batch_size=1, eval_every=1)
+    model, _ = trainable_copy(tiny_handle.model, "lora", cfg)
+    item = Item([5, 6, 7, 8], [-100, -100, 7, 8])
+    validation_batches = []
+
+    def stop_during_validation(module, args, output):
+        if not module.training:  # a validation batch: ask to stop, as SIGTERM would
+            validation_batches.append(1)
+            interrupt.request(signal.SIGTERM)
+
+    hook = model.register_forward_hook(stop_during_validation)
+    try:
+        with interrupt.graceful_stop(), pytest.raises(interrupt.RunInterrupted):
+            train(model, tiny_handle.tokenizer, [item] * 2, [item] * 3, cfg, lr=1e-3, show_progress=False)
+    finally:
+        hook.remove()
+    assert len(validation_batches) == 1  # stopped before the second of its three validation batches
