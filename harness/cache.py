@@ -11,6 +11,7 @@ it only ever holds what can be computed again. A cache folder that cannot be wri
 from __future__ import annotations
 
 import hashlib
+import os
 import json
 import sqlite3
 import threading
@@ -19,9 +20,16 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
-from harness.models import cache_root
 
 _CORRUPT = ("file is not a database", "database disk image is malformed")
+
+
+
+def cache_root() -> Path:
+    """`HARNESS_CACHE`, else the user cache folder (XDG_CACHE_HOME or ~/.cache)."""
+    if os.environ.get("HARNESS_CACHE"):
+        return Path(os.environ["HARNESS_CACHE"]).expanduser()
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "harness"
 
 
 def key(*parts: Any) -> str:

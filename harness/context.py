@@ -13,7 +13,7 @@ from harness.config import RunConfig
 from harness.backends.base import Backend
 from harness.models import load_embedder
 from harness.store import RunStore
-from harness.tasks import Task
+from harness.task import Task
 
 
 @dataclass

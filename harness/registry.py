@@ -26,6 +26,10 @@ class Registry(Generic[T]):
 
         return add
 
+    def discover(self, package: str) -> None:
+        """Import every module of `package` on first use: the modules register their items when imported."""
+        self._discover = package
+
     def _load(self) -> None:
         if self._discover:
             package = importlib.import_module(self._discover)
@@ -49,5 +53,5 @@ class Registry(Generic[T]):
         return dict(sorted(self._items.items(), key=lambda kv: getattr(kv[1], "order", 100)))
 
 
-strategies: Registry = Registry("strategy", discover="strategies")
+strategies: Registry = Registry("strategy")  # filled by the app layer (harness/app), which knows the strategies
 metrics: Registry = Registry("metric")

@@ -237,7 +237,7 @@ def index_key(docs: list[Document], embedder_fp: str, chunk_tokens: int, overlap
 
 
 def index_root() -> Path:
-    from harness.models import cache_root
+    from harness.cache import cache_root
 
     return cache_root() / "indexes"
 

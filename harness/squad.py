@@ -18,7 +18,7 @@ from typing import Any
 
 from harness.errors import HarnessError
 from harness.datasource import read_text
-from harness.tasks import DEFAULT_METRICS, Task
+from harness.task import DEFAULT_METRICS, Task
 from harness.types import Document, Example
 
 INSTRUCTION = ("Answer the question with a few words only, copied from the context when context passages are "

@@ -62,7 +62,7 @@ class TaskSpec(BaseModel):
 
 
 def read_task_spec(path: Path) -> TaskSpec:
-    from harness.config import read_yaml
+    from harness.yamlfile import read_yaml
 
     spec = read_yaml(path)
     try:

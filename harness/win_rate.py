@@ -31,7 +31,7 @@ def outcome(adapted: float, base: float, higher_is_better: bool = True) -> float
 def against_base(ctx: RunContext, name: str) -> dict[str, Any]:
     """The strategy's test predictions (read back from its predictions file) against the base model's outputs on
     the same prompts (generated through the cache, so free when zero-shot ran)."""
-    from strategies.base import PromptedModel
+    from harness.adapted import PromptedModel
 
     metric = ctx.task.metrics[0]
     higher = get_metric(metric).higher_is_better

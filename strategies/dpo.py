@@ -22,7 +22,7 @@ from harness.metrics import normalize_answer
 from harness.overfitting import seeded_order
 from harness.registry import strategies
 from harness.types import Cost, Example
-from strategies.base import PromptedModel
+from harness.adapted import PromptedModel
 from strategies.finetune import FineTune, _rss_mb, lora_targets
 
 PAIR_SOURCES = {"data": "the task's chosen/rejected pairs",

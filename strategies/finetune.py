@@ -31,7 +31,7 @@ from harness.models import ModelHandle, wrap
 from harness.overfitting import seeded_order
 from harness.registry import strategies
 from harness.types import Cost, Example
-from strategies.base import PromptedModel
+from harness.adapted import PromptedModel
 from strategies.peft_methods import (PEFT_METHODS, deployable, deployment_form, inference_view, init_virtual_tokens,
                                      is_prompt_learning, peft_config)
 

@@ -39,13 +39,12 @@ def parse_search_flag(spec: str | None, trials: int | None) -> dict[str, Any]:
 def check_search(config, names: list[str]) -> None:
     """Before anything runs: the searched strategy is one this run trains, and its parameters apply to it."""
     from harness.registry import strategies
-    from strategies.finetune import FineTune
 
     search = config.search
     if search.strategy not in names:
         raise HarnessError(f"search.strategy '{search.strategy}' is not among this run's strategies ({', '.join(names)}).",
                            hint=f"Add it to --strategies, or search one of them: --search {names[-1]}:lr.")
-    if not isinstance(strategies.get(search.strategy)(), FineTune):
+    if not callable(getattr(strategies.get(search.strategy), "fit", None)):  # a fine-tuning strategy
         raise HarnessError(f"search.strategy '{search.strategy}' trains nothing: only fine-tuning strategies are searched.",
                            hint="Search lora, ia3, prompt-tuning, full or freeze.")
     if "r" in search.params and search.strategy != "lora":

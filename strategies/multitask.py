@@ -23,11 +23,12 @@ from typing import Any
 
 from harness.context import RunContext
 from harness.errors import HarnessError
-from harness.models import cache_root
+from harness.cache import cache_root
 from harness.registry import strategies
-from harness.tasks import Task, load_task
+from harness.task import Task
+from harness.tasks import load_task
 from harness.types import Cost
-from strategies.base import PromptedModel
+from harness.adapted import PromptedModel
 from strategies.finetune import (DEFAULT_LR, FineTune, _state_fingerprint, load_adapter, make_accelerator,
                                  _rss_mb, supervised_items, train, trainable_copy)
 

@@ -11,7 +11,7 @@ import numpy as np
 from harness.context import RunContext
 from harness.registry import strategies
 from harness.types import Cost, Example
-from strategies.base import PromptedModel
+from harness.adapted import PromptedModel
 
 
 @strategies.register("prompt")

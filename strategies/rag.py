@@ -18,7 +18,7 @@ from harness.context import RunContext
 from harness.registry import strategies
 from harness.retrieval import Hit, IndexSpec, Retriever, build_or_load
 from harness.types import Cost, Document, Example, Prediction
-from strategies.base import PromptedModel
+from harness.adapted import PromptedModel
 
 
 @strategies.register("rag")

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from harness.backends.openai import EndpointError, OpenAIBackend
 from harness.cache import RunCache
-from harness.cli import app
+from harness.app.cli import app
 from tests.servers import ScriptedServer
 from tests.test_bad_input import cli
 
@@ -94,7 +94,7 @@ def test_the_api_key_comes_from_the_named_environment_variable(tiny_tok, monkeyp
 
 
 def test_a_scripted_server_without_logprobs_classifies_by_generation(tiny_tok):
-    from strategies.base import closest_label
+    from harness.adapted import closest_label
 
     server = ScriptedServer()
     try:

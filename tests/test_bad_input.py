@@ -16,7 +16,7 @@ import yaml
 from typer.testing import CliRunner
 
 from conftest import write_jsonl
-from harness.cli import app, main
+from harness.app.cli import app, main
 from harness.config import DataConfig
 from harness.errors import HarnessError
 from harness.store import RunStore, safe_name

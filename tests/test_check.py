@@ -11,8 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from harness.baseline import BASELINE_SCHEMA, list_baselines, load_baseline, save_baseline
-from harness.check import CANNOT_CHECK, OK, REGRESSION, Rule, compare
-from harness.cli import app
+from harness.app.check import CANNOT_CHECK, OK, REGRESSION, Rule, compare
+from harness.app.cli import app
 from harness.errors import HarnessError
 from harness.store import RunStore, write_json
 
@@ -74,7 +74,7 @@ def test_a_significant_drop_is_a_regression_exit_1_with_junit_failures(tmp_path)
     assert result.exit_code == REGRESSION, result.output
     root = ET.parse(xml).getroot()
     cases = root.findall(".//testcase")
-    assert [c.get("name") for c in cases] == METRICS and all(c.get("classname") == "harness.check.prompt" for c in cases)
+    assert [c.get("name") for c in cases] == METRICS and all(c.get("classname") == "harness.app.check.prompt" for c in cases)
     assert all(c.find("failure") is not None for c in cases)
     assert root.get("failures") == "2"
     text = md.read_text()
@@ -178,7 +178,7 @@ def test_holm_corrects_across_strategies_and_metrics(tmp_path):
 
 def _run_tiny(tiny_dir, out: Path, seed: int = 0, **extra) -> Path:
     from harness.config import validate
-    from harness.runner import run
+    from harness.app.runner import run
 
     cfg = {"task": "summarization", "model": str(tiny_dir), "strategies": ["prompt", "few-shot"], "limit": 4,
            "seed": seed, "out": str(out), "device": "cpu", "max_new_tokens": 8, **extra}

@@ -3,7 +3,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from harness.cli import app
+from harness.app.cli import app
 from harness.config import DataConfig
 from harness.errors import HarnessError
 from harness.metrics import accuracy, macro_f1

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from conftest import write_jsonl
-from harness.cli import main
+from harness.app.cli import main
 from harness.config import DataConfig, validate
 from harness.errors import HarnessError
 from harness.probe_data import load_choice_items

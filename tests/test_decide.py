@@ -146,7 +146,7 @@ def test_break_even_flip_with_query_volume(tmp_path):
 def test_report_recomputes_with_new_priority(tmp_path):
     from typer.testing import CliRunner
 
-    from harness.cli import app
+    from harness.app.cli import app
 
     strategies = {"prompt": {"scores": _binary(0.5, 60, 6)},
                   "lora": {"scores": _binary(0.95, 60, 7), "setup_seconds": 900_000, "trainable_params": 10**6}}
@@ -163,7 +163,7 @@ def test_report_recomputes_with_new_priority(tmp_path):
 def test_compare_runs_pairs_matching_examples(tmp_path):
     from typer.testing import CliRunner
 
-    from harness.cli import app
+    from harness.app.cli import app
     from harness.compare import compare_runs
 
     a = make_run(tmp_path / "a", {"prompt": {"scores": _binary(0.2, 50, 8)}})

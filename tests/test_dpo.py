@@ -86,7 +86,7 @@ def test_pairs_come_from_the_data_with_the_exact_inference_prompt(pref_dir):
 
 def test_without_pairs_chosen_is_the_reference_and_rejected_the_base_output(pref_dir, monkeypatch):
     from strategies import dpo
-    from strategies.base import PromptedModel
+    from harness.adapted import PromptedModel
 
     task = load_task("summarization", limit=4)
     ctx = _ctx(pref_dir, task)
@@ -130,7 +130,7 @@ def test_dpo_moves_the_policy_towards_the_chosen_replies_and_leaves_the_base_alo
 
 def test_run_records_the_win_rate_against_the_base_with_its_ci(pref_dir, tmp_path):
     from harness.metrics import score
-    from harness.runner import run
+    from harness.app.runner import run
     from harness.store import RunStore
     from harness.win_rate import outcome
 

@@ -1,8 +1,8 @@
 from typer.testing import CliRunner
 
-from harness.cli import app
+from harness.app.cli import app
 from harness.config import build_config
-from harness.dryrun import estimate
+from harness.app.dryrun import estimate
 
 
 def test_dry_run_calibrates_and_runs_nothing(tmp_path, tiny_dir):

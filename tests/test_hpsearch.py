@@ -27,9 +27,9 @@ def _config(tiny_dir, tmp_path, **search):
 
 def test_search_never_touches_the_test_split_and_tests_once(tiny_dir, tmp_path, monkeypatch):
     import harness.generate
-    import strategies.base
+    import harness.adapted
     import strategies.hpsearch
-    from harness.runner import run
+    from harness.app.runner import run
     from harness.tasks import load_task
 
     calls: list[tuple[bool, str]] = []  # (search finished?, prompt)

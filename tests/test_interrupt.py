@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from harness import interrupt
-from harness.cli import app
+from harness.app.cli import app
 from harness.store import RunStore
 
 ROOT = Path(__file__).resolve().parent.parent

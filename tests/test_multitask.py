@@ -7,7 +7,7 @@ import json
 
 from typer.testing import CliRunner
 
-from harness.cli import app
+from harness.app.cli import app
 
 
 def _suite(tmp_path, tiny_dir, *extra):
@@ -59,7 +59,7 @@ def test_a_second_suite_reuses_the_cached_adapter(tmp_path, tiny_dir, monkeypatc
 def test_multitask_outside_a_suite_without_tasks_is_a_clear_error_before_any_model_work(tmp_path, tiny_dir,
                                                                                           monkeypatch, capsys):
     import harness.backends
-    from harness.cli import main
+    from harness.app.cli import main
 
     monkeypatch.setattr(harness.backends, "load_backend", lambda *a, **k: (_ for _ in ()).throw(AssertionError("loaded")))
     monkeypatch.setattr("sys.argv", ["harness", "run", "--task", "qa", "--model", str(tiny_dir), "--limit", "4",

@@ -154,7 +154,7 @@ def test_unmerged_lora_serves_the_same_predictions_and_says_so(tiny_handle, tmp_
 
 
 def test_finetune_method_runs_the_lora_strategy_under_the_method_name():
-    from harness.runner import plan_strategies
+    from harness.app.runner import plan_strategies
 
     task = _task()
     assert plan_strategies(RunConfig(strategies=["prompt", "lora"]), task) == ["prompt", "lora"]

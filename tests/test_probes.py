@@ -246,7 +246,7 @@ def test_perturbed_weights_show_forgetting(tiny_handle, tmp_path):
     import torch
 
     from harness import probes
-    from strategies.base import PromptedModel
+    from harness.adapted import PromptedModel
 
     ctx = _ctx(tiny_handle, tmp_path, counterfactual_pairs=0)
     probes.measure_base(ctx)
@@ -269,7 +269,7 @@ def test_perturbed_weights_show_forgetting(tiny_handle, tmp_path):
 
 
 def test_rag_style_probe_context_is_prepended(tiny_handle, tmp_path):
-    from strategies.base import PromptedModel
+    from harness.adapted import PromptedModel
 
     class WithPassages(PromptedModel):
         def probe_context(self, text):

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from harness.cli import app
+from harness.app.cli import app
 from tests.conftest import write_jsonl
 
 

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from conftest import write_jsonl
-from harness.config import build_config, read_yaml
+from harness.config import build_config
+from harness.yamlfile import read_yaml
 from harness.errors import HarnessError
 from harness.store import RunStore
 from runfixtures import make_run
@@ -278,12 +279,12 @@ def test_data_inputs_are_checked_before_the_run_folder_and_the_model(monkeypatch
 
 
 def test_an_error_after_the_run_started_marks_it_failed_not_running(monkeypatch, capsys, tmp_path, tiny_dir):
-    import harness.runner
+    import harness.app.runner
 
     def boom(ctx, name, pool=None):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(harness.runner, "run_strategy", boom)
+    monkeypatch.setattr(harness.app.runner, "run_strategy", boom)
     with pytest.raises(RuntimeError):
         cli(monkeypatch, capsys, "run", "--model", str(tiny_dir), "--strategies", "prompt", "--limit", "2",
             "--no-probes", "--out", str(tmp_path / "runs"))

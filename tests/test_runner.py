@@ -2,7 +2,7 @@ import json
 
 from typer.testing import CliRunner
 
-from harness.cli import app
+from harness.app.cli import app
 from harness.store import RunStore
 
 
@@ -60,7 +60,7 @@ def test_resume_skips_finished_strategies_and_keeps_saved_rows(tmp_path, tiny_di
 
 def test_default_strategies_take_rag_only_where_the_task_has_a_corpus():
     from harness.config import RunConfig
-    from harness.runner import plan_strategies
+    from harness.app.runner import plan_strategies
     from harness.tasks import load_task
 
     config = RunConfig()

@@ -2,8 +2,8 @@ import json
 
 from typer.testing import CliRunner
 
-from harness.cli import app
-from harness.suite import load_suites
+from harness.app.cli import app
+from harness.app.suite import load_suites
 
 
 def test_default_suite_names_the_three_tasks():

@@ -86,7 +86,7 @@ def test_one_run_prompts_the_served_and_the_vllm_model_beside_hf(tmp_path, serve
            "finetune": {"max_train_examples": 8, "max_steps": 2, "val_examples": 2, "eval_every": 2, "batch_size": 2}}
     config = tmp_path / "served.yaml"
     config.write_text(yaml.safe_dump(cfg))
-    from harness.cli import app
+    from harness.app.cli import app
 
     result = CliRunner().invoke(app, ["run", "--task", "summarization", "--limit", "6", "--overfit-sample", "0",
                                       "--no-probes", "--strategies",

@@ -57,9 +57,9 @@ def one_size(n: int) -> None:
     """Run in a fresh process: the whole runner on n test examples with the echo strategy."""
     from harness.config import validate
     from harness.registry import strategies
-    from harness.runner import run
+    from harness.app.runner import run
     from harness.types import Cost, Prediction
-    from strategies.base import PromptedModel
+    from harness.adapted import PromptedModel
 
     class EchoModel(PromptedModel):
         def predict(self, examples):

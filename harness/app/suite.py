@@ -11,7 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from harness.config import RunConfig, read_yaml
+from harness.config import RunConfig
+from harness.yamlfile import read_yaml
 from harness.console import console
 from harness.errors import HarnessError, unknown_name
 from harness.store import RunStore, write_json
@@ -29,7 +30,7 @@ def load_suites() -> dict[str, dict[str, Any]]:
 
 
 def run_suite(config: RunConfig, name: str | None = None, *, resume: Path | None = None) -> Path:
-    from harness.runner import run
+    from harness.app.runner import run
 
     if resume:
         suite_dir = Path(resume)

@@ -9,27 +9,11 @@ import typer
 
 from harness.console import console, error, escape
 from harness.errors import HarnessError
+from harness.app.options import parse_data
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Should you prompt, retrieve, or fine-tune? Run every strategy on the same task and model, "
                        "measure accuracy, overfitting, forgetting, bias and cost, and get a recommendation.")
-
-
-def _parse_data(values: list[str] | None) -> dict[str, Path] | None:
-    """`FILE` (one file, split with the seed) or `split=FILE` (one per split)."""
-    if not values:
-        return None
-    files: dict[str, Path] = {}
-    for value in values:
-        split, sep, path = value.partition("=")
-        if not sep:
-            split, path = "all", value
-        if split in files:
-            raise HarnessError(f"--data gives split '{split}' twice.", hint="Give each split one file.")
-        files[split] = Path(path)
-    if "all" in files and len(files) > 1:
-        raise HarnessError("--data mixes a plain FILE with split=FILE.", hint="Use one file, or name every split.")
-    return files
 
 
 @app.command()
@@ -72,7 +56,7 @@ def run(
     """Run every strategy on a task and write run.json, predictions and report.md."""
     from harness.config import build_config
 
-    data_files = _parse_data(data)
+    data_files = parse_data(data)
     data_section = None
     if data_files:
         data_section = {"files": data_files}
@@ -110,14 +94,14 @@ def run(
 
         check_inputs(cfg)
     if dry_run:
-        from harness.dryrun import estimate, print_estimate
+        from harness.app.dryrun import estimate, print_estimate
 
         print_estimate(estimate(cfg), cfg)
         return
     from harness.interrupt import RunInterrupted
     from harness.ranks import scratch_unless_main
-    from harness.runner import run as run_harness
-    from harness.suite import is_suite, run_suite
+    from harness.app.runner import run as run_harness
+    from harness.app.suite import is_suite, run_suite
 
     with scratch_unless_main(cfg, resume) as (cfg, resume):
         if suite or (resume and is_suite(resume)):
@@ -167,7 +151,7 @@ def tasks() -> None:
     """List the built-in tasks."""
     from rich.table import Table
 
-    from harness.config import read_yaml
+    from harness.yamlfile import read_yaml
     from harness.tasks import builtin_tasks
 
     table = Table("task", "kind", "description")
@@ -200,7 +184,8 @@ def report(
 ) -> None:
     """Re-render a run's reports (report.md, report.html) from its run folder; a complete run's comparisons, cost
     ledger and recommendation are recomputed, with any new priorities, volume or constraints given here."""
-    from harness.config import read_yaml, validate
+    from harness.config import validate
+    from harness.yamlfile import read_yaml
     from harness.store import RunStore
     from reports.html import write_html
     from reports.markdown import write_report
@@ -233,7 +218,7 @@ def compare(
     print_comparison(compare_runs(run_a, run_b))
 
 
-from harness import regression_cli  # noqa: E402  baseline save|list, check, drift
+from harness.app import regression_cli  # noqa: E402  baseline save|list, check, drift
 
 regression_cli.register(app)
 

@@ -172,7 +172,7 @@ def check_config(baseline: Baseline, *, model: str | None = None, data: dict[str
 
 def run_check(baseline: Baseline, rule: Rule, **overrides) -> CheckResult:
     """Re-run the baseline's config with the overrides, then compare. Raises HarnessError when it cannot run."""
-    from harness.runner import run
+    from harness.app.runner import run
     from harness.tasks import load_task
 
     config = check_config(baseline, **overrides)
@@ -255,7 +255,7 @@ def to_junit(result: CheckResult) -> str:
     for k, v in result.context.items():
         ET.SubElement(props, "property", name=k, value=str(v))
     for r in result.rows:
-        case = ET.SubElement(suite, "testcase", classname=f"harness.check.{r.strategy}", name=r.metric, time="0")
+        case = ET.SubElement(suite, "testcase", classname=f"harness.app.check.{r.strategy}", name=r.metric, time="0")
         detail = (f"{r.strategy} {r.metric}: baseline {_fmt(r.baseline, 4)}, new {_fmt(r.new, 4)}, "
                   f"diff {_delta(r)}, n {r.n}, {r.diff.get('test', '')} p {_fmt(r.diff.get('p_value', math.nan), 4)}, "
                   f"Holm p {_fmt(r.p_holm, 4)}; {r.reason}")
@@ -273,7 +273,7 @@ def error_junit(baseline: str, message: str) -> str:
     """The JUnit file when the check could not run at all: one errored testcase, so CI shows why."""
     suites = ET.Element("testsuites", name="harness check", tests="1", failures="0", errors="1")
     suite = ET.SubElement(suites, "testsuite", name=f"harness check: {baseline}", tests="1", failures="0", errors="1")
-    case = ET.SubElement(suite, "testcase", classname="harness.check", name="run")
+    case = ET.SubElement(suite, "testcase", classname="harness.app.check", name="run")
     ET.SubElement(case, "error", message=message, type="could-not-check").text = message
     ET.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"

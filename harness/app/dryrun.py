@@ -31,7 +31,7 @@ def estimate(config: RunConfig) -> list[dict[str, Any]]:
     from harness.context import RunContext
     from harness.registry import strategies as registry
     from harness.backends.pool import ModelPool
-    from harness.runner import evaluation_splits, plan_strategies, split_spec
+    from harness.app.runner import evaluation_splits, plan_strategies, split_spec
     from harness.tasks import load_task
     from strategies.prompt import ZeroShot
 

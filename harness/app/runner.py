@@ -34,7 +34,8 @@ from harness.registry import strategies as strategy_registry
 from harness.retrieval_metrics import split_report as retrieval_split_report
 from harness.backends.pool import ModelPool, save_merged
 from harness.store import RunStore
-from harness.tasks import Task, load_task
+from harness.task import Task
+from harness.tasks import load_task
 
 PACKAGES = ["torch", "transformers", "peft", "sentence-transformers", "faiss-cpu", "datasets", "evaluate",
             "numpy", "scipy", "rouge-score", "pydantic", "typer", "rich"]

@@ -82,11 +82,11 @@ def check(
     """Re-run a baseline's config with a new model or data and fail (exit 1) only on a real regression.
 
     Exit 0: no regression; 1: regression; 2: could not check."""
-    from harness import check as chk
+    from harness.app import check as chk
 
     try:
         from harness.baseline import load_baseline
-        from harness.cli import _parse_data
+        from harness.app.options import parse_data
 
         rule = chk.Rule.parse(threshold, alpha=alpha, margin=margin)
         b = load_baseline(baseline, folder)
@@ -98,7 +98,7 @@ def check(
             if unknown:
                 raise HarnessError(f"Strategy '{unknown[0]}' is not in baseline '{b.name}' ({', '.join(b.strategies)}).",
                                    hint="Check only strategies the baseline has.")
-            result = chk.run_check(b, rule, model=model, data=_parse_data(data), seed=seed, out=out, strategies=names,
+            result = chk.run_check(b, rule, model=model, data=parse_data(data), seed=seed, out=out, strategies=names,
                                    use_cache=False if no_cache else None, device=device, batch_size=batch_size)
             if names:
                 result.rows = [r for r in result.rows if r.strategy in names]
@@ -118,7 +118,7 @@ def check(
 
 
 def _cannot_check(baseline: str, message: str, hint: str, junit: Path | None, summary: Path | None) -> None:
-    from harness.check import CANNOT_CHECK, error_junit
+    from harness.app.check import CANNOT_CHECK, error_junit
 
     error(message, hint, label="Could not check")
     if junit:

@@ -1,0 +1,129 @@
+"""The import graph's layers: core (harness.*) < strategies, reports < app (harness.app) < benchmarks.
+
+Every import counts, including those inside functions (they are real dependencies, only deferred for start-up time);
+imports under `if TYPE_CHECKING:` do not (they never run). A violation names the importing module and line.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("harness", "strategies", "reports", "benchmarks")
+# what each layer may import, besides itself
+ALLOWED = {
+    "core": {"core"},
+    "strategies": {"core"},
+    "reports": {"core"},
+    "app": {"core", "strategies", "reports"},
+    "benchmarks": {"core", "strategies", "reports", "app"},
+}
+
+
+def layer(module: str) -> str:
+    if module in ("harness.app", "harness.__main__") or module.startswith("harness.app."):  # python -m harness
+        return "app"
+    top = module.split(".")[0]
+    return "core" if top == "harness" else top
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _type_checking_only(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> bool:
+    while node in parents:
+        node = parents[node]
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            return True
+    return False
+
+
+def imports(path: Path) -> list[tuple[str, int]]:
+    """(imported module, line) for each project import in a file; `from pkg import mod` resolves to pkg.mod when
+    that is a module of the project."""
+    module = module_name(path)
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, (ast.Import, ast.ImportFrom)) or _type_checking_only(node, parents):
+            continue
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        else:
+            base = node.module or ""
+            if node.level:
+                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else []))
+            names = [f"{base}.{a.name}" if MODULES.get(f"{base}.{a.name}") else base for a in node.names]
+        found += [(name, node.lineno) for name in names if name.split(".")[0] in PACKAGES]
+    return found
+
+
+MODULES = {module_name(p): p for pkg in PACKAGES for p in (ROOT / pkg).rglob("*.py")}
+
+
+def graph() -> dict[str, dict[str, int]]:
+    edges: dict[str, dict[str, int]] = {}
+    for module, path in MODULES.items():
+        edges[module] = {}
+        for name, line in imports(path):
+            while name not in MODULES and "." in name:  # `from harness.x import Class` -> harness.x
+                name = name.rpartition(".")[0]
+            if name in MODULES and name != module:
+                edges[module].setdefault(name, line)
+    return edges
+
+
+def test_no_import_climbs_a_layer():
+    bad = [f"{MODULES[m].relative_to(ROOT)}:{line}: {m} ({layer(m)}) imports {target} ({layer(target)})"
+           for m, targets in graph().items() for target, line in targets.items()
+           if layer(target) != layer(m) and layer(target) not in ALLOWED[layer(m)]]
+    assert not bad, "imports that climb a layer:\n" + "\n".join(bad)
+
+
+def find_cycle(edges: dict[str, dict[str, int]]) -> list[str] | None:
+    """One import circle (as a path a -> b -> ... -> a), or None. Package `__init__` edges to their own submodules
+    count like any other import."""
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node], _ = 1, stack.append(node)
+        for nxt in edges.get(node, {}):
+            if state.get(nxt) == 1:
+                return stack[stack.index(nxt):] + [nxt]
+            if nxt not in state and (cycle := visit(nxt)):
+                return cycle
+        state[node], _ = 2, stack.pop()
+        return None
+
+    for start in sorted(edges):
+        if start not in state and (cycle := visit(start)):
+            return cycle
+    return None
+
+
+def test_no_import_circle():
+    cycle = find_cycle(graph())
+    assert cycle is None, "import circle: " + " -> ".join(cycle)
+
+
+def test_the_checks_catch_what_they_look_for():
+    """The checks fail on a made-up circle and a made-up upward edge (so a passing run means something)."""
+    assert find_cycle({"a": {"b": 1}, "b": {"c": 1}, "c": {"a": 1}}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b": 1}, "b": {}}) is None
+    assert "app" not in ALLOWED[layer("harness.tasks")] and layer("harness.app.runner") == "app"
+    assert layer("reports") not in ALLOWED[layer("strategies.rag")]
+
+
+@pytest.mark.parametrize("module", ["harness.app.runner", "harness.tasks"])
+def test_the_graph_sees_imports_inside_functions(module):
+    # runner imports reports inside a function; tasks imports squad inside one
+    expected = {"harness.app.runner": "reports.html", "harness.tasks": "harness.squad"}[module]
+    assert expected in graph()[module]
