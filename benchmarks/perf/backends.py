@@ -31,11 +31,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--batch-size", type=int, default=32, help="the harness's default (hf)")
     args = ap.parse_args(argv)
 
-    from harness.backends.openai import OpenAIBackend
-    from harness.backends.vllm import VLLMBackend
-    from harness.models import load_generator, resolve
+    from harness.models import load_generator
     from harness.tasks import load_task
-    from tests.servers import VLLMServer, vllm_importable
+    from tests.servers import vllm_importable
 
     why = vllm_importable()
     if why:
@@ -61,23 +59,7 @@ def main(argv: list[str] | None = None) -> None:
     with Timer() as hf_prefill:
         hf.generate(prompts, max_new_tokens=1, batch_size=args.batch_size)
     print(f"hf prefill (1 new token): {hf_prefill.seconds:.1f} s")
-    with Timer() as start_engine:
-        engine = VLLMBackend("default", resolve(None).path, kv_cache_gb=1)
-    print(f"vllm engine start-up: {start_engine.seconds:.1f} s")
-    run("vllm", engine)
-    engine.llm.reset_prefix_cache()  # else the prompts' KV blocks are still cached from the run above
-    with Timer() as vllm_prefill:
-        engine.generate(prompts, max_new_tokens=1)
-    print(f"vllm prefill (1 new token): {vllm_prefill.seconds:.1f} s; at most "
-          f"{timings['hf'] / vllm_prefill.seconds:.2f}x hf however fast vllm decoded")
-    engine.close()
-    with Timer() as start_server:
-        server = VLLMServer(resolve(None).path).wait()
-    print(f"vllm server start-up: {start_server.seconds:.1f} s")
-    try:
-        run("openai", OpenAIBackend(server.name, server.base_url, tokenizer=hf.tokenizer, concurrency=32))
-    finally:
-        server.stop()
+    vllm_prefill, start_engine, start_server = _served(run, prompts, n_new, timings["hf"], hf.tokenizer)
     rate = {k: tokens[k] / timings[k] for k in timings}
     same = {k: sum(a == b for a, b in zip(outputs[k], outputs["hf"])) / len(prompts) for k in ("vllm", "openai")}
     print(f"outputs identical to hf: vllm {same['vllm']:.0%}, openai {same['openai']:.0%}")
@@ -90,6 +72,33 @@ def main(argv: list[str] | None = None) -> None:
          vllm_bound_vs_hf=timings["hf"] / vllm_prefill.seconds, preloaded=preloaded(),
          same_vllm=same["vllm"], same_openai=same["openai"], engine_start_s=start_engine.seconds,
          server_start_s=start_server.seconds, peak_rss_mb=peak_rss_mb(), load=load())
+
+
+def _served(run, prompts: list[str], n_new: int, hf_seconds: float, tokenizer):
+    """vllm in-process (a full run, then prefill only) and the openai backend against a local vLLM server."""
+    from harness.backends.openai import OpenAIBackend
+    from harness.backends.vllm import VLLMBackend
+    from harness.models import resolve
+    from tests.servers import VLLMServer
+
+    with Timer() as start_engine:
+        engine = VLLMBackend("default", resolve(None).path, kv_cache_gb=1)
+    print(f"vllm engine start-up: {start_engine.seconds:.1f} s")
+    run("vllm", engine)
+    engine.llm.reset_prefix_cache()  # else the prompts' KV blocks are still cached from the run above
+    with Timer() as vllm_prefill:
+        engine.generate(prompts, max_new_tokens=1)
+    print(f"vllm prefill (1 new token): {vllm_prefill.seconds:.1f} s; at most "
+          f"{hf_seconds / vllm_prefill.seconds:.2f}x hf however fast vllm decoded")
+    engine.close()
+    with Timer() as start_server:
+        server = VLLMServer(resolve(None).path).wait()
+    print(f"vllm server start-up: {start_server.seconds:.1f} s")
+    try:
+        run("openai", OpenAIBackend(server.name, server.base_url, tokenizer=tokenizer, concurrency=32))
+    finally:
+        server.stop()
+    return vllm_prefill, start_engine, start_server
 
 
 class PlainGenerate:

@@ -34,7 +34,6 @@ def main(argv: list[str] | None = None) -> None:
     from harness.cache import RunCache
     from harness.config import validate
     from harness.context import RunContext
-    from harness.generate import generate
     from harness.models import load_generator
     from harness.tasks import load_task
     from strategies.finetune import LoRA, make_accelerator
@@ -57,25 +56,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{len(prompts)} prompts, trained {args.steps} steps in {t_train.seconds:.0f} s, torch threads "
           f"{torch.get_num_threads()}, {load()}")
     models = {"base": handle, "merged": merged, "unmerged": unmerged}
-    seconds = {k: 0.0 for k in models}
-    tokens = {k: 0 for k in models}
-    ratios: dict[str, list[float]] = {"merged": [], "unmerged": []}
-    names = list(models)
     batches = [prompts[i : i + args.batch_size] for i in range(0, len(prompts), args.batch_size)]
-    step = 0
-    for r in range(args.rounds):
-        for b, batch in enumerate(batches):  # the models take turns on each batch: seconds apart, same load
-            took = {}
-            for name in names[step % 3:] + names[: step % 3]:  # rotate: no model always runs first
-                with Timer() as t:
-                    gens = generate(models[name], batch, max_new_tokens=task.max_new_tokens, batch_size=len(batch))
-                took[name] = t.seconds
-                seconds[name] += t.seconds
-                tokens[name] += sum(g.tokens_out for g in gens)
-            step += 1
-            for k in ratios:
-                ratios[k].append(took[k] / took["base"])
-            print(f"round {r + 1} batch {b + 1}: " + ", ".join(f"{k} {v:.1f} s" for k, v in took.items()) + f"; {load()}")
+    seconds, tokens, ratios = _alternate(models, batches, args.rounds, task.max_new_tokens)
     per_query = {k: seconds[k] / (args.rounds * len(prompts)) for k in models}
     per_token = {k: seconds[k] / max(tokens[k], 1) for k in models}
     median = {k: sorted(v)[len(v) // 2] for k, v in ratios.items()}
@@ -86,6 +68,32 @@ def main(argv: list[str] | None = None) -> None:
     emit("deployment", per_query=per_query, per_token=per_token, tokens=tokens, prompts=len(prompts),
          rounds=args.rounds, merged_ratio=per_query["merged"] / per_query["base"],
          unmerged_ratio=per_query["unmerged"] / per_query["base"], median_paired_ratio=median, load=load())
+
+
+def _alternate(models: dict, batches: list[list[str]], rounds: int, max_new_tokens: int):
+    """Every model generates every batch, taking turns batch by batch (seconds apart, so under the same load): total
+    seconds and tokens out per model, and per batch each adapted model's time over the base's."""
+    from harness.generate import generate
+
+    seconds = {k: 0.0 for k in models}
+    tokens = {k: 0 for k in models}
+    ratios: dict[str, list[float]] = {"merged": [], "unmerged": []}
+    names = list(models)
+    step = 0
+    for r in range(rounds):
+        for b, batch in enumerate(batches):
+            took = {}
+            for name in names[step % 3:] + names[: step % 3]:  # rotate: no model always runs first
+                with Timer() as t:
+                    gens = generate(models[name], batch, max_new_tokens=max_new_tokens, batch_size=len(batch))
+                took[name] = t.seconds
+                seconds[name] += t.seconds
+                tokens[name] += sum(g.tokens_out for g in gens)
+            step += 1
+            for k in ratios:
+                ratios[k].append(took[k] / took["base"])
+            print(f"round {r + 1} batch {b + 1}: " + ", ".join(f"{k} {v:.1f} s" for k, v in took.items()) + f"; {load()}")
+    return seconds, tokens, ratios
 
 
 if __name__ == "__main__":

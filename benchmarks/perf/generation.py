@@ -50,20 +50,7 @@ def main(argv: list[str] | None = None) -> None:
     harness_generate.MIN_SHARED_PREFIX = shared
     print(f"harness.generate without the shared-prefix cache: {t_plain.seconds:.1f} s")
 
-    loop_texts = []
-    with Timer() as t_loop, torch.inference_mode():
-        for p in prompts:
-            enc = tok(p, return_tensors="pt", add_special_tokens=False)
-            out = model.generate(**enc, max_new_tokens=n_new, do_sample=False, temperature=None, top_p=None,
-                                 top_k=None, pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id)
-            loop_texts.append(tok.decode(out[0, enc["input_ids"].shape[1]:], skip_special_tokens=True).strip())
-    print(f"per-example model.generate loop: {t_loop.seconds:.1f} s")
-
-    pipe = pipeline("text-generation", model=model, tokenizer=tok, device="cpu")
-    with Timer() as t_pipe, torch.inference_mode():
-        pipe_out = pipe(prompts, max_new_tokens=n_new, do_sample=False, return_full_text=False,
-                        pad_token_id=tok.pad_token_id)
-    print(f"transformers.pipeline (its default batching): {t_pipe.seconds:.1f} s")
+    loop_texts, t_loop = _per_example_loop(model, tok, prompts, n_new)
 
     agree = sum(g.text == t for g, t in zip(gens, loop_texts)) / len(prompts)
     agree_plain = sum(g.text == t.text for g, t in zip(gens, plain)) / len(prompts)
@@ -74,6 +61,21 @@ def main(argv: list[str] | None = None) -> None:
          loop_s=t_loop.seconds, pipeline_s=t_pipe.seconds, vs_loop=t_loop.seconds / t_harness.seconds,
          vs_pipeline=t_pipe.seconds / t_harness.seconds, same_outputs=agree, no_prefix_cache_s=t_plain.seconds,
          prefix_cache_gain=t_plain.seconds / t_harness.seconds, peak_rss_mb=peak_rss_mb(), load=load())
+
+
+def _per_example_loop(model, tok, prompts: list[str], n_new: int):
+    """Plain transformers, one prompt at a time: the baseline every batching scheme is measured against."""
+    import torch
+
+    texts = []
+    with Timer() as t_loop, torch.inference_mode():
+        for p in prompts:
+            enc = tok(p, return_tensors="pt", add_special_tokens=False)
+            out = model.generate(**enc, max_new_tokens=n_new, do_sample=False, temperature=None, top_p=None,
+                                 top_k=None, pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id)
+            texts.append(tok.decode(out[0, enc["input_ids"].shape[1]:], skip_special_tokens=True).strip())
+    print(f"per-example model.generate loop: {t_loop.seconds:.1f} s")
+    return texts, t_loop
 
 
 if __name__ == "__main__":

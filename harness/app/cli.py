@@ -56,22 +56,8 @@ def run(
     """Run every strategy on a task and write run.json, predictions and report.md."""
     from harness.config import build_config
 
-    data_files = parse_data(data)
-    data_section = None
-    if data_files:
-        data_section = {"files": data_files}
-        if input_field:
-            data_section["input_field"] = input_field
-        if reference_field:
-            data_section["reference_fields"] = [f.strip() for f in reference_field.split(",") if f.strip()]
-        if instruction:
-            data_section["instruction"] = instruction
-        if data_format:
-            data_section["format"] = data_format
-        if labels:
-            from harness.task_spec import parse_labels
-
-            data_section["labels"] = parse_labels(labels)
+    data_section = _data_section(parse_data(data), input_field=input_field, reference_field=reference_field,
+                                 instruction=instruction, data_format=data_format, labels=labels)
     cli = {
         "task": task, "data": data_section, "model": model, "embedder": embedder, "strategies": strategies,
         "limit": limit, "seed": seed, "out": out, "batch_size": batch_size, "device": device, "max_new_tokens": max_new_tokens,
@@ -88,7 +74,31 @@ def run(
         from strategies.hpsearch import parse_search_flag
 
         cli["search"] = parse_search_flag(search, trials)
-    cfg = build_config(cli, config)
+    _run_config(build_config(cli, config), suite=suite, resume=resume, dry_run=dry_run)
+
+
+def _data_section(files: dict[str, Path] | None, **flags: str | None) -> dict | None:
+    """The run config's `data:` section from --data and the flags that describe its fields."""
+    if not files:
+        return None
+    section: dict = {"files": files}
+    if flags["input_field"]:
+        section["input_field"] = flags["input_field"]
+    if flags["reference_field"]:
+        section["reference_fields"] = [f.strip() for f in flags["reference_field"].split(",") if f.strip()]
+    if flags["instruction"]:
+        section["instruction"] = flags["instruction"]
+    if flags["data_format"]:
+        section["format"] = flags["data_format"]
+    if flags["labels"]:
+        from harness.task_spec import parse_labels
+
+        section["labels"] = parse_labels(flags["labels"])
+    return section
+
+
+def _run_config(cfg, *, suite: str | None, resume: Path | None, dry_run: bool) -> None:
+    """Check, then estimate (--dry-run), run one task, or run a suite."""
     if not resume:  # a resumed run checks the config it started with
         from harness.preflight import check_inputs
 
