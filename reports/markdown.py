@@ -40,7 +40,9 @@ def _overfitting(rec: dict[str, Any], names: list[str], metrics: list[str]) -> l
 
 
 def render(store: RunStore) -> str:
-    rec = store.read()
+    from reports.legacy import legacy_view
+
+    rec = legacy_view(store.read())
     task = rec.get("task", {})
     model = rec.get("model", {})
     names = [n for n in rec.get("strategy_order", rec["strategies"]) if n in rec["strategies"]]
