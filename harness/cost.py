@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.config import DecisionConfig
+from harness.units import fmt_count, fmt_dollars  # noqa: F401  (re-exported: decide and the dry run print with them)
 
 
 # --- measuring --------------------------------------------------------------------------------------------------
@@ -167,22 +168,3 @@ def break_even(rows: dict[str, dict[str, Any]], monthly_queries: float) -> list[
             out.append({"pair": [x, y], "upfront": a, "cheaper_per_query": cheaper, "other": b, "queries": None,
                         "months": None, "dominant": cheaper})
     return out
-
-
-def fmt_dollars(x: float | None) -> str:
-    if x is None:
-        return "–"
-    if x == 0:
-        return "$0"
-    if abs(x) < 0.01:
-        return f"${x:.2g}"
-    return f"${x:,.2f}"
-
-
-def fmt_count(x: float | None) -> str:
-    if x is None:
-        return "–"
-    for unit, size in (("B", 1e9), ("M", 1e6), ("k", 1e3)):
-        if abs(x) >= size:
-            return f"{x / size:.3g}{unit}"
-    return f"{x:.3g}"
