@@ -8,29 +8,31 @@ from typing import Any
 
 import yaml
 
-from harness import cost as costs
 from harness.probes import bias_entries, forgetting_entries
 from harness.store import RunStore
+from harness.units import fmt_count, fmt_dollars, fmt_number, fmt_p
 from reports import plots
 from reports.markdown import strategy_models
+from reports.samples import display_metric, side_by_side
+from reports.wording import break_even
 
 TEMPLATES = Path(__file__).parent / "templates"
-SAMPLES = 4
 TEXT_LIMIT = 1200
 
 
-def _env():
+def environment():
+    """The Jinja2 environment of report.html and suite.html: autoescaped, and strict about missing names."""
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True)
-    env.filters["score"] = lambda s: "–" if not s else f"{s['value']:.3f}"
-    env.filters["ci"] = lambda s: "" if not s else f"[{s['ci_low']:.3f}, {s['ci_high']:.3f}]"
-    env.filters["signed"] = lambda x: "–" if x is None else f"{x:+.3f}"
-    env.filters["num"] = lambda x, d=3: "–" if x is None else f"{x:.{d}f}"
-    env.filters["pval"] = lambda x: "–" if x is None else (f"{x:.2g}" if x >= 0.001 else "<0.001")
-    env.filters["dollars"] = costs.fmt_dollars
-    env.filters["count"] = costs.fmt_count
+    env.filters["score"] = lambda s: "–" if not s else fmt_number(s["value"])
+    env.filters["ci"] = lambda s: "" if not s else f"[{fmt_number(s['ci_low'])}, {fmt_number(s['ci_high'])}]"
+    env.filters["signed"] = lambda x: fmt_number(x, signed=True)
+    env.filters["num"] = lambda x, d=3: fmt_number(x, d)
+    env.filters["pval"] = fmt_p
+    env.filters["dollars"] = fmt_dollars
+    env.filters["count"] = fmt_count
     env.filters["mb"] = lambda x: "–" if not x else f"{x:,.0f} MB"
     env.filters["bytes"] = lambda x: "–" if not x else (f"{x / 2**20:,.1f} MiB" if x >= 2**20 else f"{x / 1024:,.1f} KiB")
     env.filters["clip"] = lambda t, n=TEXT_LIMIT: t if len(str(t)) <= n else str(t)[: n - 1] + "…"
@@ -39,28 +41,6 @@ def _env():
 
 def _names(rec: dict[str, Any]) -> list[str]:
     return [n for n in rec.get("strategy_order", rec.get("strategies", {})) if n in rec.get("strategies", {})]
-
-
-def _samples(store: RunStore, names: list[str], metric: str) -> list[dict[str, Any]]:
-    """The examples where the strategies disagree most on the decision metric, outputs side by side."""
-    preds = {n: {r["example_id"]: r for r in store.read_predictions(n)} for n in names}
-    if not names or not preds[names[0]]:
-        return []
-    ids = [i for i in preds[names[0]] if all(i in preds[n] for n in names)] or list(preds[names[0]])
-
-    def spread(i: str) -> float:
-        vals = [preds[n][i].get("scores", {}).get(metric) for n in names if i in preds[n]]
-        vals = [v for v in vals if v is not None]
-        return (max(vals) - min(vals)) if vals else 0.0
-
-    ids.sort(key=lambda i: (-spread(i), i))
-    out = []
-    for i in ids[:SAMPLES]:
-        first = preds[names[0]][i]
-        out.append({"id": i, "prompt": first.get("prompt", ""), "references": first.get("references", []),
-                    "outputs": [{"strategy": n, "output": preds[n][i]["output"] if i in preds[n] else None,
-                                 "score": preds[n].get(i, {}).get("scores", {}).get(metric)} for n in names]})
-    return out
 
 
 def context(store: RunStore) -> dict[str, Any]:
@@ -74,7 +54,7 @@ def context(store: RunStore) -> dict[str, Any]:
     results = rec.get("strategies", {})
     task = rec.get("task", {})
     recommendation = rec.get("recommendation") or {}
-    metric = recommendation.get("metric") or (task.get("metrics") or [""])[0]
+    metric = display_metric(rec)
     metrics = task.get("metrics") or sorted({m for r in results.values() for m in r.get("metrics", {}).get("test", {})})
     splits = sorted({s for r in results.values() for s in r.get("metrics", {})}, key=lambda s: (s != "test", s))
     ledger = (rec.get("cost_ledger") or {}).get("strategies", {})
@@ -100,7 +80,7 @@ def context(store: RunStore) -> dict[str, Any]:
         "rec": rec, "task": task, "model": rec.get("model", {}), "names": names, "results": results,
         "metrics": metrics, "splits": splits, "metric": metric, "recommendation": recommendation,
         "comparisons": rec.get("comparisons") or [], "ledger": ledger,
-        "break_even": (rec.get("cost_ledger") or {}).get("break_even", []),
+        "break_even": [break_even(b) for b in (rec.get("cost_ledger") or {}).get("break_even", [])],
         "prices": (rec.get("cost_ledger") or {}).get("prices", {}),
         "bars": [b for b in bars if b], "scatter": scatter, "curves": [c for c in curves if c],
         "forgetting": forgetting, "bias": bias, "retrieval": retrieval, "overfitting": overfitting,
@@ -111,7 +91,7 @@ def context(store: RunStore) -> dict[str, Any]:
                                           "bias: adapted minus base (95% CI)")),
         "searches": [(n, s, summary(n, s, results[n].get("cost", {}).get("setup_seconds")), svg(search_plot(n, s)))
                      for n, s in searches(rec, names)],
-        "samples": _samples(store, names, metric),
+        "samples": side_by_side(store, names, metric),
         "models": strategy_models(rec, names),
         "config_yaml": yaml.safe_dump(rec.get("config"), sort_keys=False),
         "environment_yaml": yaml.safe_dump(rec.get("environment"), sort_keys=False),
@@ -119,7 +99,7 @@ def context(store: RunStore) -> dict[str, Any]:
 
 
 def render(store: RunStore) -> str:
-    return _env().get_template("report.html.j2").render(**context(store))
+    return environment().get_template("report.html.j2").render(**context(store))
 
 
 def write_html(run_dir: Path) -> Path:

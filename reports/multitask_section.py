@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.stats import find_comparison
+from harness.units import fmt_number, fmt_p
+from reports.tables import fmt_score, table
 
 PER_TASK, SHARED = "lora", "multitask-lora"
 
@@ -48,16 +50,12 @@ def markdown(suite_dir: Path, summary: list[dict[str, Any]]) -> list[str]:
              "`lora` trains an adapter per task; `multitask-lora` trains one adapter once on the same training samples "
              "of all the tasks and is scored on each. The difference is paired on each task's test examples (95% "
              "bootstrap CI, Holm-adjusted p within the task's run). The shared training is counted once: each task "
-             "is charged its share of it plus its own loading.", "",
-             "| task · metric | lora | multitask-lora | multitask-lora − lora [95% CI] | Holm p | verdict | "
-             "setup s: lora / multitask share |", "|---|---|---|---|---|---|---|"]
-    for r in found:
-        d = r["diff"]
-        diff = f"{d['value']:+.3f} [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}]" if d else "–"
-        holm = f"{d['p_holm']:.2g}" if d and d.get("p_holm") is not None else "–"
-        setup = f"{r['lora_setup'] or 0:.1f} / {r['multitask_setup'] or 0:.1f}"
-        lines.append(f"| {r['task']} · {r['metric']} | {_score(r['lora'])} | {_score(r['multitask'])} | {diff} | "
-                     f"{holm} | {verdict(d)} | {setup} |")
+             "is charged its share of it plus its own loading.", ""]
+    cells = [[f"{r['task']} · {r['metric']}", fmt_score(r["lora"]), fmt_score(r["multitask"]),
+             fmt_score(r["diff"], signed=True), fmt_p((r["diff"] or {}).get("p_holm")), verdict(r["diff"]),
+             f"{fmt_number(r['lora_setup'] or 0, 1)} / {fmt_number(r['multitask_setup'] or 0, 1)}"] for r in found]
+    lines += table(["task · metric", "lora", "multitask-lora", "multitask-lora − lora [95% CI]", "Holm p", "verdict",
+                    "setup s: lora / multitask share"], cells)
     total_lora = sum(r["lora_setup"] or 0 for r in found)
     train = found[0]["shared_train_seconds"]
     if train is not None:
@@ -65,6 +63,3 @@ def markdown(suite_dir: Path, summary: list[dict[str, Any]]) -> list[str]:
                   f"the one shared adapter (trained once for {found[0]['shared_tasks']} tasks)."]
     return lines
 
-
-def _score(s: dict[str, Any]) -> str:
-    return f"{s['value']:.3f} [{s['ci_low']:.3f}, {s['ci_high']:.3f}]"

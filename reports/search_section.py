@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from harness.units import fmt_number
+from reports.tables import table
+
 
 def searches(rec: dict[str, Any], names: list[str]) -> list[tuple[str, dict[str, Any]]]:
     return [(n, rec["strategies"][n]["search"]) for n in names if isinstance(rec["strategies"][n].get("search"), dict)]
@@ -32,15 +35,11 @@ def markdown(rec: dict[str, Any], names: list[str]) -> list[str]:
         return []
     lines = ["", "## Hyperparameter search", ""]
     for name, s in found:
+        rows = [[f"{t['number']}{' (best)' if t['number'] == s['best']['number'] else ''}",
+                 *[_fmt(t["params"].get(p)) for p in s["params"]], _fmt(t["value"]), t["state"],
+                 fmt_number(t.get("seconds"), 0)] for t in s["trials"]]
         lines += [summary(name, s, rec["strategies"][name].get("cost", {}).get("setup_seconds")), "",
-                  "| trial | " + " | ".join(s["params"]) + " | validation | state | seconds |",
-                  "|---|" + "---|" * (len(s["params"]) + 3)]
-        for t in s["trials"]:
-            cells = [_fmt(t["params"].get(p)) for p in s["params"]]
-            mark = " (best)" if t["number"] == s["best"]["number"] else ""
-            lines.append(f"| {t['number']}{mark} | {' | '.join(cells)} | {_fmt(t['value'])} | {t['state']} | "
-                         f"{t['seconds']:.0f} |" if t.get("seconds") is not None else "– |")
-        lines.append("")
+                  *table(["trial", *s["params"], "validation", "state", "seconds"], rows), ""]
     return lines
 
 

@@ -6,7 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from reports.markdown import fmt_score
+from reports import multitask_section
+from reports.html import environment
+from reports.tables import fmt_score, table
 
 
 def _load(suite_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]], list[str], dict[str, int]]:
@@ -22,33 +24,22 @@ def _load(suite_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]], list[s
 
 def render_markdown(suite_dir: Path) -> str:
     rec, rows, strategies, wins = _load(suite_dir)
+    verdicts = [[f"[{r['task']}]({r['run']}/report.md)", r["kind"], r["recommended"] or "–", r["verdict"] or "–",
+                 r["headline"]] for r in rows]
+    overall = [[name, *[fmt_score(r["scores"].get(name)) for r in rows], f"{wins.get(name, 0)} of {len(rows)}"]
+               for name in strategies]
     lines = [f"# Suite `{rec['suite']}`: prompt, retrieve or fine-tune, task by task", "",
-             "## Verdict per task", "", "| task | kind | recommended | verdict | why |", "|---|---|---|---|---|"]
-    for row in rows:
-        why = row["headline"].replace("|", "\\|")
-        lines.append(f"| [{row['task']}]({row['run']}/report.md) | {row['kind']} | {row['recommended'] or '–'} | "
-                     f"{row['verdict'] or '–'} | {why} |")
-    lines += ["", "## Overall", "", "Each strategy's primary metric on each task: mean on the test split [95% CI].", "",
-              "| strategy | " + " | ".join(f"{r['task']} · {r['metric']}" for r in rows) + " | recommended on |",
-              "|---|" + "---|" * (len(rows) + 1)]
-    for name in strategies:
-        cells = [fmt_score(r["scores"][name]) if r["scores"].get(name) else "–" for r in rows]
-        lines.append(f"| {name} | " + " | ".join(cells) + f" | {wins.get(name, 0)} of {len(rows)} |")
-    from reports.multitask_section import markdown as multitask_lines
-
-    lines += multitask_lines(suite_dir, rows)
-    return "\n".join(lines) + "\n"
+             "## Verdict per task", "", *table(["task", "kind", "recommended", "verdict", "why"], verdicts),
+             "", "## Overall", "", "Each strategy's primary metric on each task: mean on the test split [95% CI].", "",
+             *table(["strategy", *[f"{r['task']} · {r['metric']}" for r in rows], "recommended on"], overall)]
+    return "\n".join(lines + multitask_section.markdown(suite_dir, rows)) + "\n"
 
 
 def render_html(suite_dir: Path) -> str:
-    from reports.html import _env
-
     rec, rows, strategies, wins = _load(suite_dir)
-    from reports.multitask_section import rows as multitask_rows
-    from reports.multitask_section import verdict
-
-    return _env().get_template("suite.html.j2").render(rec=rec, rows=rows, strategies=strategies, wins=wins,
-                                                       multitask=multitask_rows(suite_dir, rows), verdict=verdict)
+    return environment().get_template("suite.html.j2").render(
+        rec=rec, rows=rows, strategies=strategies, wins=wins, multitask=multitask_section.rows(suite_dir, rows),
+        verdict=multitask_section.verdict)
 
 
 def write_suite_reports(suite_dir: Path) -> None:
