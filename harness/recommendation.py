@@ -9,7 +9,7 @@ from typing import Annotated, Literal, Union
 from pydantic import Field
 
 from harness.config import ConstraintsConfig, PricesConfig
-from harness.results import Difference, RecordModel
+from harness.figures import Difference, RecordModel
 
 Constraint = Literal["max_forgetting_drop", "max_bias_increase", "max_latency_p95", "max_setup_dollars"]
 

@@ -1,65 +1,19 @@
-"""What run.json holds for one strategy (`StrategyResult`) and the figures it is made of, as pydantic models.
+"""What run.json holds for one strategy (`StrategyResult`) and its parts, as pydantic models.
 
-Every statistic is a `Score` (a mean with its 95% CI) or a `Difference` (a change with its CI and test). The
-probes' figures come as `Versus`: the base model's, the strategy's, and the paired change on the same items.
-Only `Training` and `StrategyCost.extra` take keys beyond their declared fields: what a strategy reports about
-its own training differs from one strategy to the next.
+The statistics are harness.figures' (`Score`, `Difference`, `Gap`, `Versus`); what training strategies add is in
+harness.training_record. Only `Training` and `StrategyCost.extra` take keys beyond their declared fields: what a
+strategy reports about its own training differs from one strategy to the next.
 """
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from harness.config import ModelPrices
-
-
-class RecordModel(BaseModel):
-    """A part of run.json whose shape is ours: an unknown key is an error, not something silently kept."""
-
-    model_config = ConfigDict(extra="forbid", from_attributes=True)
-
-
-# --- statistics -------------------------------------------------------------------------------------------------
-
-class Score(RecordModel):
-    """A metric's mean over a sample with its 95% bootstrap CI; `higher_is_better` travels with it."""
-
-    metric: str
-    value: float
-    ci_low: float
-    ci_high: float
-    n: int
-    higher_is_better: bool = True
-
-
-class Difference(RecordModel):
-    """A change a − b with its 95% bootstrap CI, the test behind its p-value and the effect size (paired d_z)."""
-
-    value: float
-    ci_low: float
-    ci_high: float
-    n: int
-    p_value: float | None = None
-    test: str = ""
-    effect_size: float | None = None
-
-
-class Gap(Difference):
-    """A difference of two independent means (a train sample against the test split): Cohen's d as effect size."""
-
-    n_a: int
-    n_b: int
-    higher_is_better: bool = True
-
-
-class Versus(RecordModel):
-    """A probe figure on the base model and on the strategy, and the paired change (strategy − base)."""
-
-    base: Score
-    adapted: Score
-    delta: Difference
+from harness.figures import Difference, Gap, RecordModel, Score, Versus
+from harness.training_record import CurvePoint, DataSizeCurve, Search, Training
 
 
 # --- per split: predictions -------------------------------------------------------------------------------------
@@ -230,137 +184,6 @@ class WinRate(RecordModel):
     losses: int
 
 
-# --- training ---------------------------------------------------------------------------------------------------
-
-class CurvePoint(RecordModel):
-    """One validation during training (fine-tuning: loss and metric; DPO: reward accuracy and margin)."""
-
-    step: int | None = None
-    epoch: float | None = None
-    tokens: int | None = None
-    train_loss: float | None = None
-    val_loss: float | None = None
-    val_metric: float | None = None
-    val_metric_n: int | None = None
-    val_reward_accuracy: float | None = None
-    val_reward_margin: float | None = None
-
-
-class Artifact(RecordModel):
-    """A saved adapter or model: where, which files, how many bytes."""
-
-    path: str
-    files: list[str] = []
-    bytes: int = 0
-
-
-class Training(RecordModel):
-    """What a training strategy did. The declared fields are the ones several strategies share; each strategy
-    adds its own settings (lora, freeze, pairs, tasks, shared...), kept as given."""
-
-    model_config = ConfigDict(extra="allow")
-
-    method: str
-    train_examples: int | None = None
-    val_examples: int | None = None
-    lr: float | None = None
-    epochs: int | None = None
-    steps: int | None = None
-    stopped_early: bool | None = None
-    best: CurvePoint | None = None
-    monitor: str | None = None
-    tokens: int | None = None
-    target_tokens: int | None = None
-    train_seconds: float | None = None
-    eval_seconds: float | None = None
-    tokens_per_second: float | None = None
-    processes: int | None = None
-    mixed_precision: str | None = None
-    deployment: str | None = None
-    artifact: Artifact | None = None
-
-
-class SizePoint(RecordModel):
-    """The metric after training on `train_examples` (a `fraction` of the training sample), with its CI."""
-
-    fraction: float | None = None
-    train_examples: int
-    value: float
-    ci_low: float
-    ci_high: float
-    n: int
-
-
-class CurveFit(RecordModel):
-    """The fitted saturating curve m(n) = a − b·n^−c."""
-
-    form: str = "a - b * n^-c"
-    a: float
-    b: float
-    c: float
-
-
-class Projection(RecordModel):
-    """The fitted metric at more training data, with a bootstrap CI and the gain over the largest point."""
-
-    train_examples: int
-    value: float
-    ci_low: float
-    ci_high: float
-    gain_over_current: float
-
-
-class BootstrapFits(RecordModel):
-    converged: int
-    tried: int
-
-
-class DataSizeCurve(RecordModel):
-    """Would more labelled data pay: the points, the fit (None when it could not be fitted) and projections
-    keyed "2x", "4x"."""
-
-    metric: str
-    higher_is_better: bool = True
-    points: list[SizePoint]
-    fit: CurveFit | None = None
-    projection: dict[str, Projection] = {}
-    bootstrap_fits: BootstrapFits | None = None
-    asymptote: float | None = None
-
-
-class Trial(RecordModel):
-    """One hyperparameter-search trial: its values, its objective (None if pruned before one) and validations."""
-
-    number: int
-    params: dict[str, float | int]
-    value: float | None = None
-    state: str
-    seconds: float | None = None
-    intermediate: dict[str, float] = {}
-
-
-class BestTrial(RecordModel):
-    number: int
-    params: dict[str, float | int]
-    value: float
-
-
-class Search(RecordModel):
-    """A hyperparameter search on the validation split: the space, every trial, and the one kept."""
-
-    strategy: str
-    params: list[str]
-    split: str = "validation"
-    objective: str
-    sampler: str
-    pruner: str
-    space: dict[str, list[float | int]]
-    trials: list[Trial]
-    best: BestTrial
-    kept: str
-    seconds: float
-
-
 # --- cost and the result ----------------------------------------------------------------------------------------
 
 class StrategyCost(RecordModel):
@@ -407,3 +230,13 @@ class StrategyResult(RecordModel):
 
     def score(self, metric: str, split: str = "test") -> Score | None:
         return self.metrics.get(split, {}).get(metric)
+
+    def forgetting_entries(self) -> dict[str, ForgettingSet]:
+        """{probe set: base, adapted, delta} for the multiple-choice forgetting probes."""
+        return dict(self.forgetting.sets) if self.forgetting else {}
+
+    def bias_entries(self) -> dict[str, Versus]:
+        """{"<bbq set> <bias score>": base, adapted, delta}: the BBQ bias scores (lower is better)."""
+        bbq = self.bias.bbq if self.bias else {}
+        return {f"{name} {field}": e for name, fields in bbq.items() for field, e in fields.items()
+                if field.startswith("bias_")}
