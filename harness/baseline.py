@@ -18,9 +18,14 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+from pydantic import ConfigDict, Field, ValidationError
+
+from harness.config import RunConfig
 from harness.errors import HarnessError, unknown_name
+from harness.record import Environment, ModelInfo, TaskInfo, problems
+from harness.figures import RecordModel, Score
 from harness.store import RunStore, safe_name, write_json
 
 BASELINE_SCHEMA = 1
@@ -34,28 +39,52 @@ def example_sha(text: str, reference: Any) -> str:
     return hashlib.sha256(json.dumps([text, reference], sort_keys=True).encode()).hexdigest()[:16]
 
 
+class BaselineStrategy(RecordModel):
+    """One strategy of a baseline: its fingerprint, its test-split metric summaries, and its scores file."""
+
+    fingerprint: str | None = None
+    metrics: dict[str, Score] = {}
+    file: str
+
+
+class BaselineRecord(RecordModel):
+    """baseline.json: what check and drift compare against (the run's config, task, model and strategies)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    version: Literal[1] = Field(BASELINE_SCHEMA, alias="schema")
+    name: str
+    created: str | None = None
+    source_run: str | None = None
+    config: RunConfig
+    task: TaskInfo
+    model: ModelInfo
+    environment: Environment = Field(default_factory=Environment)
+    strategies: dict[str, BaselineStrategy]
+
+
 @dataclass
 class Baseline:
     path: Path
-    record: dict[str, Any]
+    record: BaselineRecord
     scores: dict[str, dict[str, dict[str, float]]]  # strategy -> example id -> metric -> value
     inputs: list[dict[str, str]]  # {"id", "input", "sha"} in test-split order
 
     @property
     def name(self) -> str:
-        return self.record["name"]
+        return self.record.name
 
     @property
-    def config(self) -> dict[str, Any]:
-        return self.record["config"]
+    def config(self) -> RunConfig:
+        return self.record.config
 
     @property
     def strategies(self) -> list[str]:
-        return list(self.record["strategies"])
+        return list(self.record.strategies)
 
     @property
     def metrics(self) -> list[str]:
-        return list(self.record["task"]["metrics"])
+        return list(self.record.task.metrics)
 
     def test_ids(self) -> list[str]:
         return [row["id"] for row in self.inputs]
@@ -64,7 +93,6 @@ class Baseline:
 def save_baseline(run_dir: Path, name: str, folder: Path | str | None = None, *, overwrite: bool = False) -> Path:
     """Freeze a complete run as a baseline; the task is reloaded from the run's config and must match its
     data fingerprint, so the stored inputs are exactly the ones the run scored."""
-    from harness.config import validate
     from harness.tasks import load_task
 
     if safe_name(name, 80) != name:
@@ -72,15 +100,15 @@ def save_baseline(run_dir: Path, name: str, folder: Path | str | None = None, *,
                            hint="Use letters, digits, '-' and '_' only, e.g. summarization-main.")
     store = RunStore.open(run_dir)
     rec = store.read()
-    if rec.get("status") != "complete":
-        raise HarnessError(f"{run_dir} is not a complete run (status: {rec.get('status')}).",
+    if rec.status != "complete":
+        raise HarnessError(f"{run_dir} is not a complete run (status: {rec.status}).",
                            hint="Finish it first: harness run --resume RUN_DIR.")
-    config = validate(rec["config"], source=f"{store.record_path}: config")
+    config = rec.config
     task = load_task(config.task, config.data, limit=config.limit, seed=config.seed, test_ids=config.test_ids)
-    if task.fingerprint() != rec["task"]["fingerprint"]:
+    if task.fingerprint() != rec.task.fingerprint:
         raise HarnessError(
             f"The task data changed since {run_dir} ran (fingerprint {task.fingerprint()} now, "
-            f"{rec['task']['fingerprint']} then), so its test inputs cannot be stored faithfully.",
+            f"{rec.task.fingerprint} then), so its test inputs cannot be stored faithfully.",
             hint="Re-run on the current data and save that run as the baseline.",
         )
     target = baselines_root(folder) / name
@@ -91,9 +119,9 @@ def save_baseline(run_dir: Path, name: str, folder: Path | str | None = None, *,
         old.unlink()
 
     test = task.split("test")
-    strategies: dict[str, Any] = {}
-    for strategy in rec.get("strategy_order") or list(rec["strategies"]):
-        result = rec["strategies"][strategy]
+    strategies: dict[str, BaselineStrategy] = {}
+    for strategy in rec.names():
+        result = rec.strategies[strategy]
         rows = {r["example_id"]: r["scores"] for r in store.read_predictions(strategy)}
         missing = [ex.id for ex in test if ex.id not in rows]
         if missing:
@@ -101,21 +129,16 @@ def save_baseline(run_dir: Path, name: str, folder: Path | str | None = None, *,
                                hint="The run folder is incomplete; re-run it.")
         _write_lines(target / "scores" / f"{safe_name(strategy)}.jsonl",
                      [{"example_id": ex.id, "scores": rows[ex.id]} for ex in test])
-        strategies[strategy] = {"fingerprint": result.get("fingerprint"), "metrics": result["metrics"]["test"],
-                                "file": f"scores/{safe_name(strategy)}.jsonl"}
+        strategies[strategy] = BaselineStrategy(fingerprint=result.fingerprint, metrics=result.metrics["test"],
+                                                file=f"scores/{safe_name(strategy)}.jsonl")
     _write_lines(target / "inputs.jsonl",
                  [{"id": ex.id, "input": ex.input, "sha": example_sha(ex.input, ex.reference)} for ex in test])
-    write_json(target / "baseline.json", {
-        "schema": BASELINE_SCHEMA,
-        "name": name,
-        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "source_run": rec.get("run_id"),
-        "config": rec["config"],
-        "task": rec["task"],
-        "model": rec["model"],
-        "environment": {k: rec.get("environment", {}).get(k) for k in ("harness", "device", "git_commit")},
-        "strategies": strategies,
-    })
+    env = rec.environment
+    record = BaselineRecord(
+        name=name, created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), source_run=rec.run_id,
+        config=rec.config, task=rec.task, model=rec.model, strategies=strategies,
+        environment=Environment(harness=env.harness, device=env.device, git_commit=env.git_commit))
+    write_json(target / "baseline.json", record.model_dump(mode="json", by_alias=True))
     return target
 
 
@@ -138,31 +161,14 @@ def load_baseline(name: str, folder: Path | str | None = None) -> Baseline:
     if record.get("schema") != BASELINE_SCHEMA:
         raise HarnessError(f"{path / 'baseline.json'} has schema {record.get('schema')}, this harness reads {BASELINE_SCHEMA}.",
                            hint="Save the baseline again with this version.")
-    _check_fields(record, path / "baseline.json")
-    scores = {s: {r["example_id"]: r["scores"] for r in _read_lines(path / info["file"])}
-              for s, info in record["strategies"].items()}
-    return Baseline(path, record, scores, list(_read_lines(path / "inputs.jsonl")))
-
-
-# field -> the type it must have; "a.b" is a field inside a field
-_REQUIRED = {"name": str, "config": dict, "task": dict, "task.name": str, "task.metrics": list, "model": dict,
-             "strategies": dict}
-
-
-def _check_fields(record: dict[str, Any], file: Path) -> None:
-    """Every field check and drift read must be there, with its type: a clear error naming the first one that is not."""
-    for dotted, kind in _REQUIRED.items():
-        value: Any = record
-        for part in dotted.split("."):
-            value = value.get(part) if isinstance(value, dict) else None
-        if not isinstance(value, kind):
-            what = "is missing" if value is None else f"is a {type(value).__name__}, not a {kind.__name__}"
-            raise HarnessError(f"{file}: field '{dotted}' {what}.",
-                               hint="Restore the file from version control, or save the baseline again.")
-    for strategy, info in record["strategies"].items():
-        if not isinstance(info, dict) or not isinstance(info.get("file"), str):
-            raise HarnessError(f"{file}: field 'strategies.{strategy}.file' is missing.",
-                               hint="Restore the file from version control, or save the baseline again.")
+    try:
+        parsed = BaselineRecord.model_validate(record)
+    except ValidationError as exc:
+        raise HarnessError(f"{path / 'baseline.json'}: {problems(exc)}.",
+                           hint="Restore the file from version control, or save the baseline again.") from exc
+    scores = {s: {r["example_id"]: r["scores"] for r in _read_lines(path / info.file)}
+              for s, info in parsed.strategies.items()}
+    return Baseline(path, parsed, scores, list(_read_lines(path / "inputs.jsonl")))
 
 
 def list_baselines(folder: Path | str | None = None) -> list[Baseline]:

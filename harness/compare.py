@@ -13,12 +13,12 @@ from harness.store import RunStore
 def compare_runs(run_a: Path, run_b: Path, *, alpha: float = 0.05) -> dict[str, Any]:
     stores = RunStore.open(run_a), RunStore.open(run_b)
     recs = [s.read() for s in stores]
-    names = list(dict.fromkeys([n for r in recs for n in r.get("strategy_order", r.get("strategies", {}))]))
-    metrics = list(dict.fromkeys([m for r in recs for m in r.get("task", {}).get("metrics", [])]))
+    names = list(dict.fromkeys([n for r in recs for n in r.names()]))
+    metrics = list(dict.fromkeys([m for r in recs for m in (r.task.metrics if r.task else [])]))
     rows = []
     for name in names:
         for m in metrics:
-            sa, sb = (r.get("strategies", {}).get(name, {}).get("metrics", {}).get("test", {}).get(m) for r in recs)
+            sa, sb = (r.strategies[name].score(m) if name in r.strategies else None for r in recs)
             if not sa and not sb:
                 continue
             row: dict[str, Any] = {"strategy": name, "metric": m, "a": sa, "b": sb, "paired": None}
@@ -33,8 +33,8 @@ def compare_runs(run_a: Path, run_b: Path, *, alpha: float = 0.05) -> dict[str, 
     for r, p in zip(tested, holm([r["paired"]["p_value"] for r in tested])):
         r["paired"]["p_holm"] = p
         r["paired"]["significant"] = p < alpha
-    return {"runs": [str(s.path) for s in stores], "models": [r.get("model", {}).get("name") for r in recs],
-            "fingerprints": [r.get("model", {}).get("fingerprint") for r in recs], "rows": rows}
+    return {"runs": [str(s.path) for s in stores], "models": [r.model.name if r.model else None for r in recs],
+            "fingerprints": [r.model.fingerprint if r.model else None for r in recs], "rows": rows}
 
 
 def print_comparison(result: dict[str, Any]) -> None:
@@ -47,11 +47,11 @@ def print_comparison(result: dict[str, Any]) -> None:
                         "test split · mean [95% CI] · B − A paired on matching example ids, Holm-adjusted")
     for col in ("strategy", "metric", "A", "B", "B − A [95% CI]", "n", "Holm p", "verdict"):
         table.add_column(col, justify="left" if col in ("strategy", "metric", "verdict") else "right")
-    fmt = lambda s: f"{s['value']:.3f} [{s['ci_low']:.3f}, {s['ci_high']:.3f}]" if s else "–"  # noqa: E731
+    fmt = lambda s: f"{s.value:.3f} [{s.ci_low:.3f}, {s.ci_high:.3f}]" if s else "–"  # noqa: E731
     for r in result["rows"]:
         p = r["paired"]
         if p:
-            higher = (r["a"] or r["b"]).get("higher_is_better", True)
+            higher = (r["a"] or r["b"]).higher_is_better
             better = "B" if (p["value"] > 0) == higher else "A"
             verdict = f"{better} better" if p["significant"] and p["value"] != 0 else "inside the noise"
             cells = [f"{p['value']:+.3f} [{p['ci_low']:+.3f}, {p['ci_high']:+.3f}]", str(p["n"]), f"{p['p_holm']:.2g}", verdict]

@@ -15,6 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from harness.config import DecisionConfig
+from harness.recommendation import BreakEven, CostRow
+from harness.record import RunRecord
+from harness.results import StrategyResult
 from harness.units import fmt_count, fmt_dollars  # noqa: F401  (re-exported: decide and the dry run print with them)
 
 
@@ -66,6 +69,7 @@ class Meter:
             self.cuda_peak_mb = torch.cuda.max_memory_allocated() / 2**20
 
     def fields(self) -> dict[str, Any]:
+        """The StrategyCost fields it measured."""
         return {"peak_rss_mb": self.peak_rss_mb, "peak_rss_scope": "strategy" if self.per_block else "process",
                 "cuda_peak_mb": self.cuda_peak_mb}
 
@@ -82,26 +86,22 @@ def hourly_rate(device: str, decision: DecisionConfig) -> float:
     return decision.prices.gpu_per_hour if str(device).startswith("cuda") else decision.prices.cpu_per_hour
 
 
-def strategy_cost(result: dict[str, Any], decision: DecisionConfig, split: str = "test",
-                  model_prices: dict[str, Any] | None = None) -> dict[str, Any]:
-    """One strategy's ledger row from its run.json entry. `model_prices` are its model's own (`models.NAME.prices`):
-    per token for an API (which then costs no machine time), or per hour for a machine of your own."""
-    cost = result.get("cost", {})
-    timings = result.get("timings", {}).get(split, {})
-    counts = result.get("counts", {}).get(split, {})
-    device = cost.get("device", "cpu")
-    mp = model_prices or {}
-    api_in, api_out = mp.get("input_per_mtok"), mp.get("output_per_mtok")
-    billed_per_token = api_in is not None or api_out is not None
-    rate = mp["per_hour"] if mp.get("per_hour") is not None else hourly_rate(device, decision)
-    eps = timings.get("examples_per_second")
+def strategy_cost(result: StrategyResult, decision: DecisionConfig, split: str = "test") -> CostRow:
+    """One strategy's ledger row from its result. Its model's own prices (`models.NAME.prices`) come first: per
+    token for an API (which then costs no machine time), or per hour for a machine of your own."""
+    cost, mp = result.cost, result.prices
+    timings = result.timings.get(split)
+    counts = result.counts.get(split)
+    billed_per_token = mp.input_per_mtok is not None or mp.output_per_mtok is not None
+    rate = mp.per_hour if mp.per_hour is not None else hourly_rate(cost.device, decision)
+    eps = timings.examples_per_second if timings else None
     # Throughput under batching is what a deployment pays for; a fully cached split keeps the original latencies.
-    per_query_s = 1 / eps if eps else timings.get("latency_p50")
-    n = counts.get("examples") or 0
-    tin = counts.get("tokens_in", 0) / n if n else None
-    tout = counts.get("tokens_out", 0) / n if n else None
+    per_query_s = 1 / eps if eps else (timings.latency_p50 if timings else None)
+    n = counts.examples if counts else 0
+    tin = counts.tokens_in / n if n else None
+    tout = counts.tokens_out / n if n else None
     if billed_per_token:  # the API's token price covers its serving
-        per_query = (tin or 0.0) * (api_in or 0.0) / 1e6 + (tout or 0.0) * (api_out or 0.0) / 1e6
+        per_query = (tin or 0.0) * (mp.input_per_mtok or 0.0) / 1e6 + (tout or 0.0) * (mp.output_per_mtok or 0.0) / 1e6
     else:
         per_query = (per_query_s or 0.0) * rate / 3600
         prices = decision.prices
@@ -109,62 +109,49 @@ def strategy_cost(result: dict[str, Any], decision: DecisionConfig, split: str =
             per_query += tin * prices.api_input_per_mtok / 1e6
         if prices.api_output_per_mtok is not None and tout is not None:
             per_query += tout * prices.api_output_per_mtok / 1e6
-    setup_s = cost.get("setup_seconds", 0.0) or 0.0
+    setup_s = cost.setup_seconds or 0.0
     setup_dollars = setup_s * rate / 3600
     monthly = per_query * decision.monthly_queries
-    return {
-        "device": device,
-        "model": result.get("model", "base"),
-        "backend": result.get("backend", "hf"),
-        "pricing": "per token" if billed_per_token else "per hour",
-        "setup_seconds": setup_s,
-        "peak_memory_mb": cost.get("peak_rss_mb") or cost.get("peak_memory_mb") or None,
-        "cuda_peak_mb": cost.get("cuda_peak_mb"),
-        "trainable_params": cost.get("trainable_params", 0),
-        "artifact_bytes": cost.get("artifact_bytes", 0),
-        "seconds_per_query": per_query_s,
-        "latency_p50": timings.get("latency_p50"),
-        "latency_p95": timings.get("latency_p95"),
-        "tokens_in_per_query": tin,
-        "tokens_out_per_query": tout,
-        "dollars_per_hour": rate,
-        "setup_dollars": setup_dollars,
-        "dollars_per_query": per_query,
-        "dollars_per_month": monthly,
-        "horizon_dollars": setup_dollars + decision.horizon_months * monthly,
-    }
+    return CostRow(
+        device=cost.device, model=result.model, backend=result.backend,
+        pricing="per token" if billed_per_token else "per hour", setup_seconds=setup_s,
+        peak_memory_mb=cost.peak_rss_mb or cost.peak_memory_mb or None, cuda_peak_mb=cost.cuda_peak_mb,
+        trainable_params=cost.trainable_params, artifact_bytes=cost.artifact_bytes, seconds_per_query=per_query_s,
+        latency_p50=timings.latency_p50 if timings else None, latency_p95=timings.latency_p95 if timings else None,
+        tokens_in_per_query=tin, tokens_out_per_query=tout, dollars_per_hour=rate, setup_dollars=setup_dollars,
+        dollars_per_query=per_query, dollars_per_month=monthly,
+        horizon_dollars=setup_dollars + decision.horizon_months * monthly)
 
 
-def ledger(record: dict[str, Any], decision: DecisionConfig) -> dict[str, dict[str, Any]]:
-    return {name: strategy_cost(res, decision, model_prices=res.get("prices"))
-            for name, res in record.get("strategies", {}).items() if res.get("status") == "complete"}
+def ledger(record: RunRecord, decision: DecisionConfig) -> dict[str, CostRow]:
+    """The ledger rows of the complete strategies, in order."""
+    return {name: strategy_cost(record.strategies[name], decision) for name in record.complete()}
 
 
 MIN_SETUP_DIFFERENCE = 0.01  # dollars: below a cent, neither strategy costs more up front (nothing to repay)
 
 
-def break_even_queries(a: dict[str, Any], b: dict[str, Any]) -> float | None:
+def break_even_queries(a: CostRow, b: CostRow) -> float | None:
     """Total queries after which `a` (dearer to set up, cheaper per query) becomes cheaper overall than `b`.
     None when there is nothing to repay: one of them is at least as cheap on both counts."""
-    fixed = a["setup_dollars"] - b["setup_dollars"]
-    saving = b["dollars_per_query"] - a["dollars_per_query"]
+    fixed = a.setup_dollars - b.setup_dollars
+    saving = b.dollars_per_query - a.dollars_per_query
     if fixed < MIN_SETUP_DIFFERENCE or saving <= 0:
         return None
     return fixed / saving
 
 
-def break_even(rows: dict[str, dict[str, Any]], monthly_queries: float) -> list[dict[str, Any]]:
+def break_even(rows: dict[str, CostRow], monthly_queries: float) -> list[BreakEven]:
     """For every pair: which one costs more up front, and the query volume (and months at the expected monthly
     volume) at which its per-query savings repay that; or which one is cheaper on both counts."""
     out = []
     for x, y in combinations(rows, 2):
-        a, b = (x, y) if rows[x]["setup_dollars"] >= rows[y]["setup_dollars"] else (y, x)
+        a, b = (x, y) if rows[x].setup_dollars >= rows[y].setup_dollars else (y, x)
         q = break_even_queries(rows[a], rows[b])
         if q is not None:
-            out.append({"pair": [x, y], "upfront": a, "cheaper_per_query": a, "other": b, "queries": q,
-                        "months": q / monthly_queries if monthly_queries else None})
+            out.append(BreakEven(pair=(x, y), upfront=a, cheaper_per_query=a, other=b, queries=q,
+                                 months=q / monthly_queries if monthly_queries else None))
         else:
-            cheaper = b if rows[b]["dollars_per_query"] <= rows[a]["dollars_per_query"] else a
-            out.append({"pair": [x, y], "upfront": a, "cheaper_per_query": cheaper, "other": b, "queries": None,
-                        "months": None, "dominant": cheaper})
+            cheaper = b if rows[b].dollars_per_query <= rows[a].dollars_per_query else a
+            out.append(BreakEven(pair=(x, y), upfront=a, cheaper_per_query=cheaper, other=b, dominant=cheaper))
     return out

@@ -51,9 +51,8 @@ def fit_and_project(points: list[dict[str, Any]], metric: str, *, higher_is_bett
                               "value": mean, "ci_low": low, "ci_high": high, "n": int(s.size)})
     targets = {"2x": 2 * ns.max(), "4x": 4 * ns.max()}
     fit = fit_curve(ns, sign * means) if np.all(np.isfinite(means)) and len(ns) >= 3 else None
-    if fit is None:
+    if fit is None:  # the saturating curve could not be fitted to these points
         out["fit"] = None
-        out["note"] = "the saturating curve could not be fitted to these points"
         return out
     a, b, c = fit
     out["fit"] = {"form": "a - b * n^-c", "a": sign * a, "b": sign * b, "c": c}

@@ -11,6 +11,7 @@ import random
 from typing import Any
 
 from harness.metrics import get as get_metric
+from harness.results import Overfitting
 from harness.stats import independent_difference
 from harness.types import Example
 
@@ -42,11 +43,11 @@ def overfitting_splits(ctx) -> list[str]:
     return ([TRAIN_SAMPLE] if "train" in ctx.task.splits else []) + (["ood"] if "ood" in ctx.task.splits else [])
 
 
-def gaps(ctx, strategy: str, seed: int = 0) -> dict[str, Any]:
+def gaps(ctx, strategy: str, seed: int = 0) -> Overfitting:
     """Per metric: train-sample minus test, and test minus ood, each a difference of two independent means with a
     bootstrap CI (the samples hold different examples, so they cannot be paired). Read from the saved predictions."""
     if ctx.store is None:
-        return {}
+        return Overfitting()
     per_split: dict[str, list[dict]] = {}
     for split in ["test", *overfitting_splits(ctx)]:
         ids = {ex.id for ex in split_examples(ctx, split)}
@@ -62,4 +63,4 @@ def gaps(ctx, strategy: str, seed: int = 0) -> dict[str, Any]:
             for m in ctx.task.metrics
             if get_metric(m).fn is not None  # corpus-level metrics (macro-F1) have no per-example scores
         }
-    return out
+    return Overfitting.model_validate(out)

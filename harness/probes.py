@@ -6,13 +6,14 @@ figure reported as a change against the base on the same items (paired test, CI)
   bias        BBQ accuracy per condition and bias scores; counterfactual pairs (a group term swapped in test inputs)
   refusal     how often the model says it does not know: unanswerable `qa` questions, BBQ's ambiguous items
 
-The runner calls `measure_base(ctx)` once (-> run.json "base") and `measure(ctx, adapted)` per strategy.
+The runner calls `measure_base(ctx)` once (-> run.json "base") and `measure(ctx, adapted)` per strategy; both
+return harness.results models (the figures are computed as dicts here and validated at that boundary).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -20,6 +21,7 @@ from harness import bias
 from harness.console import console
 from harness.metrics import score as metric_scores
 from harness.probe_data import ChoiceItem, load_bbq, load_choice_items, read_general_text, read_jsonl, sample
+from harness.results import BaseProbes, Bias, Forgetting, Refusal
 from harness.stats import paired_difference, summarize
 from harness.types import Example
 
@@ -207,34 +209,32 @@ def _base_raw(ctx) -> dict[str, Any]:
     return ctx._probe_base
 
 
-def measure_base(ctx) -> dict[str, Any]:
+def measure_base(ctx) -> BaseProbes:
     """The base model's probe figures (scored once per run; the cache makes a resumed run free)."""
     if not ctx.config.probes.enabled:
-        return {"skipped": "probes disabled (probes.enabled: false)"}
-    return {"model_fingerprint": ctx.model.fingerprint, **describe(ctx, _base_raw(ctx))}
+        return BaseProbes(skipped="probes disabled (probes.enabled: false)")
+    return BaseProbes.model_validate({"model_fingerprint": ctx.model.fingerprint, **describe(ctx, _base_raw(ctx))})
 
 
-def measure(ctx, adapted) -> dict[str, Any]:
-    """A strategy's "forgetting", "bias" and "refusal" sections: its figures against the base's."""
+class ProbeChanges(NamedTuple):
+    """A strategy's probe sections, each None when the probes are disabled."""
+
+    forgetting: Forgetting | None = None
+    bias: Bias | None = None
+    refusal: Refusal | None = None
+
+    @classmethod
+    def skipped(cls, why: str) -> "ProbeChanges":
+        return cls(Forgetting(skipped=why), Bias(skipped=why), Refusal(skipped=why))
+
+
+def measure(ctx, adapted) -> ProbeChanges:
+    """A strategy's forgetting, bias and refusal: its figures against the base's."""
     if not ctx.config.probes.enabled:
-        return {}
+        return ProbeChanges()
     if not hasattr(adapted, "score_choices"):
-        why = {"skipped": f"{type(adapted).__name__} has no score_choices (not a PromptedModel)"}
-        return {"forgetting": why, "bias": why, "refusal": why}
-    return compare(ctx, _base_raw(ctx), outcomes(ctx, adapted))
+        return ProbeChanges.skipped(f"{type(adapted).__name__} has no score_choices (not a PromptedModel)")
+    found = compare(ctx, _base_raw(ctx), outcomes(ctx, adapted))
+    return ProbeChanges(Forgetting.model_validate(found["forgetting"]), Bias.model_validate(found["bias"]),
+                        Refusal(sets=found["refusal"]))
 
-
-# --- flat views for the decision and the reports ----------------------------------------------------------------
-
-
-def forgetting_entries(result: dict[str, Any]) -> dict[str, dict]:
-    """{probe set: {base, adapted, delta}} for the multiple-choice forgetting probes of a strategy's result."""
-    sets = ((result.get("forgetting") or {}).get("sets")) or {}
-    return {name: e for name, e in sets.items() if isinstance(e, dict) and e.get("delta")}
-
-
-def bias_entries(result: dict[str, Any]) -> dict[str, dict]:
-    """{"<bbq set> <bias score>": {base, adapted, delta}}: the BBQ bias scores (lower is better) of a result."""
-    bbq = ((result.get("bias") or {}).get("bbq")) or {}
-    return {f"{name} {field}": e for name, fields in bbq.items() for field, e in fields.items()
-            if field.startswith("bias_") and isinstance(e, dict) and e.get("delta")}

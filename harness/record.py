@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 
 from harness import SCHEMA_VERSION
 from harness.config import RunConfig
@@ -129,13 +129,24 @@ class RunRecord(RecordModel):
     recommendation: Recommendation | None = None
 
     def names(self) -> list[str]:
-        """The strategies with a result, in the planned order (then any others, in the order they ran)."""
-        planned = [n for n in self.strategy_order if n in self.strategies]
-        return planned + [n for n in self.strategies if n not in planned]
+        """The strategies with a result, in the planned order (before a plan is recorded: as they ran)."""
+        return [n for n in self.strategy_order or self.strategies if n in self.strategies]
 
     def complete(self) -> list[str]:
         """The strategies that finished, in order."""
         return [n for n in self.names() if self.strategies[n].status == "complete"]
+
+
+def problems(exc: ValidationError, limit: int = 5) -> str:
+    """A validation error in a reader's words: which fields are missing, unknown or wrong, and why."""
+    out = []
+    for e in exc.errors()[:limit]:
+        where = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        out.append(f"field '{where}' is missing" if e["type"] == "missing" else
+                   f"field '{where}' is not one this version knows" if e["type"] == "extra_forbidden" else
+                   f"field '{where}': {e['msg']}")
+    more = f" (and {exc.error_count() - limit} more)" if exc.error_count() > limit else ""
+    return "; ".join(out) + more
 
 
 def json_schema() -> dict:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from harness.results import RetrievalReport
 from harness.stats import summarize
 from harness.types import Example
 
@@ -25,7 +26,7 @@ def reciprocal_rank(retrieved: list[str], gold: list[str]) -> float:
 
 
 def retrieval_report(rows: list[dict[str, Any]], examples: dict[str, Example], *, ks: list[int], context_k: int,
-                     correct_metric: str = "exact_match", seed: int = 0) -> dict[str, Any] | None:
+                     correct_metric: str = "exact_match", seed: int = 0) -> RetrievalReport | None:
     """Scores over the rows whose example has gold doc ids; None when there are none or nothing was retrieved."""
     pairs = [(r, examples[r["example_id"]].meta["doc_ids"]) for r in rows
              if r["example_id"] in examples and examples[r["example_id"]].meta.get("doc_ids")]
@@ -52,17 +53,16 @@ def retrieval_report(rows: list[dict[str, Any]], examples: dict[str, Example], *
             "correct_despite_miss": sum(r["scores"][correct_metric] >= 1 and recall_at_k(r["retrieved"], g, context_k) < 1
                                         for r, g in scored),
         }
-    return report
+    return RetrievalReport.model_validate(report)
 
 
 def _scores(pairs: list[tuple[dict, list[str]]], ks: list[int], seed: int) -> dict[str, Any]:
-    out = {f"recall@{k}": vars(summarize(f"recall@{k}", [recall_at_k(r["retrieved"], g, k) for r, g in pairs], seed=seed))
-           for k in ks}
-    out["mrr"] = vars(summarize("mrr", [reciprocal_rank(r["retrieved"], g) for r, g in pairs], seed=seed))
-    return out
+    recall = {k: vars(summarize(f"recall@{k}", [recall_at_k(r["retrieved"], g, k) for r, g in pairs], seed=seed))
+              for k in ks}
+    return {"recall": recall, "mrr": vars(summarize("mrr", [reciprocal_rank(r["retrieved"], g) for r, g in pairs], seed=seed))}
 
 
-def split_report(ctx, strategy: str, split: str) -> dict[str, Any] | None:
+def split_report(ctx, strategy: str, split: str) -> RetrievalReport | None:
     """The runner's hook: retrieval scores of one strategy on one split, read from its saved predictions."""
     if ctx.store is None:
         return None

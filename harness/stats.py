@@ -150,15 +150,3 @@ def compare_all(per_example: dict[str, dict[str, dict[str, float]]], metrics: di
         out += family
     return out
 
-
-def find_comparison(comparisons: list[dict], metric: str, x: str, y: str) -> dict | None:
-    """The comparison of x against y on a metric, oriented as x - y (CI flipped where it was stored as y - x)."""
-    for c in comparisons:
-        if c["metric"] != metric:
-            continue
-        if (c["a"], c["b"]) == (x, y):
-            return c
-        if (c["a"], c["b"]) == (y, x):
-            return c | {"a": x, "b": y, "value": -c["value"], "ci_low": -c["ci_high"], "ci_high": -c["ci_low"],
-                        "effect_size": -c["effect_size"]}
-    return None

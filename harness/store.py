@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from harness.errors import HarnessError
+from harness.migrate import load
+from harness.record import RunRecord
 
 
 def safe_name(text: str, max_len: int = 40) -> str:
@@ -75,21 +77,13 @@ class RunStore:
     def record_path(self) -> Path:
         return self.path / "run.json"
 
-    def read(self, require: tuple[str, ...] = ()) -> dict[str, Any]:
-        """run.json as a dict; `require` names the fields (each a JSON object) the caller cannot do without."""
+    def read(self) -> RunRecord:
+        """run.json, validated; an older schema version is migrated (harness.migrate)."""
         try:
-            record = json.loads(self.record_path.read_text(encoding="utf-8"))
+            data = json.loads(self.record_path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise HarnessError(f"Cannot read {self.record_path}: {exc}.") from exc
-        hint = "Pass a run folder `harness run` wrote (its run.json is not meant to be edited)."
-        if not isinstance(record, dict):
-            raise HarnessError(f"{self.record_path} holds a JSON {type(record).__name__}, not a run record.", hint=hint)
-        for field in require:
-            if not isinstance(record.get(field), dict):
-                what = "has no" if field not in record else "has a malformed"
-                raise HarnessError(f"{self.record_path} {what} '{field}' field, so it cannot be resumed or reported.",
-                                   hint=hint)
-        return record
+        return load(data, str(self.record_path))
 
     @contextmanager
     def lock(self) -> Iterator[None]:
@@ -116,8 +110,8 @@ class RunStore:
         finally:
             f.close()  # closing the file releases the lock
 
-    def write(self, record: dict[str, Any]) -> None:
-        write_json(self.record_path, record)
+    def write(self, record: RunRecord) -> None:
+        write_json(self.record_path, record.model_dump(mode="json"))
 
     def predictions_path(self, strategy: str, split: str = "test") -> Path:
         name = safe_name(strategy) + ("" if split == "test" else f".{safe_name(split)}")

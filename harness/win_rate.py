@@ -5,11 +5,10 @@ CI (harness.stats). Computed for `dpo` on every task, and for every strategy but
 
 from __future__ import annotations
 
-from typing import Any
-
 from harness.context import RunContext
 from harness.metrics import get as get_metric
 from harness.metrics import score
+from harness.results import WinRate
 from harness.stats import summarize
 
 ALWAYS = ("dpo",)
@@ -28,7 +27,7 @@ def outcome(adapted: float, base: float, higher_is_better: bool = True) -> float
     return 1.0 if (adapted > base) == higher_is_better else 0.0
 
 
-def against_base(ctx: RunContext, name: str) -> dict[str, Any]:
+def against_base(ctx: RunContext, name: str) -> WinRate:
     """The strategy's test predictions (read back from its predictions file) against the base model's outputs on
     the same prompts (generated through the cache, so free when zero-shot ran)."""
     from harness.adapted import PromptedModel
@@ -45,6 +44,5 @@ def against_base(ctx: RunContext, name: str) -> dict[str, Any]:
             mine = score([metric], rows[ex.id]["output"], ex.references)[metric]
         outcomes.append(outcome(mine, score([metric], b.output, ex.references)[metric], higher))
     s = summarize("win_rate", outcomes, seed=ctx.seed)
-    return {"against": "base model (zero-shot, same prompts)", "metric": metric, "value": s.value,
-            "ci_low": s.ci_low, "ci_high": s.ci_high, "n": s.n, "wins": outcomes.count(1.0),
-            "ties": outcomes.count(0.5), "losses": outcomes.count(0.0)}
+    return WinRate(metric=metric, value=s.value, ci_low=s.ci_low, ci_high=s.ci_high, n=s.n,
+                   wins=outcomes.count(1.0), ties=outcomes.count(0.5), losses=outcomes.count(0.0))

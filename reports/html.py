@@ -8,7 +8,6 @@ from typing import Any
 
 import yaml
 
-from harness.probes import bias_entries, forgetting_entries
 from harness.store import RunStore
 from harness.units import fmt_count, fmt_dollars, fmt_number, fmt_p
 from reports import plots
@@ -49,7 +48,10 @@ def context(store: RunStore) -> dict[str, Any]:
     from reports.search_section import plot as search_plot
     from reports.search_section import searches, summary
 
-    rec = store.read()
+    from reports.legacy import legacy_view
+
+    record = store.read()
+    rec = legacy_view(record)
     names = _names(rec)
     results = rec.get("strategies", {})
     task = rec.get("task", {})
@@ -71,8 +73,9 @@ def context(store: RunStore) -> dict[str, Any]:
         dollars, metric, f"dollars over {horizon:g} months (setup + queries at the expected volume)",
         recommendation.get("recommended")))
     curves = [svg(plots.learning_curve(results[n]["learning_curve"], n)) for n in names if results[n].get("learning_curve")]
-    forgetting = [(n, probe, e) for n in names for probe, e in forgetting_entries(results[n]).items()]
-    bias = [(n, probe, e) for n in names for probe, e in bias_entries(results[n]).items()]
+    forgetting = [(n, probe, e.model_dump(mode="json")) for n in names
+                  for probe, e in record.strategies[n].forgetting_entries().items()]
+    bias = [(n, probe, e.model_dump(mode="json")) for n in names for probe, e in record.strategies[n].bias_entries().items()]
     retrieval = [(n, split, r) for n in names for split, r in (results[n].get("retrieval") or {}).items()]
     overfitting = [(n, f"{gap.replace('_', ' ')} · {m}", d) for n in names
                    for gap, by_metric in (results[n].get("overfitting") or {}).items() for m, d in by_metric.items()]

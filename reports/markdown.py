@@ -17,7 +17,9 @@ from reports.wording import break_even
 
 
 def render(store: RunStore) -> str:
-    rec = store.read()
+    from reports.legacy import legacy_view
+
+    rec = legacy_view(store.read())
     task, model = rec.get("task", {}), rec.get("model", {})
     names = [n for n in rec.get("strategy_order", rec["strategies"]) if n in rec["strategies"]]
     metrics = task.get("metrics", [])

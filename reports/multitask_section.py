@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from harness.stats import find_comparison
+from harness.recommendation import find_comparison
+from harness.store import RunStore
 from harness.units import fmt_number, fmt_p
 from reports.tables import fmt_score, table
 
@@ -20,9 +20,10 @@ def rows(suite_dir: Path, summary: list[dict[str, Any]]) -> list[dict[str, Any]]
     for row in summary:
         if not (row["scores"].get(PER_TASK) and row["scores"].get(SHARED)):
             continue
-        rec = json.loads((Path(suite_dir) / row["run"] / "run.json").read_text(encoding="utf-8"))
-        diff = find_comparison(rec.get("comparisons") or [], row["metric"], SHARED, PER_TASK)
-        costs = {n: rec["strategies"][n].get("cost", {}) for n in (PER_TASK, SHARED)}
+        rec = RunStore.open(Path(suite_dir) / row["run"]).read()
+        diff = find_comparison(rec.comparisons, row["metric"], SHARED, PER_TASK)
+        diff = diff.model_dump(mode="json") if diff else None
+        costs = {n: rec.strategies[n].cost.model_dump(mode="json") for n in (PER_TASK, SHARED)}
         shared = costs[SHARED].get("extra", {}).get("shared_setup", {})
         out.append({"task": row["task"], "metric": row["metric"], "lora": row["scores"][PER_TASK],
                     "multitask": row["scores"][SHARED], "diff": diff,

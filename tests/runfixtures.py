@@ -6,6 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from harness.config import RunConfig
+from harness.record import ModelInfo, RunRecord, TaskInfo
+from harness.results import StrategyResult
 from harness.stats import summarize
 from harness.store import RunStore
 
@@ -14,20 +17,20 @@ def make_run(out: Path, strategies: dict[str, dict[str, Any]], *, metric: str = 
              higher_is_better: bool = True, decision: dict[str, Any] | None = None, task: str = "qa",
              references: dict[str, str] | None = None, outputs: dict[str, dict[str, str]] | None = None) -> RunStore:
     """strategies: {name: {"scores": [per-example metric values], "setup_seconds": s, "seconds_per_query": s,
-    "trainable_params": n, "latency_p95": s, "forgetting": {...}, "bias": {...}, ...extra result keys}}."""
+    "trainable_params": n, "latency_p95": s, "forgetting": {...}, "bias": {...}, ...extra result fields}}."""
     store = RunStore.create(out, task)
-    record: dict[str, Any] = {
-        "schema_version": 1, "run_id": store.path.name, "status": "complete", "created": "2026-01-01T00:00:00+00:00",
-        "command": "harness run (constructed)", "config": {"task": task, "seed": 0, "decision": decision or {}},
-        "environment": {"python": "3.11", "packages": {}},
-        "task": {"name": task, "kind": "qa", "metrics": [metric], "sizes": {}},
-        "model": {"name": "constructed", "parameters": 1_000_000, "device": "cpu", "fingerprint": "0" * 16},
-        "strategy_order": list(strategies), "strategies": {},
-    }
+    record = RunRecord(
+        run_id=store.path.name, status="complete", created="2026-01-01T00:00:00+00:00",
+        command="harness run (constructed)",
+        config=RunConfig.model_validate({"task": task, "seed": 0, "decision": decision or {}}),
+        environment={"python": "3.11", "packages": {}},
+        task=TaskInfo(name=task, kind="qa", metrics=[metric], sizes={}),
+        model=ModelInfo(name="constructed", parameters=1_000_000, device="cpu", fingerprint="0" * 16),
+        strategy_order=list(strategies))
     for name, spec in strategies.items():
         scores = spec["scores"]
         n = len(scores)
-        record["task"]["sizes"]["test"] = n
+        record.task.sizes["test"] = n
         rows = []
         for i, v in enumerate(scores):
             ex_id = f"ex-{i:03d}"
@@ -46,21 +49,21 @@ def make_run(out: Path, strategies: dict[str, dict[str, Any]], *, metric: str = 
                                  "latency_p50": spq, "latency_p95": spec.get("latency_p95", spq * 1.5)}},
             "cost": {"setup_seconds": spec.get("setup_seconds", 0.0), "trainable_params": spec.get("trainable_params", 0),
                      "artifact_bytes": spec.get("artifact_bytes", 0), "peak_memory_mb": 500.0, "device": "cpu",
-                     "extra": {}, "peak_rss_mb": 500.0},
+                     "extra": {}, "peak_rss_mb": 500.0, "peak_rss_scope": "strategy"},
         }
         for key in ("forgetting", "bias", "overfitting", "learning_curve", "retrieval"):
             if key in spec:
                 result[key] = spec[key]
-        record["strategies"][name] = result
+        record.strategies[name] = StrategyResult.model_validate(result)
     store.write(record)
     return store
 
 
-def analysed(store: RunStore) -> dict[str, Any]:
+def analysed(store: RunStore) -> RunRecord:
     """The record with comparisons, cost ledger and recommendation added, as the runner writes it."""
     from harness.decide import analyse
 
     record = store.read()
-    record |= analyse(store, record)
+    analyse(store, record)
     store.write(record)
     return record

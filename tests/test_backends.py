@@ -164,7 +164,7 @@ def test_per_strategy_models_and_token_prices_reach_the_record_and_report(tmp_pa
     assert api["pricing"] == "per token" and ledger["prompt"]["pricing"] == "per hour"
     expected = (api["tokens_in_per_query"] * 0.15 + api["tokens_out_per_query"] * 0.60) / 1e6
     assert api["dollars_per_query"] == pytest.approx(expected)
-    assert "skipped" in rec["strategies"]["prompt@api"]["forgetting"]  # the probes compare against the base
+    assert rec["strategies"]["prompt@api"]["forgetting"]["skipped"].startswith("not applicable")  # the probes compare against the base
     report = (run_dir / "report.md").read_text()
     assert "## Models" in report and "| prompt@api | api | openai | scripted |" in report
     assert "per 1M tokens" in report

@@ -13,7 +13,10 @@ from typer.testing import CliRunner
 from harness.baseline import BASELINE_SCHEMA, list_baselines, load_baseline, save_baseline
 from harness.app.check import CANNOT_CHECK, OK, REGRESSION, Rule, compare
 from harness.app.cli import app
+from harness.config import RunConfig
 from harness.errors import HarnessError
+from harness.record import ModelInfo, RunRecord, TaskInfo
+from harness.results import StrategyResult
 from harness.store import RunStore, write_json
 
 METRICS = ["rougeL", "rouge1"]
@@ -30,7 +33,7 @@ def make_baseline(root: Path, scores: dict[str, dict[str, dict[str, float]]], na
     (path / "inputs.jsonl").write_text("".join(json.dumps({"id": i, "input": f"text {i}", "sha": "x"}) + "\n" for i in ids))
     write_json(path / "baseline.json", {
         "schema": BASELINE_SCHEMA, "name": name, "config": {"task": "summarization"},
-        "task": {"name": "summarization", "metrics": METRICS, "fingerprint": "d0"},
+        "task": {"name": "summarization", "kind": "generation", "metrics": METRICS, "fingerprint": "d0"},
         "model": {"name": "m", "fingerprint": "f0"},
         "strategies": {s: {"fingerprint": s, "metrics": {}, "file": f"scores/{s}.jsonl"} for s in scores},
     })
@@ -41,8 +44,11 @@ def make_run(root: Path, scores: dict[str, dict[str, dict[str, float]]]) -> Path
     store = RunStore.create(root, "summarization")
     for strategy, rows in scores.items():
         store.append_predictions(strategy, "test", [{"example_id": i, "scores": s} for i, s in rows.items()])
-    store.write({"status": "complete", "task": {"fingerprint": "d1"}, "model": {"name": "m2", "fingerprint": "f1"},
-                 "config": {"seed": 0}, "strategies": {s: {"status": "complete"} for s in scores}})
+    store.write(RunRecord(
+        run_id=store.path.name, status="complete", created="2026-01-01T00:00:00+00:00", config=RunConfig(seed=0),
+        task=TaskInfo(name="summarization", kind="generation", fingerprint="d1"),
+        model=ModelInfo(name="m2", fingerprint="f1"),
+        strategies={s: StrategyResult(status="complete", fingerprint=s) for s in scores}))
     return store.path
 
 
@@ -192,8 +198,9 @@ def test_baseline_save_list_and_check_on_the_tiny_model(tiny_dir, tmp_path, monk
     assert path == tmp_path / "bl" / "tiny"
     b = load_baseline("tiny")
     rec = json.loads((run_dir / "run.json").read_text())
-    assert b.record["model"]["fingerprint"] == rec["model"]["fingerprint"]
-    assert b.record["task"]["fingerprint"] == rec["task"]["fingerprint"]
+    assert b.record.model.fingerprint == rec["model"]["fingerprint"]
+    assert b.record.task.fingerprint == rec["task"]["fingerprint"]
+    assert b.record.strategies["prompt"].metrics["rougeL"].value == rec["strategies"]["prompt"]["metrics"]["test"]["rougeL"]["value"]
     assert b.strategies == ["prompt", "few-shot"] and len(b.inputs) == 4
     saved = [json.loads(line)["example_id"] for line in (run_dir / "predictions" / "prompt.jsonl").read_text().splitlines()]
     assert sorted(b.test_ids()) == sorted(saved) == sorted(b.scores["few-shot"])

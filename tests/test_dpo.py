@@ -139,7 +139,7 @@ def test_run_records_the_win_rate_against_the_base_with_its_ci(pref_dir, tmp_pat
                          dpo={"max_pairs": 8, "val_pairs": 4, "lr": 5e-2, "epochs": 2}))
     rec = json.loads((path / "run.json").read_text())
     w = rec["strategies"]["dpo"]["win_rate"]
-    assert "win_rate" not in rec["strategies"]["prompt"]  # zero-shot is the base: no win rate against itself
+    assert rec["strategies"]["prompt"]["win_rate"] is None  # zero-shot is the base: no win rate against itself
     store = RunStore.open(path)
     base = {r["example_id"]: r for r in store.read_predictions("prompt")}
     mine = {r["example_id"]: r for r in store.read_predictions("dpo")}

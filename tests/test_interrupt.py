@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from harness import interrupt
 from harness.app.cli import app
+from harness.record import RunRecord
 from harness.store import RunStore
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,7 +55,7 @@ def _one_thread():
     torch.set_num_threads(before)
 
 
-def _uninterrupted(args: list[str], out: Path) -> dict:
+def _uninterrupted(args: list[str], out: Path) -> RunRecord:
     result = CliRunner().invoke(app, ["run", *args, "--out", str(out)])
     assert result.exit_code == 0, result.output
     return RunStore.open(next(out.iterdir())).read()
@@ -70,10 +71,10 @@ def _resume_and_compare(run_dir: Path, reference: dict, strategies: list[str], n
     result = CliRunner().invoke(app, ["run", "--resume", str(run_dir)])
     assert result.exit_code == 0, result.output
     after = RunStore.open(run_dir).read()
-    assert after["status"] == "complete" and after["resumed"] == 1
+    assert after.status == "complete" and after.resumed == 1
     for name in strategies:
-        assert after["strategies"][name]["metrics"] == reference["strategies"][name]["metrics"]
-        assert after["strategies"][name]["counts"]["test"]["examples"] == n
+        assert after.strategies[name].metrics == reference.strategies[name].metrics
+        assert after.strategies[name].counts["test"].examples == n
         assert len(_outputs(run_dir, name)) == n
 
 
@@ -90,13 +91,13 @@ def test_sigterm_finishes_the_batch_saves_and_resumes_to_identical_metrics(tmp_p
     output, _ = proc.communicate(timeout=300)
     assert proc.returncode == 128 + sig, output[-3000:]
     record = RunStore.open(run_dir).read()
-    assert record["status"] == "interrupted"
+    assert record.status == "interrupted"
     assert f"harness run --resume {run_dir}" in output.replace("\n", "")
     # whole batches only: the batch in flight finished (a batch may mix test, train-sample and ood rows)
     saved = [f.read_text() for f in (run_dir / "predictions").glob("prompt*.jsonl")]
     assert all(text.endswith("\n") for text in saved if text)
     assert sum(text.count("\n") for text in saved) % 2 == 0
-    assert "few-shot" not in record["strategies"]
+    assert "few-shot" not in record.strategies
     reference = _uninterrupted(args, tmp_path / "reference")
     _resume_and_compare(run_dir, reference, ["prompt", "few-shot"], 10)
 
@@ -107,7 +108,7 @@ def test_sigkill_loses_at_most_one_batch_and_resume_matches(tmp_path, tiny_dir):
     run_dir = _signal_after_first_batch(proc, tmp_path / "runs", signal.SIGKILL)
     proc.communicate(timeout=60)
     assert proc.returncode == -signal.SIGKILL
-    assert RunStore.open(run_dir).read()["status"] == "running"  # nothing got to say goodbye
+    assert RunStore.open(run_dir).read().status == "running"  # nothing got to say goodbye
     # a crash mid-write leaves a cut line; resume must drop it, not glue the next batch onto it
     with (run_dir / "predictions" / "prompt.jsonl").open("a") as f:
         f.write('{"example_id": "cut-sho')
@@ -124,7 +125,7 @@ def test_sigint_of_a_real_run_on_the_default_model_resumes_to_identical_metrics(
     run_dir = _signal_after_first_batch(proc, tmp_path / "runs", signal.SIGINT)
     output, _ = proc.communicate(timeout=300)
     assert proc.returncode == 130, output[-3000:]
-    assert RunStore.open(run_dir).read()["status"] == "interrupted"
+    assert RunStore.open(run_dir).read().status == "interrupted"
     assert (run_dir / "predictions" / "prompt.jsonl").read_text().count("\n") < 6
     reference = _uninterrupted(args, tmp_path / "reference")
     _resume_and_compare(run_dir, reference, ["prompt"], 6)

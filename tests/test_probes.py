@@ -229,14 +229,14 @@ def test_prompt_forgetting_is_exactly_zero(tiny_handle, tmp_path):
 
     ctx = _ctx(tiny_handle, tmp_path)
     base = probes.measure_base(ctx)
-    assert base["forgetting"]["forgetting"]["accuracy"]["n"] == 24
+    assert base.forgetting["forgetting"].accuracy.n == 24
     res = probes.measure(ctx, ZeroShot().prepare(ctx))
-    fg = res["forgetting"]["sets"]["forgetting"]
-    assert fg["delta"]["value"] == 0 and fg["delta"]["ci_low"] == 0 == fg["delta"]["ci_high"]
-    assert fg["delta"]["p_value"] == 1.0 and res["forgetting"]["perplexity"]["delta"]["value"] == 0
-    for figure in res["bias"]["bbq"]["bbq"].values():
-        assert figure["delta"]["value"] == 0
-    assert res["bias"]["counterfactual"]["pairs"] == 2
+    fg = res.forgetting.sets["forgetting"]
+    assert fg.delta.value == 0 and fg.delta.ci_low == 0 == fg.delta.ci_high
+    assert fg.delta.p_value == 1.0 and res.forgetting.perplexity.delta.value == 0
+    for figure in res.bias.bbq["bbq"].values():
+        assert figure.delta.value == 0
+    assert res.bias.counterfactual.pairs == 2
 
 
 def test_perturbed_weights_show_forgetting(tiny_handle, tmp_path):
@@ -257,14 +257,13 @@ def test_perturbed_weights_show_forgetting(tiny_handle, tmp_path):
     tuned = wrap(model, tiny_handle.tokenizer, name="tuned")
     adapted = PromptedModel("full", ctx, fingerprint=tuned.fingerprint, model=tuned, adapter=tuned.fingerprint)
     res = probes.measure(ctx, adapted)
-    assert "counterfactual" not in res["bias"]
-    ppl = res["forgetting"]["perplexity"]
-    assert ppl["delta"]["value"] != 0 and ppl["adapted"]["perplexity"] != ppl["base"]["perplexity"]
-    assert ppl["delta"]["ci_low"] <= ppl["delta"]["value"] <= ppl["delta"]["ci_high"]
+    assert res.bias.counterfactual is None
+    ppl = res.forgetting.perplexity
+    assert ppl.delta.value != 0 and ppl.adapted.perplexity != ppl.base.perplexity
+    assert ppl.delta.ci_low <= ppl.delta.value <= ppl.delta.ci_high
     # the per-item answers moved somewhere: MC accuracy, BBQ picks or both
-    fg = res["forgetting"]["sets"]["forgetting"]["delta"]
-    moved = fg["value"] != 0 or fg["p_value"] < 1 or any(
-        f["delta"]["value"] != 0 for f in res["bias"]["bbq"]["bbq"].values())
+    fg = res.forgetting.sets["forgetting"].delta
+    moved = fg.value != 0 or fg.p_value < 1 or any(f.delta.value != 0 for f in res.bias.bbq["bbq"].values())
     assert moved
 
 

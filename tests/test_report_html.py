@@ -9,6 +9,7 @@ import pytest
 
 from reports.html import write_html
 from reports.markdown import write_report
+from reports.verdict import headline
 from runfixtures import analysed, make_run
 
 SCRIPT = "<script>alert(1)</script>"
@@ -23,11 +24,12 @@ def _fixture_run(tmp_path):
     strategies = {
         "prompt": {"scores": (rng.random(50) < 0.3).astype(float).tolist()},
         "rag": {"scores": (rng.random(50) < 0.8).astype(float).tolist(), "setup_seconds": 20,
-                "retrieval": {"test": {"recall@5": score(0.9), "mrr": score(0.7), "breakdown": {}}}},
+                "retrieval": {"test": {"examples": 40, "context_k": 5, "recall": {5: score(0.9)}, "mrr": score(0.7)}}},
         "lora": {"scores": (rng.random(50) < 0.6).astype(float).tolist(), "setup_seconds": 900, "trainable_params": 10**5,
-                 "forgetting": {"sets": {SCRIPT: {"base": score(0.5), "adapted": score(0.4), "delta": delta}}},
-                 "learning_curve": {"step": [0, 5, 10], "train_loss": [2.0, 1.4, 1.1], "val_loss": [2.1, 1.6, 1.5],
-                                    "val_metric": [0.2, 0.4, 0.5]}},
+                 "forgetting": {"sets": {SCRIPT: {"chance": 0.25, "base": score(0.5), "adapted": score(0.4),
+                                                  "delta": delta}}},
+                 "learning_curve": [{"step": s, "train_loss": t, "val_loss": v, "val_metric": m} for s, t, v, m in
+                                    zip([0, 5, 10], [2.0, 1.4, 1.1], [2.1, 1.6, 1.5], [0.2, 0.4, 0.5])]},
     }
     store = make_run(tmp_path, strategies, references={"ex-000": SCRIPT}, outputs={"rag": {"ex-000": IMG}})
     record = analysed(store)
@@ -42,7 +44,7 @@ def test_dataset_text_renders_inert_and_nothing_is_fetched(tmp_path):
     assert "&lt;img src=x" in html
     assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", html), "the report must fetch nothing"
     assert not re.search(r"url\(\s*['\"]?(?!#)", html) and "@import" not in html  # only url(#local-id) in SVG
-    assert record["recommendation"]["headline"].split(":")[0] in html
+    assert headline(record.recommendation).split(":")[0] in html
     assert html.count("<svg") >= 4  # bars, quality vs cost, learning curve, forgetting
     md = write_report(store.path).read_text()
     assert "## Verdict" in md and SCRIPT not in md
@@ -64,7 +66,7 @@ def test_report_renders_in_headless_chromium(tmp_path):
     img = np.asarray(Image.open(shot).convert("L"))
     assert (img < 200).mean() > 0.02, "the page looks blank"
     dom = subprocess.run([*flags, "--dump-dom", url], capture_output=True, text=True, timeout=120)
-    assert record["recommendation"]["headline"][:40] in dom.stdout.replace("&amp;", "&")
+    assert headline(record.recommendation)[:40] in dom.stdout.replace("&amp;", "&")
     assert "Paired comparisons" in dom.stdout and "alert(1)" in dom.stdout
     log = res.stderr + dom.stderr
     console = [line for line in log.splitlines() if "CONSOLE" in line]

@@ -61,7 +61,8 @@ def test_both_reports_show_the_same_examples_where_strategies_disagree_most(tmp_
 def test_a_difference_that_rounds_to_zero_never_prints_as_minus_zero(tmp_path):
     store = _disagreeing_run(tmp_path)
     record = store.read()
-    record["comparisons"][0] |= {"value": -0.0001, "ci_low": -0.0004, "ci_high": 0.0002}
+    record.comparisons[0] = record.comparisons[0].model_copy(update={"value": -0.0001, "ci_low": -0.0004,
+                                                                     "ci_high": 0.0002})
     store.write(record)
     tables = [line for line in write_report(store.path).read_text().splitlines() if line.startswith("|")]
     assert "| rougeL | prompt | few-shot | +0.000 [+0.000, +0.000] |" in "\n".join(tables)

@@ -149,12 +149,13 @@ def test_recall_at_k_on_a_hand_made_corpus():
     examples = {f"q{i}": Example(f"q{i}", "?", "x", {"doc_ids": g, "hops": len(g)}) for i, g in enumerate(gold)}
     rows = [{"example_id": f"q{i}", "retrieved": f, "scores": {"exact_match": float(i % 2)}} for i, f in enumerate(found)]
     rep = retrieval_report(rows, examples, ks=[1, 2], context_k=1)
-    assert rep["recall@1"]["value"] == pytest.approx((1 + 1 + 1 + 0.5) / 4)
-    assert rep["recall@2"]["value"] == 1.0 and rep["mrr"]["value"] == 1.0
-    assert rep["by_hops"]["1"]["recall@1"]["value"] == 1.0 and rep["by_hops"]["2"]["recall@1"]["value"] == 0.5
+    assert rep.recall[1].value == pytest.approx((1 + 1 + 1 + 0.5) / 4)
+    assert rep.recall[2].value == 1.0 and rep.mrr.value == 1.0
+    assert rep.by_hops["1"].recall[1].value == 1.0 and rep.by_hops["2"].recall[1].value == 0.5
     # q0 and q2 are wrong: both had their gold document in the prompt (k=1), so both are generation errors
-    assert rep["wrong_answers"] == {"metric": "exact_match", "wrong": 2, "retrieval_miss": 0, "generation_error": 2,
-                                    "retrieval_miss_share": 0.0, "correct_despite_miss": 1}
+    assert rep.wrong_answers.model_dump() == {"metric": "exact_match", "wrong": 2, "retrieval_miss": 0,
+                                              "generation_error": 2, "retrieval_miss_share": 0.0,
+                                              "correct_despite_miss": 1}
     assert retrieval_report([dict(r, retrieved=[]) for r in rows], examples, ks=[1], context_k=1) is None
 
 

@@ -16,7 +16,7 @@ def _run(tmp_path, tiny_dir, *extra):
 def test_run_writes_record_predictions_and_report(tmp_path, tiny_dir):
     run_dir = _run(tmp_path, tiny_dir, "--strategies", "prompt,few-shot")
     rec = json.loads((run_dir / "run.json").read_text())
-    assert rec["status"] == "complete" and rec["schema_version"] == 1
+    assert rec["status"] == "complete" and rec["schema_version"] == 2
     assert rec["model"]["source"] == "local" and len(rec["model"]["fingerprint"]) == 16
     assert rec["environment"]["packages"]["torch"]
     for name in ("prompt", "few-shot"):
@@ -43,18 +43,18 @@ def test_resume_skips_finished_strategies_and_keeps_saved_rows(tmp_path, tiny_di
     run_dir = _run(tmp_path, tiny_dir, "--strategies", "prompt,few-shot")
     store = RunStore.open(run_dir)
     rec = store.read()
-    expected = rec["strategies"]["few-shot"]["metrics"]
+    expected = rec.strategies["few-shot"].metrics
     # pretend the run died during few-shot, after two of its four predictions were saved
-    rec["status"] = "interrupted"
-    del rec["strategies"]["few-shot"]
+    rec.status = "interrupted"
+    del rec.strategies["few-shot"]
     store.write(rec)
     path = store.predictions_path("few-shot")
     path.write_text("".join(path.read_text().splitlines(keepends=True)[:2]))
     result = CliRunner().invoke(app, ["run", "--resume", str(run_dir)])
     assert result.exit_code == 0, result.output
     after = store.read()
-    assert after["status"] == "complete" and after["resumed"] == 1
-    assert after["strategies"]["few-shot"]["metrics"] == expected
+    assert after.status == "complete" and after.resumed == 1
+    assert after.strategies["few-shot"].metrics == expected
     assert len(path.read_text().splitlines()) == 4
 
 

@@ -8,7 +8,6 @@ the cache answers every generation, so what is left is start-up, model and task 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -30,8 +29,10 @@ def harness_run(args: list[str], env: dict[str, str]) -> tuple[float, Path]:
 
 
 def peak_of(run_dir: Path) -> float:
-    rec = json.loads((run_dir / "run.json").read_text())
-    return max(s["cost"]["process_peak_rss_mb"] for s in rec["strategies"].values())
+    """The largest peak resident memory over the run's strategies (each strategy's peak includes the loaded model)."""
+    from harness.store import RunStore
+
+    return max(s.cost.peak_rss_mb or 0.0 for s in RunStore.open(run_dir).read().strategies.values())
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -51,14 +52,15 @@ def main(argv: list[str] | None = None) -> None:
         cold, cold_dir = harness_run(cmd, env)
         print(f"cold: {cold:.1f} s")
         warm, warm_dir = harness_run(cmd, env)
-        rec = json.loads((warm_dir / "run.json").read_text())
-        cached = all(s["counts"]["test"]["cached"] == s["counts"]["test"]["examples"] for s in rec["strategies"].values())
+        from harness.store import RunStore
+
+        warm_rec, cold_rec = RunStore.open(warm_dir).read(), RunStore.open(cold_dir).read()
+        cached = all(s.counts["test"].cached == s.counts["test"].examples for s in warm_rec.strategies.values())
         print(f"warm: {warm:.1f} s (every generation from the cache: {cached})")
-        same = json.loads((cold_dir / "run.json").read_text())["strategies"]
-        same = all(same[n]["metrics"] == rec["strategies"][n]["metrics"] for n in same)
+        same = all(s.metrics == warm_rec.strategies[n].metrics for n, s in cold_rec.strategies.items())
         emit("end_to_end", command=what, limit=args.limit, cold_s=cold, warm_s=warm, warm_all_cached=cached,
              warm_metrics_identical=same, peak_rss_mb=max(peak_of(cold_dir), peak_of(warm_dir)),
-             examples={n: s["counts"]["test"]["examples"] for n, s in rec["strategies"].items()}, load=load())
+             examples={n: s.counts["test"].examples for n, s in warm_rec.strategies.items()}, load=load())
 
 
 if __name__ == "__main__":

@@ -60,6 +60,7 @@ def one_size(n: int) -> None:
     from harness.app.runner import run
     from harness.types import Cost, Prediction
     from harness.adapted import PromptedModel
+    from harness.store import RunStore
 
     class EchoModel(PromptedModel):
         def predict(self, examples):
@@ -97,12 +98,12 @@ def one_size(n: int) -> None:
                         "batch_size": 64, "device": "cpu", "use_cache": False})
         with Timer() as t:
             run_dir = run(cfg)
-        rec = json.loads((run_dir / "run.json").read_text())
+        rec = RunStore.open(run_dir).read()
         size = (run_dir / "predictions" / "echo.jsonl").stat().st_size
         data = (tmp / "test.jsonl").stat().st_size
         print("ROW " + json.dumps({"n": n, "seconds": t.seconds, "baseline_mb": base, "peak_mb": peak_rss_mb(),
                                    "predictions_mb": size / 1e6, "test_file_mb": data / 1e6,
-                                   "scored": rec["strategies"]["echo"]["counts"]["test"]["examples"]}))
+                                   "scored": rec.strategies["echo"].counts["test"].examples}))
 
 
 def main(argv: list[str] | None = None) -> None:

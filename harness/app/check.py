@@ -157,7 +157,7 @@ def check_config(baseline: Baseline, *, model: str | None = None, data: dict[str
     """The baseline's config with what is given swapped in, its test split pinned to the baseline's examples."""
     from harness.config import validate
 
-    cfg = dict(baseline.config)
+    cfg = baseline.config.model_dump(mode="json")
     if model is not None:
         cfg["model"] = model
     if data:
@@ -186,19 +186,19 @@ def result_from_run(baseline: Baseline, run_dir: Path, rule: Rule, *, task=None)
 
     store = RunStore.open(run_dir)
     rec = store.read()
-    new_scores = {s: {r["example_id"]: r["scores"] for r in store.read_predictions(s)}
-                  for s, res in rec["strategies"].items() if res.get("status") == "complete"}
+    new_scores = {s: {r["example_id"]: r["scores"] for r in store.read_predictions(s)} for s in rec.complete()}
     changed: set[str] = set()
     if task is not None:
         now = {ex.id: example_sha(ex.input, ex.reference) for ex in task.split("test")}
         changed = {row["id"] for row in baseline.inputs if row["id"] in now and now[row["id"]] != row["sha"]}
     rows = compare(baseline, new_scores, rule, changed_ids=changed)
+    old = baseline.record
     context = {
-        "baseline_model": baseline.record["model"].get("name"), "baseline_model_fp": baseline.record["model"].get("fingerprint"),
-        "new_model": rec.get("model", {}).get("name"), "new_model_fp": rec.get("model", {}).get("fingerprint"),
-        "baseline_data_fp": baseline.record["task"].get("fingerprint"), "new_data_fp": rec.get("task", {}).get("fingerprint"),
+        "baseline_model": old.model.name, "baseline_model_fp": old.model.fingerprint,
+        "new_model": rec.model.name if rec.model else None, "new_model_fp": rec.model.fingerprint if rec.model else None,
+        "baseline_data_fp": old.task.fingerprint, "new_data_fp": rec.task.fingerprint if rec.task else None,
         "baseline_examples": len(baseline.inputs), "changed_examples": len(changed),
-        "seed": rec.get("config", {}).get("seed"), "baseline_seed": baseline.config.get("seed"),
+        "seed": rec.config.seed, "baseline_seed": baseline.config.seed,
     }
     return CheckResult(baseline.name, rule, rows, str(run_dir), context)
 

@@ -124,24 +124,29 @@ def _print_path(path: Path) -> None:
         print(path)
 
 
+def _print_verdict(record) -> None:
+    from reports.verdict import headline
+
+    if record.recommendation:
+        console.print(f"[bold]Verdict:[/] {escape(headline(record.recommendation))}")
+
+
 def _print_summary(path: Path) -> None:
     from rich.table import Table
 
     from harness.store import RunStore
 
     rec = RunStore.open(path).read()
-    metrics = rec["task"]["metrics"]
-    table = Table(title=f"{escape(rec['task']['name'])} · test split · mean [95% CI]")
+    metrics = rec.task.metrics
+    table = Table(title=f"{escape(rec.task.name)} · test split · mean [95% CI]")
     table.add_column("strategy")
     for m in metrics:
         table.add_column(m, justify="right")
-    for name, res in rec["strategies"].items():
-        test = res.get("metrics", {}).get("test", {})
-        table.add_row(name, *[f"{test[m]['value']:.3f} [{test[m]['ci_low']:.3f}, {test[m]['ci_high']:.3f}]"
-                              if m in test else "–" for m in metrics])
+    for name, res in rec.strategies.items():
+        table.add_row(name, *[f"{s.value:.3f} [{s.ci_low:.3f}, {s.ci_high:.3f}]" if (s := res.score(m)) else "–"
+                              for m in metrics])
     console.print(table)
-    if rec.get("recommendation"):
-        console.print(f"[bold]Verdict:[/] {escape(rec['recommendation']['headline'])}")
+    _print_verdict(rec)
     console.print(f"Run folder: [bold]{escape(str(path))}[/]  (report.html, report.md, run.json, predictions/)")
     _print_path(path)
 
@@ -191,19 +196,22 @@ def report(
     from reports.markdown import write_report
 
     store = RunStore.open(run_dir)
-    record = store.read(require=("task", "strategies"))
-    if record.get("status") == "complete":
+    record = store.read()
+    if record.task is None:
+        raise HarnessError(f"{store.record_path} has no 'task' field (the run stopped before its task loaded), so it "
+                           "cannot be reported.", hint=f"Resume it: harness run --resume {run_dir}")
+    if record.status == "complete":
         from harness.decide import analyse
 
-        decision = dict(record.get("config", {}).get("decision") or {})
+        stored = record.config.model_dump(mode="json")
+        decision = stored["decision"]
         if config:
             decision = read_yaml(config).get("decision", decision)
         decision |= {k: v for k, v in {"priority": priority, "monthly_queries": monthly_queries}.items() if v is not None}
-        cfg = validate(record.get("config", {}) | {"decision": decision}, source=str(config or run_dir / "run.json"))
-        record["config"]["decision"] = cfg.decision.model_dump(mode="json")
-        record |= analyse(store, record, cfg.decision)
+        record.config = validate(stored | {"decision": decision}, source=str(config or run_dir / "run.json"))
+        analyse(store, record, record.config.decision)
         store.write(record)
-        console.print(f"[bold]Verdict:[/] {escape(record['recommendation']['headline'])}")
+        _print_verdict(record)
     console.print(f"Wrote {escape(str(write_report(run_dir)))} and {escape(str(write_html(run_dir)))}")
 
 

@@ -52,10 +52,10 @@ def baseline_list(folder: Optional[Path] = typer.Option(None, "--dir", help=DIR_
         return
     table = Table("name", "task", "model", "examples", "strategies", "created", title=escape(str(baselines_root(folder))))
     for b in found:
-        m = b.record["model"]
+        m = b.record.model
         table.add_row(*(escape(str(cell)) for cell in (
-            b.name, b.record["task"]["name"], f"{m.get('name')} ({m.get('fingerprint')})", len(b.inputs),
-            ", ".join(b.strategies), b.record.get("created", ""))))
+            b.name, b.record.task.name, f"{m.name} ({m.fingerprint})", len(b.inputs), ", ".join(b.strategies),
+            b.record.created or "")))
     console.print(table)
     for path, problem in broken.items():  # the others are listed; each broken one is named with what is wrong
         error(problem, "Fix or remove that baseline folder, or save it again.", label=f"Unreadable baseline '{path.name}'")
@@ -146,11 +146,10 @@ def drift(
 
     from harness import drift as dr
     from harness.baseline import load_baseline
-    from harness.config import validate
     from harness.tasks import read_records
 
     b = load_baseline(baseline, folder)
-    config = validate(b.config, source=f"{b.path / 'baseline.json'}: config")
+    config = b.config
     field = input_field or (config.data.input_field if config.data else "input")
     new = []
     for where, rec in read_records(data):

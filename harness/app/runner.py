@@ -7,8 +7,8 @@ stopped: finished strategies are skipped, saved predictions are kept, and the ca
 from __future__ import annotations
 
 import datetime as dt
+import os
 import platform
-import resource
 import shlex
 import subprocess
 import sys
@@ -20,9 +20,9 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from harness import SCHEMA_VERSION, __version__, leakage, overfitting, preflight, probes, win_rate
+from harness import __version__, leakage, overfitting, preflight, probes, win_rate
 from harness.cache import open_run_cache
-from harness.config import RunConfig, validate
+from harness.config import RunConfig
 from harness.console import console, escape, progress
 from harness.context import RunContext
 from harness import interrupt
@@ -30,7 +30,9 @@ from harness.errors import HarnessError
 from harness.interrupt import graceful_stop
 from harness.metrics import aggregate, score
 from harness.metrics import get as get_metric
+from harness.record import Environment, Leakage, ModelInfo, RunError, RunRecord, TaskInfo
 from harness.registry import strategies as strategy_registry
+from harness.results import Counts, Score, SplitTimings, StrategyCost, StrategyResult
 from harness.retrieval_metrics import split_report as retrieval_split_report
 from harness.backends.pool import ModelPool, save_merged
 from harness.store import RunStore
@@ -49,7 +51,7 @@ def run(config: RunConfig, *, resume: Path | None = None) -> Path:
         with store.lock():
             record = _resume_record(store)
             with _failure_recorded(store, record):
-                config = validate(record["config"], source=f"{store.record_path}: config")  # the config it started with
+                config = record.config  # the config it started with
                 preflight.check_inputs(config)
                 store.check_predictions()  # a line that is not a prediction row: named now, not after the model loads
                 task, names = _plan(config)
@@ -73,33 +75,33 @@ def _plan(config: RunConfig) -> tuple[Task, list[str]]:
 
 
 @contextmanager
-def _failure_recorded(store: RunStore, record: dict[str, Any]) -> Iterator[None]:
+def _failure_recorded(store: RunStore, record: RunRecord) -> Iterator[None]:
     """An error inside marks the run `failed` in run.json, with the message, so no folder is left `running`
     (Ctrl-C and SIGTERM are `interrupted`, written by the run loop); `harness run --resume` continues it."""
     try:
         yield
     except Exception as exc:
-        record["status"] = "failed"
-        record["failed"] = _now()
-        record["error"] = {"type": type(exc).__name__, "message": getattr(exc, "message", str(exc)),
-                           "hint": getattr(exc, "hint", "")}
+        record.status, record.failed = "failed", _now()
+        record.error = RunError(type=type(exc).__name__, message=getattr(exc, "message", str(exc)),
+                                hint=getattr(exc, "hint", "") or "")
         store.write(record)
         raise
 
 
-def _execute(store: RunStore, record: dict[str, Any], config: RunConfig, task: Task, names: list[str]) -> Path:
-    record["task"] = task.describe()
-    record["strategy_order"] = names
-    record["leakage"] = leakage.check(task, allowed=config.allow_leakage)  # test examples seen in train / corpus?
-    record["status"] = "running"
+def _execute(store: RunStore, record: RunRecord, config: RunConfig, task: Task, names: list[str]) -> Path:
+    record.task = TaskInfo.model_validate(task.describe())
+    record.strategy_order = names
+    found = leakage.check(task, allowed=config.allow_leakage)  # test examples seen in train / corpus?
+    record.leakage = Leakage.model_validate(found)
+    record.status = "running"
     store.write(record)
-    leakage.enforce(record["leakage"])
+    leakage.enforce(found)
 
     pool = ModelPool(config)
     handle = pool.get("base")
     preflight.check_generation_length(config.max_new_tokens or task.max_new_tokens, handle.context_length)
-    record["model"] = handle.describe()
-    record["environment"]["device"] = handle.device
+    record.model = ModelInfo.model_validate(handle.describe())
+    record.environment.device = handle.device
     cache = open_run_cache(config.use_cache)
     ctx = RunContext(config, task, handle, cache, store)
     console.print(f"[bold]{escape(task.name)}[/] · model {escape(handle.name)} ({handle.backend}, {handle.device}) · "
@@ -108,28 +110,26 @@ def _execute(store: RunStore, record: dict[str, Any], config: RunConfig, task: T
         with graceful_stop(), pool:
             if config.probes.enabled:
                 start = time.perf_counter()
-                record["base"] = probes.measure_base(ctx)  # forgetting and bias are changes against this
-                record["base"]["seconds"] = time.perf_counter() - start
+                record.base = probes.measure_base(ctx)  # forgetting and bias are changes against this
+                record.base.seconds = time.perf_counter() - start
                 store.write(record)
             for name in names:
-                if record["strategies"].get(name, {}).get("status") == "complete":
+                if name in record.strategies and record.strategies[name].status == "complete":
                     console.print(f"[dim]{name}: already complete, skipped[/]")
                     continue
                 interrupt.check()
-                record["strategies"][name] = run_strategy(ctx, name, pool)
-                record["models"] = pool.describe()
+                record.strategies[name] = run_strategy(ctx, name, pool)
+                record.models = {k: ModelInfo.model_validate(v) for k, v in pool.describe().items()}
                 store.write(record)
     except KeyboardInterrupt:
-        record["status"] = "interrupted"
-        record["interrupted"] = _now()
+        record.status, record.interrupted = "interrupted", _now()
         store.write(record)
         console.print(f"[yellow]Interrupted.[/] Saved what was done. Resume with:\n  harness run --resume {escape(shlex.quote(str(store.path)))}")
         raise
     from harness.decide import analyse
 
-    record |= analyse(store, record, config.decision)
-    record["status"] = "complete"
-    record["finished"] = _now()
+    analyse(store, record, config.decision)
+    record.status, record.finished = "complete", _now()
     store.write(record)
     from reports.html import write_html
     from reports.markdown import write_report
@@ -181,7 +181,7 @@ def is_default(strategy, task) -> bool:
     return bool(default(task) if callable(default) else default)
 
 
-def run_strategy(ctx: RunContext, name: str, pool: ModelPool | None = None) -> dict[str, Any]:
+def run_strategy(ctx: RunContext, name: str, pool: ModelPool | None = None) -> StrategyResult:
     """Prepare one strategy (`name` or `name@model`), predict every evaluation split, measure it against the base."""
     from harness.cost import Meter, directory_bytes
 
@@ -201,31 +201,30 @@ def run_strategy(ctx: RunContext, name: str, pool: ModelPool | None = None) -> d
         setup_seconds = max(adapted.cost.setup_seconds, time.perf_counter() - start)
         if "shared_setup" in adapted.cost.extra:  # one training shared by several tasks: each is charged its share
             setup_seconds = adapted.cost.setup_seconds
-        result: dict[str, Any] = {"status": "running", "fingerprint": adapted.fingerprint, "metrics": {}, "counts": {},
-                                  "model": model, "backend": getattr(adapted, "model", ctx.model).backend,
-                                  "prices": ctx.config.model_spec(model).prices.model_dump()}
+        result = StrategyResult(fingerprint=adapted.fingerprint, model=model,
+                                backend=getattr(adapted, "model", ctx.model).backend,
+                                prices=ctx.config.model_spec(model).prices)
         for split, (metrics, counts, timings) in evaluate_splits(ctx, adapted, evaluation_splits(ctx)).items():
-            result["metrics"][split], result["counts"][split] = metrics, counts
-            result.setdefault("timings", {})[split] = timings
+            result.metrics[split], result.counts[split], result.timings[split] = metrics, counts, timings
             if (retrieval := retrieval_split_report(ctx, name, split)) is not None:
-                result.setdefault("retrieval", {})[split] = retrieval  # recall@k, MRR, misses (gold doc ids only)
+                result.retrieval[split] = retrieval  # recall@k, MRR, misses (gold doc ids only)
     probe_start = time.perf_counter()
-    if on_base:
-        result.update(probes.measure(ctx, adapted))  # forgetting, bias, refusal against the base (not metered)
+    if on_base:  # forgetting, bias, refusal against the base (not metered)
+        result.forgetting, result.bias, result.refusal = probes.measure(ctx, adapted)
     elif ctx.config.probes.enabled:
-        why = {"skipped": f"not applicable: {name} runs on model '{model}' ({ctx.model.backend}), whose weights it "
-                          "leaves untouched; the probes measure changes against the base model"}
-        result |= {"forgetting": why, "bias": why, "refusal": why}
-    result["timings"]["probes"] = {"seconds": time.perf_counter() - probe_start}
-    result["overfitting"] = overfitting.gaps(ctx, name, seed=ctx.seed)
+        result.forgetting, result.bias, result.refusal = probes.ProbeChanges.skipped(
+            f"not applicable: {name} runs on model '{model}' ({ctx.model.backend}), whose weights it leaves "
+            "untouched; the probes measure changes against the base model")
+    result.probe_seconds = time.perf_counter() - probe_start
+    result.overfitting = overfitting.gaps(ctx, name, seed=ctx.seed)
     if win_rate.applies(ctx, name):  # preferred over the base model's output, by the task's scorer
-        result["win_rate"] = win_rate.against_base(ctx, name)
-    result.update(getattr(adapted, "details", {}))  # e.g. fine-tuning's learning curves
-    cost = vars(adapted.cost) | {"setup_seconds": setup_seconds,
-                                 "process_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
-    cost |= meter.fields() | {"artifact_bytes": adapted.cost.artifact_bytes or directory_bytes(ctx.artifacts(name))}
-    result["cost"] = cost
-    result["status"] = "complete"
+        result.win_rate = win_rate.against_base(ctx, name)
+    details = getattr(adapted, "details", {})  # training strategies: training, learning_curve, search...
+    result = StrategyResult.model_validate(result.model_dump() | details)
+    result.cost = StrategyCost.model_validate(
+        vars(adapted.cost) | meter.fields() | {"setup_seconds": setup_seconds, "artifact_bytes":
+                                               adapted.cost.artifact_bytes or directory_bytes(ctx.artifacts(name))})
+    result.status = "complete"
     return result
 
 
@@ -234,7 +233,8 @@ def evaluation_splits(ctx: RunContext) -> list[str]:
     return ["test", *overfitting.overfitting_splits(ctx)]
 
 
-def evaluate_splits(ctx: RunContext, adapted, splits: list[str]) -> dict[str, tuple[dict, dict, dict]]:
+def evaluate_splits(ctx: RunContext, adapted,
+                    splits: list[str]) -> dict[str, tuple[dict[str, Score], Counts, SplitTimings]]:
     """Predict every split of a strategy in one stream of batches, streaming rows to each split's file; rows already
     saved (a resumed run) are kept. One stream means full batches across splits (a small train or ood sample
     does not pay for a half-empty batch of its own).
@@ -277,25 +277,20 @@ def evaluate_splits(ctx: RunContext, adapted, splits: list[str]) -> dict[str, tu
             for split in splits}
 
 
-def _summarize_split(ctx: RunContext, name: str, split: str, rows: list[dict], predict_seconds: float):
-    scores = {m: vars(aggregate(m, rows, seed=ctx.seed)) for m in ctx.task.metrics}
+def _summarize_split(ctx: RunContext, name: str, split: str, rows: list[dict],
+                     predict_seconds: float) -> tuple[dict[str, Score], Counts, SplitTimings]:
+    scores = {m: Score.model_validate(aggregate(m, rows, seed=ctx.seed)) for m in ctx.task.metrics}
     secs = np.array([r["seconds"] for r in rows])
     fresh = [r for r in rows if not r["cached"]]
-    timings = {
-        "predict_seconds": predict_seconds,
-        "examples_per_second": len(fresh) / max(sum(r["seconds"] for r in fresh), 1e-9) if fresh else None,
-        "latency_p50": float(np.percentile(secs, 50)),
-        "latency_p95": float(np.percentile(secs, 95)),
-    }
-    counts = {
-        "examples": len(rows),
-        "cached": sum(r["cached"] for r in rows),
-        "truncated": sum(r["truncated"] for r in rows),
-        "tokens_in": sum(r["tokens_in"] for r in rows),
-        "tokens_out": sum(r["tokens_out"] for r in rows),
-    }
-    if counts["truncated"]:
-        console.print(f"[yellow]Warning:[/] {name} · {split}: {counts['truncated']} of {len(rows)} prompts were longer "
+    timings = SplitTimings(
+        predict_seconds=predict_seconds,
+        examples_per_second=len(fresh) / max(sum(r["seconds"] for r in fresh), 1e-9) if fresh else None,
+        latency_p50=float(np.percentile(secs, 50)), latency_p95=float(np.percentile(secs, 95)))
+    counts = Counts(examples=len(rows), cached=sum(r["cached"] for r in rows),
+                    truncated=sum(r["truncated"] for r in rows), tokens_in=sum(r["tokens_in"] for r in rows),
+                    tokens_out=sum(r["tokens_out"] for r in rows))
+    if counts.truncated:
+        console.print(f"[yellow]Warning:[/] {name} · {split}: {counts.truncated} of {len(rows)} prompts were longer "
                       f"than the model's context window ({ctx.model.context_length} tokens) and were truncated "
                       "(the middle of the prompt was cut; the count is in run.json under counts.truncated).")
     return scores, counts, timings
@@ -314,35 +309,25 @@ def _row(ctx: RunContext, p) -> dict[str, Any]:
     return p.to_dict()
 
 
-def _resume_record(store: RunStore) -> dict[str, Any]:
-    record = store.read(require=("config",))
-    if record.get("status") == "complete":
+def _resume_record(store: RunStore) -> RunRecord:
+    record = store.read()
+    if record.status == "complete":
         raise HarnessError(f"{store.path} is already complete.", hint="Use `harness report` to re-render it.")
-    record.setdefault("strategies", {})
-    record.setdefault("environment", {})
-    record.pop("error", None)  # a failed run resumed: the error is history
-    record["resumed"] = record.get("resumed", 0) + 1
+    record.error = None  # a failed run resumed: the error is history
+    record.resumed += 1
     return record
 
 
-def _create_run(config: RunConfig) -> tuple[RunStore, dict[str, Any]]:
+def _create_run(config: RunConfig) -> tuple[RunStore, RunRecord]:
     task_name = config.task or ("data" if config.data else "summarization")
     store = RunStore.create(config.out, Path(task_name).stem if task_name.endswith((".yaml", ".yml", ".json")) else task_name)
-    record = {
-        "schema_version": SCHEMA_VERSION,
-        "run_id": store.path.name,
-        "status": "started",
-        "created": _now(),
-        "command": " ".join(shlex.quote(a) for a in sys.argv),
-        "config": config.model_dump(mode="json"),
-        "environment": environment(),
-        "strategies": {},
-    }
+    record = RunRecord(run_id=store.path.name, created=_now(), command=" ".join(shlex.quote(a) for a in sys.argv),
+                       config=config, environment=environment())
     store.write(record)
     return store, record
 
 
-def environment() -> dict[str, Any]:
+def environment() -> Environment:
     versions = {}
     for pkg in PACKAGES:
         try:
@@ -351,16 +336,10 @@ def environment() -> dict[str, Any]:
             versions[pkg] = None
     import torch
 
-    return {
-        "harness": __version__,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "cpu_count": __import__("os").cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-        "packages": versions,
-        "git_commit": _git_commit(),
-    }
+    return Environment(harness=__version__, python=platform.python_version(), platform=platform.platform(),
+                       cpu_count=os.cpu_count(), torch_threads=torch.get_num_threads(),
+                       cuda=torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+                       packages=versions, git_commit=_git_commit())
 
 
 def _git_commit() -> str | None:

@@ -92,7 +92,7 @@ def _unfinished_run(suite_dir: Path, task_name: str) -> Path | None:
     """The task's run folder left by an interrupted suite, to resume rather than start again."""
     for run_json in sorted(Path(suite_dir).glob("*/run.json"), reverse=True):
         rec = RunStore(run_json.parent).read()
-        if rec.get("config", {}).get("task") == task_name and rec.get("status") != "complete":
+        if rec.config.task == task_name and rec.status != "complete":
             return run_json.parent
     return None
 
@@ -112,21 +112,24 @@ def is_suite(path: Path) -> bool:
 
 def summarize(suite_dir: Path, record: dict[str, Any]) -> list[dict[str, Any]]:
     """Per task: its verdict and each strategy's primary metric with CI, read from the task's run.json."""
+    from reports.verdict import headline
+
     rows = []
     for entry in record["tasks"]:
         if entry["status"] != "complete":
             continue
         rec = RunStore.open(suite_dir / entry["run"]).read()
-        rec_rec = rec.get("recommendation") or {}
-        metric = rec_rec.get("metric") or rec["task"]["metrics"][0]
+        r = rec.recommendation
+        metric = r.metric if r else rec.task.metrics[0]
         rows.append({
             "task": entry["task"],
-            "kind": rec["task"]["kind"],
+            "kind": rec.task.kind,
             "run": entry["run"],
             "metric": metric,
-            "verdict": rec_rec.get("verdict"),
-            "recommended": rec_rec.get("recommended"),
-            "headline": rec_rec.get("headline", ""),
-            "scores": {n: r.get("metrics", {}).get("test", {}).get(metric) for n, r in rec["strategies"].items()},
+            "verdict": r.verdict if r else None,
+            "recommended": r.recommended if r else None,
+            "headline": headline(r) if r else "",
+            "scores": {n: s.model_dump(mode="json") if (s := res.score(metric)) else None
+                       for n, res in rec.strategies.items()},
         })
     return rows

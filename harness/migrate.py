@@ -1,0 +1,98 @@
+"""Older run.json files, brought to the current schema. The only code that knows the old shapes.
+
+Version 1 (harness 0.1, before the typed record) differs from version 2 in:
+  strategies.*.timings.probes.seconds   -> strategies.*.probe_seconds
+  strategies.*.refusal {name: ...}      -> strategies.*.refusal.sets {name: ...}
+  strategies.*.retrieval.*["recall@k"]  -> strategies.*.retrieval.*.recall {k: ...}
+  strategies.*.cost.process_peak_rss_mb -> dropped (peak_rss_mb, with its scope, is the one peak RSS)
+  strategies.*.win_rate.against, strategies.*.data_size_curve.note: sentences, dropped
+  recommendation (with sentences)       -> recomputed, numbers only, from the record's comparisons and cost ledger
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Callable
+
+from pydantic import ValidationError
+
+from harness import SCHEMA_VERSION
+from harness.errors import HarnessError
+from harness.record import RunRecord, problems
+
+HINT = "Pass a run folder `harness run` wrote (its run.json is not meant to be edited)."
+
+
+def load(data: Any, source: str) -> RunRecord:
+    """A run record of any known version, validated. What does not validate is an error naming the fields."""
+    if not isinstance(data, dict):
+        raise HarnessError(f"{source} holds a JSON {type(data).__name__}, not a run record.", hint=HINT)
+    data, recompute = upgrade(data, source)
+    try:
+        record = RunRecord.model_validate(data)
+    except ValidationError as exc:
+        raise HarnessError(f"{source} is not a run record this harness can read: {problems(exc)}.", hint=HINT) from exc
+    if recompute and record.cost_ledger is not None:
+        from harness.decide import recommend
+
+        record.recommendation = recommend(record, record.config.decision)
+    return record
+
+
+def upgrade(data: dict[str, Any], source: str) -> tuple[dict[str, Any], bool]:
+    """The record in the current schema's shape, and whether its recommendation must be recomputed (an old one
+    held sentences). A version this harness does not know is an error naming it."""
+    if "schema_version" not in data:
+        raise HarnessError(f"{source} has no schema_version: it is not a run record.", hint=HINT)
+    version = data["schema_version"]
+    if version == SCHEMA_VERSION:
+        return data, False
+    if version not in STEPS:
+        newer = isinstance(version, int) and version > SCHEMA_VERSION
+        raise HarnessError(
+            f"{source} has schema_version {version!r}; this harness reads versions 1 to {SCHEMA_VERSION}.",
+            hint="Upgrade the harness to read it (pip install -U harness)." if newer else HINT)
+    data = copy.deepcopy(data)
+    recompute = False
+    while data.get("schema_version") != SCHEMA_VERSION:
+        recompute |= STEPS[data.get("schema_version")](data)
+    return data, recompute
+
+
+def _v1_to_v2(data: dict[str, Any]) -> bool:
+    for result in (data.get("strategies") or {}).values():
+        if isinstance(result, dict):
+            _v1_result(result)
+    had_recommendation = data.pop("recommendation", None) is not None
+    data["schema_version"] = 2
+    return had_recommendation
+
+
+def _v1_result(result: dict[str, Any]) -> None:
+    timings = result.get("timings") or {}
+    probes = timings.pop("probes", None)
+    if isinstance(probes, dict) and "seconds" in probes:
+        result["probe_seconds"] = probes["seconds"]
+    if isinstance(result.get("refusal"), dict) and "skipped" not in result["refusal"]:
+        result["refusal"] = {"sets": result["refusal"]}
+    for report in (result.get("retrieval") or {}).values():
+        _v1_retrieval(report)
+        for group in (report.get("by_hops") or {}).values():
+            _v1_retrieval(group)
+    cost = result.get("cost") or {}
+    process_peak = cost.pop("process_peak_rss_mb", None)
+    if cost.get("peak_rss_mb") is None and process_peak is not None:
+        cost |= {"peak_rss_mb": process_peak, "peak_rss_scope": "process"}
+    (result.get("win_rate") or {}).pop("against", None)
+    (result.get("data_size_curve") or {}).pop("note", None)
+    for key in ("forgetting", "bias", "refusal", "win_rate", "data_size_curve", "search", "training", "overfitting"):
+        if result.get(key) in ({}, None):
+            result.pop(key, None)  # v1 wrote {} where v2 has nothing
+
+
+def _v1_retrieval(report: dict[str, Any]) -> None:
+    recall = {key.partition("@")[2]: report.pop(key) for key in list(report) if key.startswith("recall@")}
+    report["recall"] = recall
+
+
+STEPS: dict[Any, Callable[[dict[str, Any]], bool]] = {1: _v1_to_v2}
