@@ -18,7 +18,6 @@ from harness.config import DecisionConfig
 from harness.recommendation import BreakEven, CostRow
 from harness.record import RunRecord
 from harness.results import StrategyResult
-from harness.units import fmt_count, fmt_dollars  # noqa: F401  (re-exported: decide and the dry run print with them)
 
 
 # --- measuring --------------------------------------------------------------------------------------------------
