@@ -2,41 +2,38 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from harness.figures import Difference, Versus
+from harness.record import RunRecord
+from harness.results import StrategyResult
 from harness.units import fmt_p
 from reports.tables import fmt_score, table
 
 HEADER = ["strategy", "probe", "base", "adapted", "Δ adapted − base [95% CI]", "p"]
 
 
-def _row(name: str, probe: str, v: dict[str, Any], fmt=fmt_score) -> list[str]:
-    delta = v["delta"]
-    return [name, probe, fmt(v["base"]), fmt(v["adapted"]), fmt_score(delta, signed=True), fmt_p(delta.get("p_value"))]
+def _row(name: str, probe: str, base: Any, adapted: Any, delta: Difference,
+         fmt: Callable[[Any], str] = fmt_score) -> list[str]:
+    return [name, probe, fmt(base), fmt(adapted), fmt_score(delta, signed=True), fmt_p(delta.p_value)]
 
 
-def _perplexity(s: dict[str, Any] | None) -> str:
-    return "–" if not s else f"{s['perplexity']:.2f}"
+def _versus(name: str, probe: str, v: Versus) -> list[str]:
+    return _row(name, probe, v.base, v.adapted, v.delta)
 
 
-def render(rec: dict[str, Any], names: list[str]) -> list[str]:
-    if not isinstance(rec.get("base"), dict) or "skipped" in rec["base"]:
+def render(rec: RunRecord, names: list[str]) -> list[str]:
+    if rec.base is None or rec.base.skipped:
         return []
-    results = {n: rec["strategies"][n] for n in names if isinstance(rec["strategies"][n].get("forgetting"), dict)
-               and "skipped" not in rec["strategies"][n]["forgetting"]}
-    forgetting = []
-    for name, res in results.items():
-        for probe, v in res["forgetting"].get("sets", {}).items():
-            forgetting.append(_row(name, f"{probe} (chance {v['chance']:.2f})", v))
-        if "perplexity" in res["forgetting"]:
-            forgetting.append(_row(name, "perplexity", res["forgetting"]["perplexity"], _perplexity))
-    lines = ["## Forgetting (against the base model)", "",
-             "Multiple-choice accuracy, each option scored by its mean log-likelihood per token; held-out perplexity on "
-             "general text (Δ is in nats per token: positive means worse). Paired on the same items: exact McNemar "
+    results = {n: r for n in names if (r := rec.strategies[n]).forgetting and not r.forgetting.skipped}
+    lines = ["", "## Forgetting (against the base model)", "",
+             "Multiple-choice accuracy, each option scored by its mean log-likelihood per token; held-out perplexity "
+             "on general text (Δ is in nats per token: positive means worse). Paired on the same items: exact McNemar "
              "for accuracy, permutation test for perplexity. Prompt-only strategies keep the base weights and should "
-             "read zero.", "", *table(HEADER, forgetting)]
-    bbq = [_row(name, f"{probe} {fig}", figures[fig]) for name, res in results.items()
-           for probe, figures in res["bias"].get("bbq", {}).items()
+             "read zero.", "", *table(HEADER, _forgetting(results))]
+    bbq = [_versus(name, f"{probe} {fig}", figures[fig]) for name, res in results.items() if res.bias
+           for probe, figures in res.bias.bbq.items()
            for fig in ("accuracy_ambig", "accuracy_disambig", "bias_ambig", "bias_disambig")]
     lines += ["", "## Bias (against the base model)", "",
               "BBQ: accuracy per condition and bias scores (disambiguated 2·biased/non-unknown − 1; ambiguous "
@@ -46,20 +43,32 @@ def render(rec: dict[str, Any], names: list[str]) -> list[str]:
     return lines + _counterfactual(results) + _refusal(results) + [""]
 
 
-def _counterfactual(results: dict[str, dict[str, Any]]) -> list[str]:
-    found = [(n, r["bias"]["counterfactual"]) for n, r in results.items() if "counterfactual" in r["bias"]]
+def _forgetting(results: dict[str, StrategyResult]) -> list[list[str]]:
+    rows = []
+    for name, res in results.items():
+        rows += [_versus(name, f"{probe} (chance {v.chance:.2f})", v) for probe, v in res.forgetting.sets.items()]
+        if (ppl := res.forgetting.perplexity) is not None:
+            rows.append(_row(name, "perplexity", ppl.base, ppl.adapted, ppl.delta, lambda p: f"{p.perplexity:.2f}"))
+    return rows
+
+
+def _counterfactual(results: dict[str, StrategyResult]) -> list[str]:
+    found = [(n, cf) for n, r in results.items() if r.bias and (cf := r.bias.counterfactual)]
     if not found:
         return []
-    rows = [_row(name, f"{cf['pairs']} pairs · " + (f"{cf['metric']} |gap|" if fig != "changed" else "answer changed"),
-                 {"base": cf["base"][fig], "adapted": cf["adapted"][fig], "delta": cf["delta"][fig]})
-            for name, cf in found for fig in ("abs_metric_gap", "changed")]
+    rows = []
+    for name, cf in found:
+        rows.append(_row(name, f"{cf.pairs} pairs · {cf.metric} |gap|", cf.base.abs_metric_gap,
+                         cf.adapted.abs_metric_gap, cf.delta.abs_metric_gap))
+        rows.append(_row(name, f"{cf.pairs} pairs · answer changed", cf.base.changed, cf.adapted.changed,
+                         cf.delta.changed))
     return ["", "Counterfactual pairs: test inputs with a name or pronoun swapped. |gap| is the absolute "
             "difference in the task metric between the two versions; changed is how often the answer differs "
             "(after swapping the term back).", "", *table(HEADER, rows)]
 
 
-def _refusal(results: dict[str, dict[str, Any]]) -> list[str]:
-    rows = [_row(name, probe, v) for name, r in results.items() if r.get("refusal") for probe, v in r["refusal"].items()]
+def _refusal(results: dict[str, StrategyResult]) -> list[str]:
+    rows = [_versus(name, probe, v) for name, r in results.items() if r.refusal for probe, v in r.refusal.sets.items()]
     if not rows:
         return []
     return ["", "## Refusal and abstention (against the base model)", "",

@@ -4,8 +4,8 @@ metric (ties broken by example id), so report.md and report.html always show the
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
+from harness.record import RunRecord
 from harness.store import RunStore
 
 COUNT = 4
@@ -26,9 +26,11 @@ class Sample:
     outputs: list[Output]
 
 
-def display_metric(rec: dict[str, Any]) -> str:
+def display_metric(rec: RunRecord) -> str:
     """The metric the reports lead with: the one the decision rests on, else the task's first."""
-    return (rec.get("recommendation") or {}).get("metric") or (rec.get("task", {}).get("metrics") or [""])[0]
+    if rec.recommendation:
+        return rec.recommendation.metric
+    return rec.task.metrics[0] if rec.task and rec.task.metrics else ""
 
 
 def side_by_side(store: RunStore, names: list[str], metric: str, count: int = COUNT) -> list[Sample]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import Protocol
 
 from harness.units import fmt_number
 
@@ -40,9 +40,17 @@ def table(headers: Iterable[object], rows: Iterable[Iterable[object]], width: in
     return lines
 
 
-def fmt_score(s: dict[str, Any] | None, signed: bool = False) -> str:
+class Interval(Protocol):
+    """A figure with its 95% CI: a Score, a Difference, a win rate."""
+
+    value: float
+    ci_low: float
+    ci_high: float
+
+
+def fmt_score(s: Interval | None, signed: bool = False) -> str:
     """A mean with its 95% CI, "0.412 [0.350, 0.470]"; signed for differences, "+0.040 [-0.010, +0.090]"."""
-    if not s:
+    if s is None:
         return "–"
-    return (f"{fmt_number(s['value'], signed=signed)} [{fmt_number(s['ci_low'], signed=signed)}, "
-            f"{fmt_number(s['ci_high'], signed=signed)}]")
+    return (f"{fmt_number(s.value, signed=signed)} [{fmt_number(s.ci_low, signed=signed)}, "
+            f"{fmt_number(s.ci_high, signed=signed)}]")

@@ -6,9 +6,10 @@ import re
 import numpy as np
 import pytest
 
+from harness.figures import Score
 from reports.html import write_html
 from reports.markdown import write_report
-from reports.suite import render_markdown
+from reports.suite import render_html, render_markdown
 from reports.tables import table
 from runfixtures import analysed, make_run
 
@@ -36,7 +37,7 @@ def test_table_keeps_one_row_per_line_and_one_cell_per_column():
 
 
 def _disagreeing_run(tmp_path):
-    """Three strategies that agree on every example but ex-001, ex-005, ex-007 and ex-009 (by how much: 1, 1, 0.5, 1)."""
+    """Three strategies that agree on every example but ex-001, ex-005, ex-007 and ex-009 (by 1, 1, 0.5 and 1)."""
     base = np.zeros(12)
     scores = {"prompt": base.copy(), "few-shot": base.copy(), "lora": base.copy()}
     scores["lora"][[1, 5, 9]] = 1.0
@@ -63,21 +64,40 @@ def test_a_difference_that_rounds_to_zero_never_prints_as_minus_zero(tmp_path):
     record = store.read()
     record.comparisons[0] = record.comparisons[0].model_copy(update={"value": -0.0001, "ci_low": -0.0004,
                                                                      "ci_high": 0.0002})
+    record.strategies["prompt"].metrics["test"]["rougeL"] = Score(metric="rougeL", value=-0.0002, ci_low=-0.0004,
+                                                                  ci_high=0.001, n=12)
     store.write(record)
-    tables = [line for line in write_report(store.path).read_text().splitlines() if line.startswith("|")]
-    assert "| rougeL | prompt | few-shot | +0.000 [+0.000, +0.000] |" in "\n".join(tables)
-    assert not any("-0.000" in line for line in tables)
-    html = write_html(store.path).read_text()
-    assert "-0.000" not in html[html.index('id="accuracy"'):]
-    suite = {"suite": "s", "status": "complete", "summary": [
-        {"task": "t", "kind": "qa", "run": "t-run", "metric": "delta", "verdict": "tie", "recommended": "prompt",
-         "headline": "prompt and lora | tie", "scores": {"prompt": {"value": -0.0002, "ci_low": -0.0004, "ci_high": 0.001},
-                                                         "lora": None}}]}
+    md = write_report(store.path).read_text()
+    assert "| rougeL | prompt | few-shot | +0.000 [+0.000, +0.000] |" in md
+    assert "| prompt | 0.000 [0.000, 0.001] |" in md and "-0.000" not in md
+    assert "-0.000" not in write_html(store.path).read_text()
+    suite = {"suite": "s", "status": "complete", "summary": [{"task": "t", "run": store.path.name, "metric": "rougeL"}]}
     (tmp_path / "suite.json").write_text(json.dumps(suite))
     page = render_markdown(tmp_path)
-    assert "| prompt | 0.000 [0.000, 0.001] | 1 of 1 |" in page and "| lora | – | 0 of 1 |" in page
-    assert "-0.000" not in page
+    assert "| prompt | 0.000 [0.000, 0.001] | 0 of 1 |" in page and "| lora | 0.250 [" in page
+    assert "-0.000" not in page and "-0.000" not in render_html(tmp_path)
     _rectangular(page)
+
+
+def test_the_ranking_shown_starts_with_the_recommended_strategy(tmp_path):
+    """few-shot scores a little higher (inside the noise) and is slower: it has the higher utility, but the two tie
+    and the cheaper prompt is recommended, so prompt is ranked first, with the reason."""
+    rng = np.random.default_rng(3)
+    prompt = (rng.random(50) < 0.6).astype(float)
+    few_shot = prompt.copy()
+    few_shot[np.flatnonzero(prompt == 0)[:2]] = 1.0
+    store = make_run(tmp_path, {"few-shot": {"scores": few_shot.tolist(), "seconds_per_query": 0.55},
+                                "prompt": {"scores": prompt.tolist(), "seconds_per_query": 0.5}})
+    record = analysed(store)
+    r = record.recommendation
+    assert (r.verdict, r.recommended, r.tie_break) == ("tie", "prompt", True)
+    md, html = write_report(store.path).read_text(), write_html(store.path).read_text()
+    first_md = re.search(r"^Ranking:\n\n1\. (\S+) · utility .*$", md, flags=re.M)
+    assert first_md.group(1) == "prompt" and "**recommended** (first: it ties with few-shot on exact_match and " \
+                                                "costs less)" in first_md.group(0)
+    first_html = re.search(r"<h3>Ranking</h3>\s*<ol><li><b>([^<]+)</b>", html)
+    assert first_html.group(1) == "prompt" and "ties with few-shot on exact_match and costs less" in html
+    assert "recommend prompt, the cheaper" in md and "recommend prompt, the cheaper" in html
 
 
 def _cost_run(tmp_path, prompt_seconds_per_query):
