@@ -154,22 +154,3 @@ def break_even(rows: dict[str, CostRow], monthly_queries: float) -> list[BreakEv
             cheaper = b if rows[b].dollars_per_query <= rows[a].dollars_per_query else a
             out.append(BreakEven(pair=(x, y), upfront=a, cheaper_per_query=cheaper, other=b, dominant=cheaper))
     return out
-
-
-def fmt_dollars(x: float | None) -> str:
-    if x is None:
-        return "–"
-    if x == 0:
-        return "$0"
-    if abs(x) < 0.01:
-        return f"${x:.2g}"
-    return f"${x:,.2f}"
-
-
-def fmt_count(x: float | None) -> str:
-    if x is None:
-        return "–"
-    for unit, size in (("B", 1e9), ("M", 1e6), ("k", 1e3)):
-        if abs(x) >= size:
-            return f"{x / size:.3g}{unit}"
-    return f"{x:.3g}"

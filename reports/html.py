@@ -7,122 +7,124 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from markupsafe import Markup
 
-from harness import cost as costs
+from harness.figures import Gap, Score
+from harness.record import RunRecord
 from harness.store import RunStore
-from reports import plots
+from harness.units import fmt_count, fmt_dollars, fmt_number, fmt_p
+from reports import plots, search_section, wording
 from reports.markdown import strategy_models
+from reports.samples import display_metric, side_by_side
 
 TEMPLATES = Path(__file__).parent / "templates"
-SAMPLES = 4
 TEXT_LIMIT = 1200
 
 
-def _env():
+def environment():
+    """The Jinja2 environment of report.html and suite.html: autoescaped, and strict about missing names."""
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True)
-    env.filters["score"] = lambda s: "–" if not s else f"{s['value']:.3f}"
-    env.filters["ci"] = lambda s: "" if not s else f"[{s['ci_low']:.3f}, {s['ci_high']:.3f}]"
-    env.filters["signed"] = lambda x: "–" if x is None else f"{x:+.3f}"
-    env.filters["num"] = lambda x, d=3: "–" if x is None else f"{x:.{d}f}"
-    env.filters["pval"] = lambda x: "–" if x is None else (f"{x:.2g}" if x >= 0.001 else "<0.001")
-    env.filters["dollars"] = costs.fmt_dollars
-    env.filters["count"] = costs.fmt_count
+    env.filters["score"] = lambda s: "–" if s is None else fmt_number(s.value)
+    env.filters["ci"] = lambda s: "" if s is None else f"[{fmt_number(s.ci_low)}, {fmt_number(s.ci_high)}]"
+    env.filters["signed"] = lambda x: fmt_number(x, signed=True)
+    env.filters["num"] = lambda x, d=3: fmt_number(x, d)
+    env.filters["pval"] = fmt_p
+    env.filters["dollars"] = fmt_dollars
+    env.filters["count"] = fmt_count
     env.filters["mb"] = lambda x: "–" if not x else f"{x:,.0f} MB"
-    env.filters["bytes"] = lambda x: "–" if not x else (f"{x / 2**20:,.1f} MiB" if x >= 2**20 else f"{x / 1024:,.1f} KiB")
+    env.filters["bytes"] = lambda x: ("–" if not x else f"{x / 2**20:,.1f} MiB" if x >= 2**20
+                                      else f"{x / 1024:,.1f} KiB")
     env.filters["clip"] = lambda t, n=TEXT_LIMIT: t if len(str(t)) <= n else str(t)[: n - 1] + "…"
     return env
 
 
-def _names(rec: dict[str, Any]) -> list[str]:
-    return [n for n in rec.get("strategy_order", rec.get("strategies", {})) if n in rec.get("strategies", {})]
-
-
-def _samples(store: RunStore, names: list[str], metric: str) -> list[dict[str, Any]]:
-    """The examples where the strategies disagree most on the decision metric, outputs side by side."""
-    preds = {n: {r["example_id"]: r for r in store.read_predictions(n)} for n in names}
-    if not names or not preds[names[0]]:
-        return []
-    ids = [i for i in preds[names[0]] if all(i in preds[n] for n in names)] or list(preds[names[0]])
-
-    def spread(i: str) -> float:
-        vals = [preds[n][i].get("scores", {}).get(metric) for n in names if i in preds[n]]
-        vals = [v for v in vals if v is not None]
-        return (max(vals) - min(vals)) if vals else 0.0
-
-    ids.sort(key=lambda i: (-spread(i), i))
-    out = []
-    for i in ids[:SAMPLES]:
-        first = preds[names[0]][i]
-        out.append({"id": i, "prompt": first.get("prompt", ""), "references": first.get("references", []),
-                    "outputs": [{"strategy": n, "output": preds[n][i]["output"] if i in preds[n] else None,
-                                 "score": preds[n].get(i, {}).get("scores", {}).get(metric)} for n in names]})
-    return out
-
-
 def context(store: RunStore) -> dict[str, Any]:
-    from markupsafe import Markup
-
-    from reports.search_section import plot as search_plot
-    from reports.search_section import searches, summary
-
-    from reports.legacy import legacy_view
-
-    record = store.read()
-    rec = legacy_view(record)
-    names = _names(rec)
-    results = rec.get("strategies", {})
-    task = rec.get("task", {})
-    recommendation = rec.get("recommendation") or {}
-    metric = recommendation.get("metric") or (task.get("metrics") or [""])[0]
-    metrics = task.get("metrics") or sorted({m for r in results.values() for m in r.get("metrics", {}).get("test", {})})
-    splits = sorted({s for r in results.values() for s in r.get("metrics", {})}, key=lambda s: (s != "test", s))
-    ledger = (rec.get("cost_ledger") or {}).get("strategies", {})
-
-    def svg(text: str | None):
-        return Markup(text) if text else None  # our own matplotlib output; its text is escaped by matplotlib
-
-    bars = [svg(plots.metric_bars(names, {n: results[n].get("metrics", {}).get("test", {}).get(m) for n in names
-                                          if results[n].get("metrics", {}).get("test", {}).get(m)}, m)) for m in metrics]
-    horizon = (rec.get("cost_ledger") or {}).get("horizon_months", 12)
-    dollars = {n: r.get("horizon_dollars") for n, r in ledger.items()}
-    scatter = svg(plots.quality_vs_cost(
-        names, {n: results[n]["metrics"]["test"][metric] for n in names if metric in results[n].get("metrics", {}).get("test", {})},
-        dollars, metric, f"dollars over {horizon:g} months (setup + queries at the expected volume)",
-        recommendation.get("recommended")))
-    curves = [svg(plots.learning_curve(results[n]["learning_curve"], n)) for n in names if results[n].get("learning_curve")]
-    forgetting = [(n, probe, e.model_dump(mode="json")) for n in names
-                  for probe, e in record.strategies[n].forgetting_entries().items()]
-    bias = [(n, probe, e.model_dump(mode="json")) for n in names for probe, e in record.strategies[n].bias_entries().items()]
-    retrieval = [(n, split, r) for n in names for split, r in (results[n].get("retrieval") or {}).items()]
-    overfitting = [(n, f"{gap.replace('_', ' ')} · {m}", d) for n in names
-                   for gap, by_metric in (results[n].get("overfitting") or {}).items() for m, d in by_metric.items()]
+    rec = store.read()
+    names = rec.names()
+    metric = display_metric(rec)
+    r = rec.recommendation
     return {
-        "rec": rec, "task": task, "model": rec.get("model", {}), "names": names, "results": results,
-        "metrics": metrics, "splits": splits, "metric": metric, "recommendation": recommendation,
-        "comparisons": rec.get("comparisons") or [], "ledger": ledger,
-        "break_even": (rec.get("cost_ledger") or {}).get("break_even", []),
-        "prices": (rec.get("cost_ledger") or {}).get("prices", {}),
-        "bars": [b for b in bars if b], "scatter": scatter, "curves": [c for c in curves if c],
-        "forgetting": forgetting, "bias": bias, "retrieval": retrieval, "overfitting": overfitting,
-        "win_rates": [(n, results[n]["win_rate"]) for n in names if results[n].get("win_rate")],
-        "forgetting_plot": svg(plots.delta_bars([(f"{n} · {p}", e.get("delta")) for n, p, e in forgetting],
-                                                "forgetting: adapted minus base (95% CI)")),
-        "bias_plot": svg(plots.delta_bars([(f"{n} · {p}", e.get("delta")) for n, p, e in bias],
-                                          "bias: adapted minus base (95% CI)")),
-        "searches": [(n, s, summary(n, s, results[n].get("cost", {}).get("setup_seconds")), svg(search_plot(n, s)))
-                     for n, s in searches(rec, names)],
-        "samples": _samples(store, names, metric),
+        "rec": rec, "task": rec.task, "model": rec.model, "names": names, "results": rec.strategies,
+        "metric": metric, "recommendation": r, "comparisons": rec.comparisons,
+        **_verdict(rec), **_accuracy(rec, names), **_costs(rec, names, metric), **_probes(rec, names),
+        "curves": [c for n in names if (c := _svg(plots.learning_curve(rec.strategies[n].learning_curve, n)))],
+        "retrieval": _retrieval(rec, names), "overfitting": _overfitting(rec, names),
+        "win_rates": [(n, w) for n in names if (w := rec.strategies[n].win_rate)],
+        "searches": [(n, s, search_section.summary(n, s, rec.strategies[n].cost.setup_seconds),
+                      _svg(search_section.plot(n, s))) for n, s in search_section.searches(rec, names)],
+        "samples": side_by_side(store, names, metric),
         "models": strategy_models(rec, names),
-        "config_yaml": yaml.safe_dump(rec.get("config"), sort_keys=False),
-        "environment_yaml": yaml.safe_dump(rec.get("environment"), sort_keys=False),
+        "config_yaml": yaml.safe_dump(rec.config.model_dump(mode="json"), sort_keys=False),
+        "environment_yaml": yaml.safe_dump(rec.environment.model_dump(mode="json", exclude_none=True), sort_keys=False),
     }
 
 
+def _svg(text: str | None) -> Markup | None:
+    return Markup(text) if text else None  # our own matplotlib output; its text is escaped by matplotlib
+
+
+def _verdict(rec: RunRecord) -> dict[str, Any]:
+    r = rec.recommendation
+    if r is None:
+        return {"headline": wording.no_recommendation(rec.status)}
+    return {"headline": wording.headline(r), "basis": wording.basis(r), "reasons": wording.reasons(rec),
+            "ranking": r.ranking, "ranking_note": wording.ranking_note(r), "what_ifs": wording.what_ifs(r),
+            "vetoes": [(n, wording.veto(v)) for n, found in r.vetoed.items() for v in found]}
+
+
+def _accuracy(rec: RunRecord, names: list[str]) -> dict[str, Any]:
+    """The metrics by split (test first), and a bar chart per metric on the test split."""
+    results = rec.strategies
+    metrics = ((rec.task.metrics if rec.task else [])
+               or sorted({m for r in results.values() for m in r.metrics.get("test", {})}))
+    splits = sorted({s for r in results.values() for s in r.metrics}, key=lambda s: (s != "test", s))
+    bars = [_svg(plots.metric_bars(names, {n: s for n in names if (s := results[n].score(m))}, m)) for m in metrics]
+    return {"metrics": metrics, "splits": splits, "bars": [b for b in bars if b]}
+
+
+def _costs(rec: RunRecord, names: list[str], metric: str) -> dict[str, Any]:
+    """The cost ledger, the break-even sentences and quality against dollars over the horizon."""
+    ledger = rec.cost_ledger
+    if ledger is None:
+        return {"ledger": {}, "break_even": [], "prices": None, "scatter": None}
+    scores = {n: s for n in names if (s := rec.strategies[n].score(metric))}
+    dollars = {n: row.horizon_dollars for n, row in ledger.strategies.items()}
+    scatter = plots.quality_vs_cost(names, scores, dollars, metric, f"dollars over {ledger.horizon_months:g} months "
+                                    "(setup + queries at the expected volume)",
+                                    rec.recommendation.recommended if rec.recommendation else None)
+    return {"ledger": ledger.strategies, "break_even": [wording.break_even(b) for b in ledger.break_even],
+            "prices": ledger.prices, "scatter": _svg(scatter)}
+
+
+def _retrieval(rec: RunRecord, names: list[str]) -> list[tuple[str, str, str, Score]]:
+    """(strategy, split, "recall@k" or "MRR", score) for every split a strategy retrieved on."""
+    return [(n, split, label, score) for n in names for split, report in rec.strategies[n].retrieval.items()
+            for label, score in [*((f"recall@{k}", s) for k, s in sorted(report.recall.items())), ("MRR", report.mrr)]]
+
+
+def _overfitting(rec: RunRecord, names: list[str]) -> list[tuple[str, str, Gap]]:
+    """(strategy, "train − test · metric" or "test − ood · metric", gap)."""
+    return [(n, f"{label} · {m}", gap) for n in names if (o := rec.strategies[n].overfitting)
+            for label, by_metric in (("train − test", o.train_minus_test), ("test − ood", o.test_minus_ood))
+            for m, gap in by_metric.items()]
+
+
+def _probes(rec: RunRecord, names: list[str]) -> dict[str, Any]:
+    """Forgetting and BBQ bias scores against the base model, each with a plot of the changes."""
+    forgetting = [(n, probe, v) for n in names for probe, v in rec.strategies[n].forgetting_entries().items()]
+    bias = [(n, probe, v) for n in names for probe, v in rec.strategies[n].bias_entries().items()]
+    return {"forgetting": forgetting, "bias": bias,
+            "forgetting_plot": _svg(plots.delta_bars([(f"{n} · {p}", v.delta) for n, p, v in forgetting],
+                                                     "forgetting: adapted minus base (95% CI)")),
+            "bias_plot": _svg(plots.delta_bars([(f"{n} · {p}", v.delta) for n, p, v in bias],
+                                               "bias: adapted minus base (95% CI)"))}
+
+
 def render(store: RunStore) -> str:
-    return _env().get_template("report.html.j2").render(**context(store))
+    return environment().get_template("report.html.j2").render(**context(store))
 
 
 def write_html(run_dir: Path) -> Path:

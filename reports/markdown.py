@@ -1,187 +1,43 @@
-"""report.md from run.json alone: strategies x metrics with CIs, then a few outputs side by side."""
+"""report.md from run.json alone: the verdict, strategies x metrics with CIs, what each costs, the probes, and a
+few outputs side by side."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
+import yaml
+
+from harness.record import RunRecord
 from harness.store import RunStore
-
-SAMPLES = 3
-
-
-def fmt_score(s: dict[str, Any]) -> str:
-    return f"{s['value']:.3f} [{s['ci_low']:.3f}, {s['ci_high']:.3f}]"
-
-
-def _cell(text: str, width: int = 300) -> str:
-    text = " ".join(str(text).split())
-    text = text if len(text) <= width else text[: width - 1] + "…"
-    return text.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _overfitting(rec: dict[str, Any], names: list[str], metrics: list[str]) -> list[str]:
-    """Train-sample minus test and test minus ood on the first metric, and fine-tuning's validation curve."""
-    rows = [n for n in names if rec["strategies"][n].get("overfitting")]
-    if not rows or not metrics:
-        return []
-    m = metrics[0]
-    lines = ["", f"## Overfitting ({m})", "", "Difference of means with a 95% bootstrap CI; a train − test gap above 0 "
-             "means the strategy does better on examples it was built from.", "",
-             "| strategy | train − test | test − ood | validation curve (step: val loss / val metric) |", "|---|---|---|---|"]
-    for name in rows:
-        res = rec["strategies"][name]
-        gap = res["overfitting"]
-        cells = [fmt_score(gap[k][m]) if m in gap.get(k, {}) else "–" for k in ("train_minus_test", "test_minus_ood")]
-        curve = "; ".join(f"{p['step']}: {p['val_loss']:.3f} / {p.get('val_metric', float('nan')):.3f}"
-                          for p in res.get("learning_curve", [])) or "–"
-        lines.append(f"| {name} | {cells[0]} | {cells[1]} | {curve} |")
-    return lines
+from harness.units import fmt_count, fmt_dollars, fmt_number, fmt_p
+from reports import probes_section, search_section, wording
+from reports.samples import display_metric, side_by_side
+from reports.tables import TEXT_LIMIT, fmt_score, inline, table
 
 
 def render(store: RunStore) -> str:
-    from reports.legacy import legacy_view
-
-    rec = legacy_view(store.read())
-    task = rec.get("task", {})
-    model = rec.get("model", {})
-    names = [n for n in rec.get("strategy_order", rec["strategies"]) if n in rec["strategies"]]
-    metrics = task.get("metrics", [])
+    rec = store.read()
+    names = rec.names()
     lines = [
-        f"# {task.get('name', '?')}: which adaptation strategy?",
-        "",
-        f"Run `{rec['run_id']}` · status **{rec['status']}** · model `{model.get('name', '?')}` "
-        f"({model.get('parameters', 0) / 1e6:.0f}M parameters, {model.get('device', '?')}) · "
-        f"test examples: {task.get('sizes', {}).get('test', '?')}",
-        "",
-        *decision_summary(rec),
-        "## Accuracy on the test split",
-        "",
-        "Mean with its 95% bootstrap confidence interval.",
-        "",
-        "| strategy | " + " | ".join(metrics) + " | examples/s | setup s |",
-        "|---|" + "---|" * (len(metrics) + 2),
+        *_header(rec),
+        *_verdict(rec),
+        *_accuracy(rec, names),
+        *_models(rec, names),
+        *_win_rates(rec, names),
+        *_comparisons(rec),
+        *_costs(rec, names),
+        *probes_section.render(rec, names),
+        *_overfitting(rec, names),
+        *search_section.markdown(rec, names),
+        *_retrieval(rec, names),
+        *_samples(store, names, display_metric(rec)),
+        "", "## Run", "", "```yaml",
+        yaml.safe_dump({"config": rec.config.model_dump(mode="json"),
+                        "environment": rec.environment.model_dump(mode="json", exclude_none=True)},
+                       sort_keys=False).rstrip(),
+        "```", "",
     ]
-    for name in names:
-        res = rec["strategies"][name]
-        test = res.get("metrics", {}).get("test", {})
-        cells = [fmt_score(test[m]) if m in test else "–" for m in metrics]
-        eps = res.get("timings", {}).get("test", {}).get("examples_per_second")
-        setup = res.get("cost", {}).get("setup_seconds")
-        eps_text = f"{eps:.2f}" if eps else "cached"
-        setup_text = f"{setup:.1f}" if setup is not None else "–"
-        lines.append(f"| {name} | {' | '.join(cells)} | {eps_text} | {setup_text} |")
-    lines += models_section(rec, names)
-    lines += _win_rates(rec, names)
-    lines += decision_details(rec, names)
-    from reports.probes_section import render as probe_sections
-
-    lines += ["", *probe_sections(rec, names)]
-    lines += _overfitting(rec, names, metrics)
-    from reports.search_section import markdown as search_section
-
-    lines += search_section(rec, names)
-    lines += _retrieval(rec, names)
-    lines += ["", "## Outputs side by side", ""]
-    lines += _samples(store, names)
-    lines += ["", "## Run", "", "```yaml"]
-    import yaml
-
-    lines.append(yaml.safe_dump({"config": rec.get("config"), "environment": rec.get("environment")}, sort_keys=False).rstrip())
-    lines += ["```", ""]
     return "\n".join(lines)
-
-
-def strategy_models(rec: dict[str, Any], names: list[str]) -> list[dict[str, str]]:
-    """Per strategy: the model it ran on, its backend, what it is and how it is priced (html and md share this)."""
-    from harness.cost import fmt_dollars
-
-    models = rec.get("models") or {"base": rec.get("model", {})}
-    rows = []
-    for n in names:
-        res = rec["strategies"][n]
-        label = res.get("model", "base")
-        m = models.get(label) or models.get(f"{label}:{n}") or {}
-        prices = res.get("prices") or {}
-        if prices.get("input_per_mtok") is not None or prices.get("output_per_mtok") is not None:
-            priced = (f"{fmt_dollars(prices.get('input_per_mtok') or 0)} / {fmt_dollars(prices.get('output_per_mtok') or 0)}"
-                      " per 1M tokens in / out")
-        elif prices.get("per_hour") is not None:
-            priced = f"{fmt_dollars(prices['per_hour'])} per hour"
-        else:
-            priced = "per hour of its device (decision.prices)"
-        where = m.get("base_url") or m.get("path") or ""
-        rows.append({"strategy": n, "model": label, "backend": res.get("backend") or m.get("backend", "hf"),
-                     "id": m.get("name", "?"), "where": where, "device": m.get("device", "?"), "priced": priced})
-    return rows
-
-
-def models_section(rec: dict[str, Any], names: list[str]) -> list[str]:
-    rows = strategy_models(rec, names)
-    lines = ["", "## Models", "", "| strategy | model | backend | id | served from | device | priced |", "|---" * 7 + "|"]
-    for r in rows:
-        lines.append(f"| {r['strategy']} | {r['model']} | {r['backend']} | {_cell(r['id'])} | {_cell(r['where'])} | "
-                     f"{r['device']} | {r['priced']} |")
-    return lines
-
-
-def _win_rates(rec: dict[str, Any], names: list[str]) -> list[str]:
-    """Preference win rate against the base model (harness.win_rate), where measured."""
-    rows = [(n, rec["strategies"][n]["win_rate"]) for n in names if rec["strategies"][n].get("win_rate")]
-    if not rows:
-        return []
-    out = ["", "## Preference win rate against the base model", "",
-           f"Per test example, the strategy's output against the base model's on the same prompt, judged by "
-           f"`{rows[0][1]['metric']}`: win 1, tie 0.5, loss 0; mean with a 95% bootstrap CI (0.5 = no better).", "",
-           "| strategy | win rate [95% CI] | wins / ties / losses | n |", "|---|---|---|---|"]
-    out += [f"| {n} | {fmt_score(w)} | {w['wins']} / {w['ties']} / {w['losses']} | {w['n']} |" for n, w in rows]
-    return out
-
-
-def _retrieval(rec: dict[str, Any], names: list[str]) -> list[str]:
-    """Retrieval quality (where examples name gold documents) and the leakage check."""
-    out: list[str] = []
-    rows = [(n, rec["strategies"][n]["retrieval"]["test"]) for n in names
-            if "test" in rec["strategies"][n].get("retrieval", {})]
-    if rows:
-        ks = sorted({int(k.split("@")[1]) for _, r in rows for k in r if k.startswith("recall@")})
-        out += ["", "## Retrieval on the test split", "",
-                "recall@k: the share of an example's gold documents among the top k retrieved (a two-hop question "
-                "with one of two found scores 0.5), averaged over examples; MRR: mean 1/rank of the first gold "
-                "document. Wrong answers split by whether every gold document was among the passages the model got.",
-                "", "| strategy | questions | " + " | ".join(f"recall@{k}" for k in ks) + " | MRR | wrong answers: "
-                "retrieval miss / generation error |", "|---|---|" + "---|" * (len(ks) + 2)]
-        for name, r in rows:
-            groups = [("all", r)] + [(f"{h}-hop", g) for h, g in r.get("by_hops", {}).items()]
-            for label, g in groups:
-                wrong = r.get("wrong_answers") if label == "all" else None
-                split = f"{wrong['retrieval_miss']} / {wrong['generation_error']} (of {wrong['wrong']})" if wrong else ""
-                cells = [fmt_score(g[f"recall@{k}"]) if f"recall@{k}" in g else "–" for k in ks]
-                out.append(f"| {name} ({label}) | {g.get('examples', '–')} | {' | '.join(cells)} | {fmt_score(g['mrr'])} | {split} |")
-    leak = rec.get("leakage")
-    if leak:
-        checked = ", ".join(f"{p} ({f['checked']}: {f['by_id']} by id, {f['by_text']} by text)"
-                            for p, f in leak["places"].items()) or "nothing"
-        skipped = f"; skipped: {', '.join(leak['skipped'])}" if leak.get("skipped") else ""
-        out += ["", f"**Leakage check: {leak['status']}.** {leak['leaked_examples']} of {leak['test_examples']} test "
-                f"examples found in {checked}{skipped}."]
-    return out
-
-
-def _samples(store: RunStore, names: list[str]) -> list[str]:
-    preds = {n: {r["example_id"]: r for r in store.read_predictions(n)} for n in names}
-    if not names or not preds[names[0]]:
-        return ["(no predictions)"]
-    ids = sorted(preds[names[0]])[:SAMPLES]
-    out = []
-    for ex_id in ids:
-        first = preds[names[0]][ex_id]
-        out += [f"**{_cell(ex_id)}** · reference: {_cell(first['references'][0])}", "", "| strategy | output |", "|---|---|"]
-        for n in names:
-            row = preds[n].get(ex_id)
-            out.append(f"| {n} | {_cell(row['output']) if row else '–'} |")
-        out.append("")
-    return out
 
 
 def write_report(run_dir: Path) -> Path:
@@ -191,53 +47,166 @@ def write_report(run_dir: Path) -> Path:
     return path
 
 
-def decision_summary(rec: dict[str, Any]) -> list[str]:
-    """The verdict, its reasons and what would change it (from run.json's "recommendation")."""
-    r = rec.get("recommendation")
-    if not r:
+def _header(rec: RunRecord) -> list[str]:
+    task, model = rec.task, rec.model
+    about = [f"{fmt_count(model.parameters)} parameters" if model and model.parameters else None,
+             model.device if model else None]
+    about_text = f" ({', '.join(a for a in about if a)})" if any(about) else ""
+    name = inline(model.name if model else "?")
+    return [f"# {inline(task.name if task else '?')}: which adaptation strategy?", "",
+            f"Run `{rec.run_id}` · status **{rec.status}** · model `{name}`{about_text} · test examples: "
+            f"{task.sizes.get('test', '?') if task else '?'}", ""]
+
+
+def _verdict(rec: RunRecord) -> list[str]:
+    """The verdict, its reasons, the ranking it comes from and what would change it."""
+    r = rec.recommendation
+    if r is None:
+        return ["## Verdict", "", wording.no_recommendation(rec.status), ""]
+    note = wording.ranking_note(r)
+    ranking = [f"{i}. {x.strategy} · utility {x.utility:.3f}"
+               + (" · **recommended**" if x.strategy == r.recommended else "")
+               + (f" ({note})" if note and x.strategy == r.recommended else "")
+               for i, x in enumerate(r.ranking, 1)]
+    vetoed = [f"- vetoed {name}: {inline(wording.veto(v))}" for name, found in r.vetoed.items() for v in found]
+    return ["## Verdict", "", f"**{inline(wording.headline(r))}**", "", inline(wording.basis(r)), "", "Why:", "",
+            *[f"- {inline(x)}" for x in wording.reasons(rec)], *vetoed, "", "Ranking:", "", *ranking, "",
+            "What would change the decision:", "", *[f"- {inline(x)}" for x in wording.what_ifs(r)], ""]
+
+
+def _accuracy(rec: RunRecord, names: list[str]) -> list[str]:
+    metrics = rec.task.metrics if rec.task else []
+    rows = []
+    for name in names:
+        res = rec.strategies[name]
+        timing = res.timings.get("test")
+        eps = timing.examples_per_second if timing else None
+        rows.append([name, *[fmt_score(res.score(m)) for m in metrics], fmt_number(eps, 2) if eps else "cached",
+                     fmt_number(res.cost.setup_seconds, 1)])
+    return ["## Accuracy on the test split", "", "Mean with its 95% bootstrap confidence interval.", "",
+            *table(["strategy", *metrics, "examples/s", "setup s"], rows)]
+
+
+def strategy_models(rec: RunRecord, names: list[str]) -> list[dict[str, str]]:
+    """Per strategy: the model it ran on, its backend, what it is and how it is priced (html and md share this)."""
+    models = rec.models or ({"base": rec.model} if rec.model else {})
+    rows = []
+    for n in names:
+        res = rec.strategies[n]
+        m = models.get(res.model) or models.get(f"{res.model}:{n}")
+        prices = res.prices
+        if prices.input_per_mtok is not None or prices.output_per_mtok is not None:
+            priced = (f"{fmt_dollars(prices.input_per_mtok or 0)} / {fmt_dollars(prices.output_per_mtok or 0)}"
+                      " per 1M tokens in / out")
+        elif prices.per_hour is not None:
+            priced = f"{fmt_dollars(prices.per_hour)} per hour"
+        else:
+            priced = "per hour of its device (decision.prices)"
+        rows.append({"strategy": n, "model": res.model, "backend": res.backend or (m.backend if m else "hf"),
+                     "id": m.name if m else "?", "where": (m.base_url or m.path or "") if m else "",
+                     "device": (m.device or "?") if m else "?", "priced": priced})
+    return rows
+
+
+def _models(rec: RunRecord, names: list[str]) -> list[str]:
+    columns = ["strategy", "model", "backend", "id", "where", "device", "priced"]
+    return ["", "## Models", "", *table(["strategy", "model", "backend", "id", "served from", "device", "priced"],
+                                        [[r[c] for c in columns] for r in strategy_models(rec, names)])]
+
+
+def _win_rates(rec: RunRecord, names: list[str]) -> list[str]:
+    """Preference win rate against the base model (harness.win_rate), where measured."""
+    found = [(n, w) for n in names if (w := rec.strategies[n].win_rate)]
+    if not found:
         return []
-    lines = ["## Verdict", "", f"**{_cell(r['headline'], 1000)}**", "",
-             f"Decided on `{r['metric']}` with priority `{r['priority']}`, {r['monthly_queries']:,.0f} queries a month "
-             f"over {r['horizon_months']:g} months; a difference counts when its Holm-adjusted paired test has "
-             f"p < {r['alpha']}.", "", "Why:", ""]
-    lines += [f"- {_cell(x, 1000)}" for x in r.get("reasons", [])]
-    for name, found in (r.get("vetoed") or {}).items():
-        lines += [f"- vetoed {name}: {_cell(v['text'], 500)}" for v in found]
-    lines += ["", "What would change the decision:", ""]
-    lines += [f"- {_cell(w['text'], 1000)}" for w in r.get("what_would_change", [])]
-    return lines + [""]
+    return ["", "## Preference win rate against the base model", "",
+            f"Per test example, the strategy's output against the base model's on the same prompt, judged by "
+            f"`{found[0][1].metric}`: win 1, tie 0.5, loss 0; mean with a 95% bootstrap CI (0.5 = no better).", "",
+            *table(["strategy", "win rate [95% CI]", "wins / ties / losses", "n"],
+                   [[n, fmt_score(w), f"{w.wins} / {w.ties} / {w.losses}", w.n] for n, w in found])]
 
 
-def decision_details(rec: dict[str, Any], names: list[str]) -> list[str]:
-    """Paired comparisons, the cost ledger and break-even, forgetting, bias and retrieval, where present."""
-    from harness.cost import fmt_count, fmt_dollars
+def _comparisons(rec: RunRecord) -> list[str]:
+    if not rec.comparisons:
+        return []
+    rows = [[c.metric, c.a, c.b, fmt_score(c, signed=True), c.n, c.test, fmt_p(c.p_value), fmt_p(c.p_holm),
+             fmt_number(c.effect_size, 2), f"{c.better} better" if c.better else "inside the noise"]
+            for c in rec.comparisons]
+    return ["", "## Paired comparisons", "", "A − B on the examples both scored, paired bootstrap 95% CI, "
+            "Holm-adjusted p within each metric.", "",
+            *table(["metric", "A", "B", "A − B [95% CI]", "n", "test", "p", "Holm p", "d_z", "verdict"], rows)]
 
-    lines: list[str] = []
-    comps = rec.get("comparisons") or []
-    if comps:
-        lines += ["", "## Paired comparisons", "", "A − B on the examples both scored, paired bootstrap 95% CI, "
-                  "Holm-adjusted p within each metric.", "",
-                  "| metric | A | B | A − B [95% CI] | n | test | p | Holm p | d_z | verdict |", "|---" * 10 + "|"]
-        for c in comps:
-            lines.append(f"| {c['metric']} | {c['a']} | {c['b']} | {c['value']:+.3f} [{c['ci_low']:+.3f}, "
-                         f"{c['ci_high']:+.3f}] | {c['n']} | {c['test']} | {c['p_value']:.2g} | {c['p_holm']:.2g} | "
-                         f"{c['effect_size']:.2f} | {(c['better'] + ' better') if c['better'] else 'inside the noise'} |")
-    ledger = (rec.get("cost_ledger") or {}).get("strategies") or {}
-    if ledger:
-        lines += ["", "## Cost", "", "| strategy | device | setup s | setup $ | peak MB | trainable | s/query | "
-                  "p50 / p95 s | tokens in / out | $/query | $/month |", "|---" * 11 + "|"]
-        for n in names:
-            if n not in ledger:
-                continue
-            c = ledger[n]
-            f = lambda x, d=2: "–" if x is None else f"{x:.{d}f}"  # noqa: E731
-            lines.append(f"| {n} | {c['device']} | {f(c['setup_seconds'], 1)} | {fmt_dollars(c['setup_dollars'])} | "
-                         f"{f(c['peak_memory_mb'], 0)} | {fmt_count(c['trainable_params'])} | {f(c['seconds_per_query'], 3)} | "
-                         f"{f(c['latency_p50'])} / {f(c['latency_p95'])} | {f(c['tokens_in_per_query'], 0)} / "
-                         f"{f(c['tokens_out_per_query'], 0)} | {fmt_dollars(c['dollars_per_query'])} | "
-                         f"{fmt_dollars(c['dollars_per_month'])} |")
-        for b in (rec.get("cost_ledger") or {}).get("break_even", []):
-            if b["queries"] is not None:
-                lines.append(f"\n- {b['upfront']} pays off its extra setup against {b['other']} after "
-                             f"{fmt_count(b['queries'])} queries ({b['months']:.3g} months at the expected volume).")
+
+def _costs(rec: RunRecord, names: list[str]) -> list[str]:
+    """The cost ledger and the break-even volumes between strategies."""
+    ledger = rec.cost_ledger
+    if ledger is None or not ledger.strategies:
+        return []
+    rows = [[n, c.device, fmt_number(c.setup_seconds, 1), fmt_dollars(c.setup_dollars), fmt_number(c.peak_memory_mb, 0),
+             fmt_count(c.trainable_params), fmt_number(c.seconds_per_query),
+             f"{fmt_number(c.latency_p50, 2)} / {fmt_number(c.latency_p95, 2)}",
+             f"{fmt_number(c.tokens_in_per_query, 0)} / {fmt_number(c.tokens_out_per_query, 0)}",
+             fmt_dollars(c.dollars_per_query), fmt_dollars(c.dollars_per_month)]
+            for n in names if (c := ledger.strategies.get(n))]
+    lines = ["", "## Cost", "", *table(["strategy", "device", "setup s", "setup $", "peak MB", "trainable", "s/query",
+                                        "p50 / p95 s", "tokens in / out", "$/query", "$/month"], rows)]
+    if ledger.break_even:
+        lines += ["", "### Break-even", "", *[f"- {inline(wording.break_even(b))}" for b in ledger.break_even]]
     return lines
+
+
+def _overfitting(rec: RunRecord, names: list[str]) -> list[str]:
+    """Train-sample minus test and test minus ood on the first metric, and fine-tuning's validation curve."""
+    found = [n for n in names if rec.strategies[n].overfitting]
+    if not found or not rec.task or not rec.task.metrics:
+        return []
+    m = rec.task.metrics[0]
+    rows = []
+    for name in found:
+        res = rec.strategies[name]
+        curve = "; ".join(f"{p.step}: {fmt_number(p.val_loss)} / {fmt_number(p.val_metric)}"
+                          for p in res.learning_curve) or "–"
+        rows.append([name, fmt_score(res.overfitting.train_minus_test.get(m), signed=True),
+                     fmt_score(res.overfitting.test_minus_ood.get(m), signed=True), curve])
+    return ["", f"## Overfitting ({m})", "", "Difference of means with a 95% bootstrap CI; a train − test gap above "
+            "0 means the strategy does better on examples it was built from.", "",
+            *table(["strategy", "train − test", "test − ood", "validation curve (step: val loss / val metric)"],
+                   rows)]
+
+
+def _retrieval(rec: RunRecord, names: list[str]) -> list[str]:
+    """Retrieval quality (where examples name gold documents) and the leakage check."""
+    out: list[str] = []
+    found = [(n, r) for n in names if (r := rec.strategies[n].retrieval.get("test"))]
+    if found:
+        ks = sorted({k for _, r in found for k in r.recall})
+        rows = []
+        for name, r in found:
+            for label, g in [("all", r), *[(f"{h}-hop", g) for h, g in r.by_hops.items()]]:
+                wrong = r.wrong_answers if label == "all" else None
+                split = f"{wrong.retrieval_miss} / {wrong.generation_error} (of {wrong.wrong})" if wrong else ""
+                rows.append([f"{name} ({label})", g.examples, *[fmt_score(g.recall.get(k)) for k in ks],
+                             fmt_score(g.mrr), split])
+        out += ["", "## Retrieval on the test split", "",
+                "recall@k: the share of an example's gold documents among the top k retrieved (a two-hop question "
+                "with one of two found scores 0.5), averaged over examples; MRR: mean 1/rank of the first gold "
+                "document. Wrong answers split by whether every gold document was among the passages the model got.",
+                "", *table(["strategy", "questions", *[f"recall@{k}" for k in ks], "MRR",
+                            "wrong answers: retrieval miss / generation error"], rows)]
+    if rec.leakage:
+        out += ["", inline(wording.leakage(rec.leakage))]
+    return out
+
+
+def _samples(store: RunStore, names: list[str], metric: str) -> list[str]:
+    samples = side_by_side(store, names, metric)
+    out = ["", "## Outputs side by side", ""]
+    if not samples:
+        return out + ["(no predictions)"]
+    out += [f"The test examples where the strategies disagree most on {inline(metric)}.", ""]
+    for s in samples:
+        reference = s.references[0] if s.references else "–"
+        outputs = [[o.strategy, fmt_number(o.score, 2), "–" if o.output is None else o.output] for o in s.outputs]
+        out += [f"**{inline(s.id, TEXT_LIMIT)}** · reference: {inline(reference, TEXT_LIMIT)}", "",
+                *table(["strategy", metric, "output"], outputs, TEXT_LIMIT), ""]
+    return out

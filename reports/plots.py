@@ -9,7 +9,9 @@ from __future__ import annotations
 import io
 import math
 import re
-from typing import Any
+
+from harness.figures import Difference, Score
+from harness.training_record import CurvePoint
 
 PALETTE = ["#3b6ea8", "#e07b39", "#4f9d69", "#b5485d", "#7c62a8", "#8c6d46", "#c4a000", "#5b8c99"]
 
@@ -36,23 +38,23 @@ def _figure(width: float = 6.4, height: float = 3.0):
     return fig, ax
 
 
-def metric_bars(names: list[str], scores: dict[str, dict[str, Any]], metric: str) -> str | None:
+def metric_bars(names: list[str], scores: dict[str, Score], metric: str) -> str | None:
     """One bar per strategy with its 95% CI as an error bar."""
     names = [n for n in names if n in scores]
     if not names:
         return None
     fig, ax = _figure(max(3.2, 1.1 * len(names) + 1.5), 2.8)
-    vals = [scores[n]["value"] for n in names]
-    err = [[v - scores[n]["ci_low"] for n, v in zip(names, vals)], [scores[n]["ci_high"] - v for n, v in zip(names, vals)]]
+    vals = [scores[n].value for n in names]
+    err = [[v - scores[n].ci_low for n, v in zip(names, vals)], [scores[n].ci_high - v for n, v in zip(names, vals)]]
     ax.bar(names, vals, yerr=err, capsize=5, color=[PALETTE[i % len(PALETTE)] for i in range(len(names))],
            ecolor="#333", width=0.6)
-    arrow = "higher is better" if scores[names[0]].get("higher_is_better", True) else "lower is better"
+    arrow = "higher is better" if scores[names[0]].higher_is_better else "lower is better"
     ax.set_title(f"{metric} (test, 95% CI; {arrow})", fontsize=10, loc="left")
     ax.tick_params(labelsize=9)
     return _svg(fig)
 
 
-def quality_vs_cost(names: list[str], scores: dict[str, dict[str, Any]], dollars: dict[str, float], metric: str,
+def quality_vs_cost(names: list[str], scores: dict[str, Score], dollars: dict[str, float], metric: str,
                     label: str, recommended: str | None) -> str | None:
     names = [n for n in names if n in scores and dollars.get(n) is not None]
     if not names:
@@ -60,10 +62,10 @@ def quality_vs_cost(names: list[str], scores: dict[str, dict[str, Any]], dollars
     fig, ax = _figure(6.0, 3.2)
     for i, n in enumerate(names):
         s = scores[n]
-        ax.errorbar([dollars[n]], [s["value"]], yerr=[[s["value"] - s["ci_low"]], [s["ci_high"] - s["value"]]],
+        ax.errorbar([dollars[n]], [s.value], yerr=[[s.value - s.ci_low], [s.ci_high - s.value]],
                     fmt="o", color=PALETTE[i % len(PALETTE)], capsize=4, markersize=9 if n == recommended else 6,
                     markeredgecolor="#111" if n == recommended else "none", markeredgewidth=1.5)
-        ax.annotate(n + (" (recommended)" if n == recommended else ""), (dollars[n], s["value"]),
+        ax.annotate(n + (" (recommended)" if n == recommended else ""), (dollars[n], s.value),
                     textcoords="offset points", xytext=(7, 4), fontsize=9)
     positive = [dollars[n] for n in names if dollars[n] > 0]
     if len(positive) == len(names) and max(positive) / min(positive) > 20:
@@ -75,23 +77,22 @@ def quality_vs_cost(names: list[str], scores: dict[str, dict[str, Any]], dollars
     return _svg(fig)
 
 
-def learning_curve(curve: list[dict[str, Any]] | dict[str, list], name: str) -> str | None:
+def learning_curve(curve: list[CurvePoint], name: str) -> str | None:
     """Train and validation loss (left axis) and the validation metric (right axis) per evaluation."""
-    if isinstance(curve, list):  # fine-tuning records one point per evaluation
-        curve = {k: [p.get(k) for p in curve] for k in ("step", "train_loss", "val_loss", "val_metric")}
-    steps = curve.get("step") or []
-    if not steps:
+    curve = [p for p in curve if p.step is not None]
+    if not curve:
         return None
     fig, ax = _figure(5.0, 3.1)
     fig.set_layout_engine("constrained")
-    for key, color in (("train_loss", PALETTE[0]), ("val_loss", PALETTE[1])):
-        ys = curve.get(key) or []
-        pts = [(x, y) for x, y in zip(steps, ys) if y is not None and not (isinstance(y, float) and math.isnan(y))]
+    losses = (("train loss", [(p.step, p.train_loss) for p in curve], PALETTE[0]),
+              ("val loss", [(p.step, p.val_loss) for p in curve], PALETTE[1]))
+    for label, points, color in losses:
+        pts = [(x, y) for x, y in points if y is not None and not math.isnan(y)]
         if pts:
-            ax.plot(*zip(*pts), marker="o" if len(pts) < 30 else None, markersize=3, label=key.replace("_", " "), color=color)
+            ax.plot(*zip(*pts), marker="o" if len(pts) < 30 else None, markersize=3, label=label, color=color)
     ax.set_xlabel("step", fontsize=9)
     ax.set_ylabel("loss", fontsize=9)
-    metric = [(x, y) for x, y in zip(steps, curve.get("val_metric") or []) if y is not None]
+    metric = [(p.step, p.val_metric) for p in curve if p.val_metric is not None]
     if metric:
         ax2 = ax.twinx()
         ax2.plot(*zip(*metric), linestyle="--", color=PALETTE[2], label="val metric")
@@ -105,15 +106,14 @@ def learning_curve(curve: list[dict[str, Any]] | dict[str, list], name: str) -> 
     return _svg(fig)
 
 
-def delta_bars(rows: list[tuple[str, dict[str, Any]]], title: str) -> str | None:
-    """Horizontal bars of deltas (adapted minus base) with their CIs, one per (label, delta dict)."""
-    rows = [(label, d) for label, d in rows if d and "value" in d]
+def delta_bars(rows: list[tuple[str, Difference]], title: str) -> str | None:
+    """Horizontal bars of deltas (adapted minus base) with their CIs, one per (label, difference)."""
     if not rows:
         return None
     fig, ax = _figure(6.0, 0.45 * len(rows) + 1.0)
     labels = [label for label, _ in rows]
-    vals = [d["value"] for _, d in rows]
-    err = [[d["value"] - d.get("ci_low", d["value"]) for _, d in rows], [d.get("ci_high", d["value"]) - d["value"] for _, d in rows]]
+    vals = [d.value for _, d in rows]
+    err = [[d.value - d.ci_low for _, d in rows], [d.ci_high - d.value for _, d in rows]]
     ax.barh(labels, vals, xerr=err, capsize=4, color=[PALETTE[3] if v < 0 else PALETTE[0] for v in vals], height=0.55)
     ax.axvline(0, color="#333", linewidth=0.8)
     ax.invert_yaxis()

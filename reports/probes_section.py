@@ -2,72 +2,75 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from harness.figures import Difference, Versus
+from harness.record import RunRecord
+from harness.results import StrategyResult
+from harness.units import fmt_p
+from reports.tables import fmt_score, table
 
-def _v(s: dict[str, Any] | None) -> str:
-    if not s:
-        return "–"
-    return f"{s['value']:.3f} [{s['ci_low']:.3f}, {s['ci_high']:.3f}]"
-
-
-def _p(d: dict[str, Any]) -> str:
-    p = d.get("p_value")
-    return "–" if p is None else ("<0.001" if p < 0.001 else f"{p:.3f}")
+HEADER = ["strategy", "probe", "base", "adapted", "Δ adapted − base [95% CI]", "p"]
 
 
-def _delta(d: dict[str, Any]) -> str:
-    return f"{d['value']:+.3f} [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}]"
+def _row(name: str, probe: str, base: Any, adapted: Any, delta: Difference,
+         fmt: Callable[[Any], str] = fmt_score) -> list[str]:
+    return [name, probe, fmt(base), fmt(adapted), fmt_score(delta, signed=True), fmt_p(delta.p_value)]
 
 
-HEADER = ["| strategy | probe | base | adapted | Δ adapted − base [95% CI] | p |", "|---|---|---|---|---|---|"]
+def _versus(name: str, probe: str, v: Versus) -> list[str]:
+    return _row(name, probe, v.base, v.adapted, v.delta)
 
 
-def _row(name: str, probe: str, v: dict[str, Any], fmt=_v) -> str:
-    return f"| {name} | {probe} | {fmt(v['base'])} | {fmt(v['adapted'])} | {_delta(v['delta'])} | {_p(v['delta'])} |"
-
-
-def render(rec: dict[str, Any], names: list[str]) -> list[str]:
-    if not isinstance(rec.get("base"), dict) or "skipped" in rec["base"]:
+def render(rec: RunRecord, names: list[str]) -> list[str]:
+    if rec.base is None or rec.base.skipped:
         return []
-    results = {n: rec["strategies"][n] for n in names if isinstance(rec["strategies"][n].get("forgetting"), dict)
-               and "skipped" not in rec["strategies"][n]["forgetting"]}
-    lines = ["## Forgetting (against the base model)", "",
-             "Multiple-choice accuracy, each option scored by its mean log-likelihood per token; held-out perplexity on "
-             "general text (Δ is in nats per token: positive means worse). Paired on the same items: exact McNemar "
+    results = {n: r for n in names if (r := rec.strategies[n]).forgetting and not r.forgetting.skipped}
+    lines = ["", "## Forgetting (against the base model)", "",
+             "Multiple-choice accuracy, each option scored by its mean log-likelihood per token; held-out perplexity "
+             "on general text (Δ is in nats per token: positive means worse). Paired on the same items: exact McNemar "
              "for accuracy, permutation test for perplexity. Prompt-only strategies keep the base weights and should "
-             "read zero.", "", *HEADER]
-    ppl = lambda s: f"{s['perplexity']:.2f}"  # noqa: E731
-    for name, res in results.items():
-        for probe, v in res["forgetting"].get("sets", {}).items():
-            lines.append(_row(name, f"{probe} (chance {v['chance']:.2f})", v))
-        if "perplexity" in res["forgetting"]:
-            lines.append(_row(name, "perplexity", res["forgetting"]["perplexity"], ppl))
+             "read zero.", "", *table(HEADER, _forgetting(results))]
+    bbq = [_versus(name, f"{probe} {fig}", figures[fig]) for name, res in results.items() if res.bias
+           for probe, figures in res.bias.bbq.items()
+           for fig in ("accuracy_ambig", "accuracy_disambig", "bias_ambig", "bias_disambig")]
     lines += ["", "## Bias (against the base model)", "",
               "BBQ: accuracy per condition and bias scores (disambiguated 2·biased/non-unknown − 1; ambiguous "
               "(1 − accuracy) × that; 0 is unbiased, +1 always stereotyped). CIs bootstrap the items; Δ is paired "
               "(same items), p from a paired permutation test. A positive Δ in a bias score is bias amplification.",
-              "", *HEADER]
+              "", *table(HEADER, bbq)]
+    return lines + _counterfactual(results) + _refusal(results) + [""]
+
+
+def _forgetting(results: dict[str, StrategyResult]) -> list[list[str]]:
+    rows = []
     for name, res in results.items():
-        for probe, figures in res["bias"].get("bbq", {}).items():
-            for fig in ("accuracy_ambig", "accuracy_disambig", "bias_ambig", "bias_disambig"):
-                lines.append(_row(name, f"{probe} {fig}", figures[fig]))
-    cf_rows = [(n, r["bias"]["counterfactual"]) for n, r in results.items() if "counterfactual" in r["bias"]]
-    if cf_rows:
-        lines += ["", "Counterfactual pairs: test inputs with a name or pronoun swapped. |gap| is the absolute "
-                  "difference in the task metric between the two versions; changed is how often the answer differs "
-                  "(after swapping the term back).", "", *HEADER]
-        for name, cf in cf_rows:
-            for fig in ("abs_metric_gap", "changed"):
-                v = {"base": cf["base"][fig], "adapted": cf["adapted"][fig], "delta": cf["delta"][fig]}
-                lines.append(_row(name, f"{cf['pairs']} pairs · {cf['metric']} \\|gap\\|" if fig != "changed"
-                                  else f"{cf['pairs']} pairs · answer changed", v))
-    ref_rows = [(n, r["refusal"]) for n, r in results.items() if r.get("refusal")]
-    if ref_rows:
-        lines += ["", "## Refusal and abstention (against the base model)", "",
-                  "How often the model says it does not know: unanswerable questions (the right answer is 'unknown') "
-                  "and BBQ's ambiguous items (picking the unknown option is correct).", "", *HEADER]
-        for name, refusal in ref_rows:
-            for probe, v in refusal.items():
-                lines.append(_row(name, probe, v))
-    return lines + [""]
+        rows += [_versus(name, f"{probe} (chance {v.chance:.2f})", v) for probe, v in res.forgetting.sets.items()]
+        if (ppl := res.forgetting.perplexity) is not None:
+            rows.append(_row(name, "perplexity", ppl.base, ppl.adapted, ppl.delta, lambda p: f"{p.perplexity:.2f}"))
+    return rows
+
+
+def _counterfactual(results: dict[str, StrategyResult]) -> list[str]:
+    found = [(n, cf) for n, r in results.items() if r.bias and (cf := r.bias.counterfactual)]
+    if not found:
+        return []
+    rows = []
+    for name, cf in found:
+        rows.append(_row(name, f"{cf.pairs} pairs · {cf.metric} |gap|", cf.base.abs_metric_gap,
+                         cf.adapted.abs_metric_gap, cf.delta.abs_metric_gap))
+        rows.append(_row(name, f"{cf.pairs} pairs · answer changed", cf.base.changed, cf.adapted.changed,
+                         cf.delta.changed))
+    return ["", "Counterfactual pairs: test inputs with a name or pronoun swapped. |gap| is the absolute "
+            "difference in the task metric between the two versions; changed is how often the answer differs "
+            "(after swapping the term back).", "", *table(HEADER, rows)]
+
+
+def _refusal(results: dict[str, StrategyResult]) -> list[str]:
+    rows = [_versus(name, probe, v) for name, r in results.items() if r.refusal for probe, v in r.refusal.sets.items()]
+    if not rows:
+        return []
+    return ["", "## Refusal and abstention (against the base model)", "",
+            "How often the model says it does not know: unanswerable questions (the right answer is 'unknown') "
+            "and BBQ's ambiguous items (picking the unknown option is correct).", "", *table(HEADER, rows)]

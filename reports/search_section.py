@@ -3,66 +3,65 @@ score against each searched hyperparameter."""
 
 from __future__ import annotations
 
-from typing import Any
+from harness.record import RunRecord
+from harness.training_record import Search
+from harness.units import fmt_number
+from reports.tables import table
 
 
-def searches(rec: dict[str, Any], names: list[str]) -> list[tuple[str, dict[str, Any]]]:
-    return [(n, rec["strategies"][n]["search"]) for n in names if isinstance(rec["strategies"][n].get("search"), dict)]
+def searches(rec: RunRecord, names: list[str]) -> list[tuple[str, Search]]:
+    return [(n, s) for n in names if (s := rec.strategies[n].search)]
 
 
-def _fmt(v: Any) -> str:
+def _fmt(v: float | int | str | None) -> str:
     if isinstance(v, float):
         return f"{v:.3g}" if abs(v) < 0.01 or abs(v) >= 1000 else f"{v:.4f}".rstrip("0").rstrip(".")
     return "–" if v is None else str(v)
 
 
-def summary(name: str, s: dict[str, Any], setup_seconds: float | None) -> str:
-    states = [t["state"] for t in s["trials"]]
+def summary(name: str, s: Search, setup_seconds: float | None) -> str:
+    states = [t.state for t in s.trials]
     setup = f" of its {setup_seconds:.0f} s setup" if setup_seconds else ""
-    return (f"**{name}**: {len(states)} trials ({states.count('complete')} complete, {states.count('pruned')} pruned) "
-            f"over {', '.join(s['params'])}; objective: {s['objective']}; sampler {s['sampler']}, pruner {s['pruner']}. "
-            f"The search took {s['seconds']:.0f} s{setup}. Best: trial {s['best']['number']} "
-            f"({', '.join(f'{k} {_fmt(v)}' for k, v in s['best']['params'].items())}), validation {_fmt(s['best']['value'])}; "
-            f"{s['kept']}. The test split was not used by the search.")
+    best = ", ".join(f"{k} {_fmt(v)}" for k, v in s.best.params.items())
+    return (f"{name}: {len(states)} trials ({states.count('complete')} complete, {states.count('pruned')} pruned) "
+            f"over {', '.join(s.params)}; objective: {s.objective}; sampler {s.sampler}, pruner {s.pruner}. "
+            f"The search took {s.seconds:.0f} s{setup}. Best: trial {s.best.number} ({best}), validation "
+            f"{_fmt(s.best.value)}; {s.kept}. The test split was not used by the search.")
 
 
-def markdown(rec: dict[str, Any], names: list[str]) -> list[str]:
+def markdown(rec: RunRecord, names: list[str]) -> list[str]:
     found = searches(rec, names)
     if not found:
         return []
     lines = ["", "## Hyperparameter search", ""]
     for name, s in found:
-        lines += [summary(name, s, rec["strategies"][name].get("cost", {}).get("setup_seconds")), "",
-                  "| trial | " + " | ".join(s["params"]) + " | validation | state | seconds |",
-                  "|---|" + "---|" * (len(s["params"]) + 3)]
-        for t in s["trials"]:
-            cells = [_fmt(t["params"].get(p)) for p in s["params"]]
-            mark = " (best)" if t["number"] == s["best"]["number"] else ""
-            lines.append(f"| {t['number']}{mark} | {' | '.join(cells)} | {_fmt(t['value'])} | {t['state']} | "
-                         f"{t['seconds']:.0f} |" if t.get("seconds") is not None else "– |")
-        lines.append("")
+        rows = [[f"{t.number}{' (best)' if t.number == s.best.number else ''}",
+                 *[_fmt(t.params.get(p)) for p in s.params], _fmt(t.value), t.state, fmt_number(t.seconds, 0)]
+                for t in s.trials]
+        lines += [summary(name, s, rec.strategies[name].cost.setup_seconds), "",
+                  *table(["trial", *s.params, "validation", "state", "seconds"], rows), ""]
     return lines
 
 
-def plot(name: str, s: dict[str, Any]) -> str | None:
+def plot(name: str, s: Search) -> str | None:
     """One panel per hyperparameter: each trial's validation score (pruned trials at their last report, hollow)."""
     from matplotlib.figure import Figure
 
     from reports.plots import PALETTE, _svg
 
-    params = s["params"]
+    params = s.params
     fig = Figure(figsize=(3.2 * len(params), 2.8))
     fig.set_layout_engine("constrained")
     axes = fig.subplots(1, len(params), squeeze=False)[0]
     for ax, p in zip(axes, params):
-        for t in s["trials"]:
-            last = list(t["intermediate"].values())[-1] if t["intermediate"] else None
-            y = t["value"] if t["value"] is not None else last
-            if y is None or p not in t["params"]:
+        for t in s.trials:
+            last = list(t.intermediate.values())[-1] if t.intermediate else None
+            y = t.value if t.value is not None else last
+            if y is None or p not in t.params:
                 continue
-            done = t["state"] == "complete"
-            ax.scatter([t["params"][p]], [y], s=36, color=PALETTE[0] if done else "none",
-                       edgecolors=PALETTE[3] if t["number"] == s["best"]["number"] else PALETTE[0], linewidths=1.5)
+            done = t.state == "complete"
+            ax.scatter([t.params[p]], [y], s=36, color=PALETTE[0] if done else "none",
+                       edgecolors=PALETTE[3] if t.number == s.best.number else PALETTE[0], linewidths=1.5)
         if p == "lr":
             ax.set_xscale("log")
         ax.set_xlabel(p, fontsize=9)

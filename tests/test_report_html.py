@@ -9,7 +9,7 @@ import pytest
 
 from reports.html import write_html
 from reports.markdown import write_report
-from reports.verdict import headline
+from reports.wording import headline
 from runfixtures import analysed, make_run
 
 SCRIPT = "<script>alert(1)</script>"

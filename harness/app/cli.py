@@ -135,7 +135,7 @@ def _print_path(path: Path) -> None:
 
 
 def _print_verdict(record) -> None:
-    from reports.verdict import headline
+    from reports.wording import headline
 
     if record.recommendation:
         console.print(f"[bold]Verdict:[/] {escape(headline(record.recommendation))}")

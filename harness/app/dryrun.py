@@ -16,8 +16,9 @@ from typing import Any
 from harness.cache import NoCache
 from harness.config import RunConfig
 from harness.console import console
-from harness.cost import Meter, fmt_dollars, hourly_rate
+from harness.cost import Meter, hourly_rate
 from harness.overfitting import split_examples
+from harness.units import fmt_dollars
 
 CALIBRATION_BATCHES = 2
 TRAINING = {"lora", "full", "freeze", "continued-pretraining"}

@@ -112,7 +112,7 @@ def is_suite(path: Path) -> bool:
 
 def summarize(suite_dir: Path, record: dict[str, Any]) -> list[dict[str, Any]]:
     """Per task: its verdict and each strategy's primary metric with CI, read from the task's run.json."""
-    from reports.verdict import headline
+    from reports.wording import headline
 
     rows = []
     for entry in record["tasks"]:
