@@ -3,13 +3,13 @@ suite.json's list of task runs and each run's own record."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from harness.figures import Score
 from harness.record import RunRecord
 from harness.store import RunStore
+from harness.suite_record import SuiteRecord
 from reports import multitask_section, wording
 from reports.html import environment
 from reports.tables import fmt_score, table
@@ -48,12 +48,10 @@ class TaskRun:
 
 def _load(suite_dir: Path) -> tuple[str, str, list[TaskRun]]:
     """The suite's name and status, and its completed task runs (those suite.json summarizes)."""
-    suite = json.loads((Path(suite_dir) / "suite.json").read_text(encoding="utf-8"))
-    runs = []
-    for row in suite.get("summary") or []:
-        record = RunStore.open(Path(suite_dir) / row["run"]).read()
-        runs.append(TaskRun(row["task"], row["run"], row["metric"], record))
-    return suite["suite"], suite["status"], runs
+    suite = SuiteRecord.read(suite_dir)
+    runs = [TaskRun(row.task, row.run, row.metric, RunStore.open(Path(suite_dir) / row.run).read())
+            for row in suite.summary]
+    return suite.suite, suite.status, runs
 
 
 def _strategies(runs: list[TaskRun]) -> list[str]:

@@ -26,3 +26,23 @@ def test_suite_runs_every_task_and_writes_a_suite_page(tmp_path, tiny_dir):
     page = (suite_dir / "suite.html").read_text()
     assert "classification" in page and "report.html" in page
     assert "[classification](" in (suite_dir / "suite.md").read_text()
+
+
+def test_suite_json_is_typed_old_files_load_and_a_bad_one_is_named(tmp_path):
+    import pytest
+
+    from harness.config import validate
+    from harness.errors import HarnessError
+    from harness.suite_record import SuiteRecord, SuiteTask
+
+    record = SuiteRecord(suite="default", config=validate({}), tasks=[SuiteTask(task="qa")])
+    record.write(tmp_path)
+    assert SuiteRecord.read(tmp_path) == record
+    old = json.loads((tmp_path / "suite.json").read_text())  # a summary row as written before: with a headline
+    old["summary"] = [{"task": "qa", "kind": "qa", "run": "r", "metric": "exact_match", "verdict": "tie",
+                       "recommended": "prompt", "headline": "Recommend prompt: ...", "scores": {"prompt": None}}]
+    (tmp_path / "suite.json").write_text(json.dumps(old))
+    assert SuiteRecord.read(tmp_path).summary[0].recommended == "prompt"
+    (tmp_path / "suite.json").write_text('{"suite": "default", "status": "done"}')
+    with pytest.raises(HarnessError, match="suite.json"):
+        SuiteRecord.read(tmp_path)

@@ -15,7 +15,8 @@ from harness.config import RunConfig
 from harness.yamlfile import read_yaml
 from harness.console import console
 from harness.errors import HarnessError, unknown_name
-from harness.store import RunStore, write_json
+from harness.store import RunStore
+from harness.suite_record import SuiteRecord, SuiteRow, SuiteTask
 from harness.tasks import BENCHMARKS
 
 SUITES_FILE = BENCHMARKS / "suites.yaml"
@@ -34,43 +35,42 @@ def run_suite(config: RunConfig, name: str | None = None, *, resume: Path | None
 
     if resume:
         suite_dir = Path(resume)
-        record = _read(suite_dir)
-        name = record["suite"]
+        record = SuiteRecord.read(suite_dir)
+        name = record.suite
     else:
         suites = load_suites()
         if name not in suites:
             raise unknown_name("suite", name, list(suites))
         suite_dir = RunStore.create(config.out, f"suite-{name}").path
         (suite_dir / "predictions").rmdir()  # a suite folder holds runs, not predictions
-        record = {"suite": name, "tasks": [{"task": t, "run": None, "status": "pending"} for t in suites[name]["tasks"]],
-                  "config": config.model_dump(mode="json"), "status": "running"}
-    config = RunConfig.model_validate(record["config"])
-    write_json(suite_dir / "suite.json", record)
-    for entry in record["tasks"]:
-        if entry["status"] == "complete":
+        record = SuiteRecord(suite=name, config=config, tasks=[SuiteTask(task=t) for t in suites[name]["tasks"]])
+    config = record.config
+    record.write(suite_dir)
+    for entry in record.tasks:
+        if entry.status == "complete":
             continue
-        console.rule(f"suite {name}: task {entry['task']}")
-        names = applicable(config, entry["task"])
+        console.rule(f"suite {name}: task {entry.task}")
+        names = applicable(config, entry.task)
         if names == []:
-            console.print(f"[yellow]{entry['task']}: none of {', '.join(config.strategies)} applies; skipped.[/]")
-            entry["status"] = "skipped"
+            console.print(f"[yellow]{entry.task}: none of {', '.join(config.strategies)} applies; skipped.[/]")
+            entry.status = "skipped"
             continue
-        task_config = config.model_copy(update={"task": entry["task"], "out": suite_dir, "data": None,
+        task_config = config.model_copy(update={"task": entry.task, "out": suite_dir, "data": None,
                                                 "strategies": names})
         if "multitask-lora" in (names or []) and not config.multitask.tasks:  # one adapter for the suite's tasks
-            task_config.multitask = config.multitask.model_copy(update={"tasks": [t["task"] for t in record["tasks"]]})
+            task_config.multitask = config.multitask.model_copy(update={"tasks": [t.task for t in record.tasks]})
         try:
-            path = run(task_config, resume=_unfinished_run(suite_dir, entry["task"]))
+            path = run(task_config, resume=_unfinished_run(suite_dir, entry.task))
         except KeyboardInterrupt:
-            record["status"] = "interrupted"
-            write_json(suite_dir / "suite.json", record)
+            record.status = "interrupted"
+            record.write(suite_dir)
             console.print(f"Resume the suite with:\n  harness run --resume {suite_dir}")
             raise
-        entry.update(run=path.name, status="complete")
-        write_json(suite_dir / "suite.json", record)
-    record["status"] = "complete"
-    record["summary"] = summarize(suite_dir, record)
-    write_json(suite_dir / "suite.json", record)
+        entry.run, entry.status = path.name, "complete"
+        record.write(suite_dir)
+    record.status = "complete"
+    record.summary = summarize(suite_dir, record)
+    record.write(suite_dir)
     from reports.suite import write_suite_reports
 
     write_suite_reports(suite_dir)
@@ -97,39 +97,20 @@ def _unfinished_run(suite_dir: Path, task_name: str) -> Path | None:
     return None
 
 
-def _read(suite_dir: Path) -> dict[str, Any]:
-    import json
-
-    path = Path(suite_dir) / "suite.json"
-    if not path.exists():
-        raise HarnessError(f"{suite_dir} is not a suite folder (no suite.json).")
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
 def is_suite(path: Path) -> bool:
     return (Path(path) / "suite.json").exists()
 
 
-def summarize(suite_dir: Path, record: dict[str, Any]) -> list[dict[str, Any]]:
-    """Per task: its verdict and each strategy's primary metric with CI, read from the task's run.json."""
-    from reports.wording import headline
-
+def summarize(suite_dir: Path, record: SuiteRecord) -> list[SuiteRow]:
+    """Per completed task: its verdict and each strategy's primary metric with CI, read from the task's run.json."""
     rows = []
-    for entry in record["tasks"]:
-        if entry["status"] != "complete":
+    for entry in record.tasks:
+        if entry.status != "complete":
             continue
-        rec = RunStore.open(suite_dir / entry["run"]).read()
+        rec = RunStore.open(suite_dir / entry.run).read()
         r = rec.recommendation
         metric = r.metric if r else rec.task.metrics[0]
-        rows.append({
-            "task": entry["task"],
-            "kind": rec.task.kind,
-            "run": entry["run"],
-            "metric": metric,
-            "verdict": r.verdict if r else None,
-            "recommended": r.recommended if r else None,
-            "headline": headline(r) if r else "",
-            "scores": {n: s.model_dump(mode="json") if (s := res.score(metric)) else None
-                       for n, res in rec.strategies.items()},
-        })
+        rows.append(SuiteRow(task=entry.task, kind=rec.task.kind, run=entry.run, metric=metric,
+                             verdict=r.verdict if r else None, recommended=r.recommended if r else None,
+                             scores={n: res.score(metric) for n, res in rec.strategies.items()}))
     return rows
