@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from harness import bias
+from harness.adapted import PromptedModel
 from harness.console import console
 from harness.metrics import score as metric_scores
 from harness.probe_data import ChoiceItem, load_bbq, load_choice_items, read_general_text, read_jsonl, sample
@@ -196,8 +197,6 @@ def compare(ctx, base_raw: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any
 
 def base_model(ctx):
     """The base model as the probes see it: its own weights, the task's zero-shot prompt, no added context."""
-    from harness.adapted import PromptedModel
-
     return PromptedModel("base", ctx, fingerprint="base")
 
 
@@ -218,7 +217,7 @@ def measure(ctx, adapted) -> dict[str, Any]:
     """A strategy's "forgetting", "bias" and "refusal" sections: its figures against the base's."""
     if not ctx.config.probes.enabled:
         return {}
-    if not hasattr(adapted, "score_choices"):
+    if not isinstance(adapted, PromptedModel):  # it scores no options (a classifier head)
         why = {"skipped": f"{type(adapted).__name__} has no score_choices (not a PromptedModel)"}
         return {"forgetting": why, "bias": why, "refusal": why}
     return compare(ctx, _base_raw(ctx), outcomes(ctx, adapted))

@@ -21,6 +21,7 @@ from harness.errors import HarnessError
 from harness.metrics import normalize_answer
 from harness.overfitting import seeded_order
 from harness.registry import strategies
+from harness.strategy import SetupEstimate
 from harness.types import Cost, Example
 from harness.adapted import PromptedModel
 from strategies.finetune import FineTune, _rss_mb, lora_targets
@@ -179,9 +180,8 @@ class DPO(FineTune):
                     extra={"train_seconds": train_seconds, "preference_pairs": len(train_pairs),
                            "pair_source": pair_notes["source"],
                            "peak_memory_kind": "cuda max allocated" if torch.cuda.is_available() else "process peak RSS"})
-        adapted = PromptedModel(self.name, ctx, fingerprint=adapter_fp, cost=cost, model=handle, adapter=adapter_fp)
-        adapted.details = details
-        return adapted
+        return PromptedModel(self.name, ctx, fingerprint=adapter_fp, cost=cost, model=handle, adapter=adapter_fp,
+                             details=details)
 
-    trains = True  # the dry run does not call prepare()...
-    estimate_setup = None  # ...and says "training time not estimated" for dpo
+    def estimate_setup(self, ctx: RunContext, generation_seconds: float) -> SetupEstimate | None:
+        return None  # trl's trainer, not the training loop the estimate times: the dry run says "not estimated"

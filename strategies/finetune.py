@@ -30,6 +30,7 @@ from harness.metrics import score
 from harness.models import ModelHandle, wrap
 from harness.overfitting import seeded_order
 from harness.registry import strategies
+from harness.strategy import SetupEstimate, Strategy
 from harness.types import Cost, Example
 from harness.adapted import PromptedModel
 from strategies.peft_methods import (PEFT_METHODS, deployable, deployment_form, inference_view, init_virtual_tokens,
@@ -367,12 +368,10 @@ def _trainable_state(model) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------------------------ strategies
 
 
-class FineTune:
+class FineTune(Strategy):
     """prepare() = pick data -> trainable copy -> train -> save and fingerprint -> PromptedModel."""
 
-    name = "lora"
-    description = ""
-    default = False
+    trains = True
     needs_weights = True  # trains the in-process (hf) model's weights
     serves_weights = True  # its result is a set of weights another backend (vllm) can serve
 
@@ -422,9 +421,8 @@ class FineTune:
                            "train_tokens_per_second": result.tokens_per_second,
                            **({"search_seconds": search["seconds"]} if search else {}),
                            "peak_memory_kind": "cuda max allocated" if torch.cuda.is_available() else "process peak RSS"})
-        adapted = PromptedModel(self.name, ctx, fingerprint=adapter_fp, cost=cost, model=handle, adapter=adapter_fp)
-        adapted.details = details
-        return adapted
+        return PromptedModel(self.name, ctx, fingerprint=adapter_fp, cost=cost, model=handle, adapter=adapter_fp,
+                             details=details)
 
     def data(self, ctx: RunContext, cfg: FinetuneConfig) -> tuple[list[Example], list[Example]]:
         """The (train, validation) examples: seeded samples; without a validation split, the train order's tail is
@@ -435,7 +433,7 @@ class FineTune:
         held = min(cfg.val_examples, len(order) // 5)
         return order[: len(order) - held][: cfg.max_train_examples], order[len(order) - held :]
 
-    def estimate_setup(self, ctx: RunContext, generation_seconds: float) -> dict[str, Any]:
+    def estimate_setup(self, ctx: RunContext, generation_seconds: float) -> SetupEstimate:
         """For the dry run: what prepare() will take, without training. The planned training's exact token count
         at the tokens/s of CALIBRATION_STEPS timed steps on its first batches (after one untimed step), plus its
         validations (one timed loss batch scaled up; generation at `generation_seconds` per example, as timed on
@@ -493,8 +491,8 @@ class FineTune:
         search = ctx.config.search
         if search and search.strategy == self.name:  # an upper bound: no trial pruned; the best one's model is kept
             seconds *= search.trials * (sum(search.epochs) / len(search.epochs) / cfg.epochs if "epochs" in search.params else 1)
-        return {"seconds": seconds, "tokens": tokens, "tokens_per_second": tokens_per_second, "steps": steps,
-                "validations": validations, "train_seconds": train_seconds, "validation_seconds": val_seconds}
+        return SetupEstimate(seconds=seconds, tokens=tokens, tokens_per_second=tokens_per_second, steps=steps,
+                             validations=validations, train_seconds=train_seconds, validation_seconds=val_seconds)
 
     def fit(self, ctx: RunContext, cfg: FinetuneConfig, train_examples, val_examples, accelerator, on_validation=None):
         from accelerate.utils import set_seed

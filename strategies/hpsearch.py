@@ -44,7 +44,7 @@ def check_search(config, names: list[str]) -> None:
     if search.strategy not in names:
         raise HarnessError(f"search.strategy '{search.strategy}' is not among this run's strategies ({', '.join(names)}).",
                            hint=f"Add it to --strategies, or search one of them: --search {names[-1]}:lr.")
-    if not callable(getattr(strategies.get(search.strategy), "fit", None)):  # a fine-tuning strategy
+    if not strategies.get(search.strategy).trains:
         raise HarnessError(f"search.strategy '{search.strategy}' trains nothing: only fine-tuning strategies are searched.",
                            hint="Search lora, ia3, prompt-tuning, full or freeze.")
     if "r" in search.params and search.strategy != "lora":

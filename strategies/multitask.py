@@ -25,6 +25,7 @@ from harness.context import RunContext
 from harness.errors import HarnessError
 from harness.cache import cache_root
 from harness.registry import strategies
+from harness.strategy import SetupEstimate
 from harness.task import Task
 from harness.tasks import load_task
 from harness.types import Cost
@@ -96,10 +97,9 @@ class MultitaskLoRA(FineTune):
                     artifact_bytes=meta["artifact_bytes"],
                     peak_memory_mb=(torch.cuda.max_memory_allocated() / 2**20) if torch.cuda.is_available() else _rss_mb(),
                     device=ctx.model.device, extra={"shared_setup": shared, "tokens_trained": meta["training"]["tokens"]})
-        adapted = PromptedModel(self.name, ctx, fingerprint=meta["fingerprint"], cost=cost, model=handle,
-                                adapter=meta["fingerprint"])
-        adapted.details = {"training": meta["training"] | {"shared": shared}, "learning_curve": meta["curve"]}
-        return adapted
+        details = {"training": meta["training"] | {"shared": shared}, "learning_curve": meta["curve"]}
+        return PromptedModel(self.name, ctx, fingerprint=meta["fingerprint"], cost=cost, model=handle,
+                             adapter=meta["fingerprint"], details=details)
 
     def train_shared(self, ctx: RunContext, tasks: list[Task], folder: Path) -> None:
         """Train on every task's sample at once and save the adapter and what it took to `folder` (atomically)."""
@@ -142,5 +142,5 @@ class MultitaskLoRA(FineTune):
             tmp.rename(folder)
         accelerator.wait_for_everyone()
 
-    trains = True  # the dry run does not call prepare()...
-    estimate_setup = None  # ...and says "training time not estimated"
+    def estimate_setup(self, ctx: RunContext, generation_seconds: float) -> SetupEstimate | None:
+        return None  # one training for several tasks, shared across a suite: the dry run says "not estimated"

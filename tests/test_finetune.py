@@ -169,12 +169,12 @@ def test_dry_run_estimate_plans_the_tokens_steps_and_validations_the_training_th
     lora = strategies.get("lora")()
     est = lora.estimate_setup(ctx, generation_seconds=0.5)
     assert weights_fingerprint(tiny_handle.model) == base_fp  # the calibration trains a copy
-    assert est["steps"] == 3 and est["validations"] == 3  # 3 examples x 2 epochs in batches of 2, eval_every 1
-    assert est["tokens_per_second"] > 0 and est["seconds"] >= est["train_seconds"] > 0
-    assert est["validation_seconds"] >= 3 * 2 * 0.5  # 3 validations x 2 examples generated at 0.5 s
+    assert est.steps == 3 and est.validations == 3  # 3 examples x 2 epochs in batches of 2, eval_every 1
+    assert est.tokens_per_second > 0 and est.seconds >= est.train_seconds > 0
+    assert est.validation_seconds >= 3 * 2 * 0.5  # 3 validations x 2 examples generated at 0.5 s
     details = lora.prepare(ctx).details
-    assert (details["training"]["tokens"], details["training"]["steps"]) == (est["tokens"], est["steps"])
-    assert len(details["learning_curve"]) == est["validations"]
+    assert (details["training"]["tokens"], details["training"]["steps"]) == (est.tokens, est.steps)
+    assert len(details["learning_curve"]) == est.validations
 
 
 def test_continued_pretraining_trains_on_the_corpus_only_for_tasks_with_one(tiny_handle):

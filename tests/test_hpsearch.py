@@ -134,5 +134,5 @@ def test_dry_run_counts_every_trial_of_a_search(tiny_handle, tmp_path):
     task = load_task("summarization", limit=8)
     one = strategies.get("lora")().estimate_setup(RunContext(plain, task, tiny_handle, NoCache()), 0.5)
     five = strategies.get("lora")().estimate_setup(RunContext(searched, task, tiny_handle, NoCache()), 0.5)
-    assert five["seconds"] == pytest.approx(5 * one["seconds"], rel=0.5)  # timed steps vary; 5 trials, not 1
-    assert five["seconds"] > 2.5 * one["seconds"]
+    assert five.seconds == pytest.approx(5 * one.seconds, rel=0.5)  # timed steps vary; 5 trials, not 1
+    assert five.seconds > 2.5 * one.seconds
