@@ -30,8 +30,11 @@ from harness.task import Task
 from harness.tasks import load_task
 from harness.types import Cost
 from harness.adapted import PromptedModel
-from strategies.finetune import (DEFAULT_LR, FineTune, _state_fingerprint, load_adapter, make_accelerator,
-                                 _rss_mb, supervised_items, train, trainable_copy)
+from strategies.finetune import FineTune
+from strategies.peft_methods import load_adapter
+from strategies.trainable import DEFAULT_LR, peak_memory, state_fingerprint, trainable_copy
+from strategies.trainer import make_accelerator, train
+from strategies.training_data import supervised_items
 
 META = "multitask.json"
 
@@ -78,8 +81,6 @@ class MultitaskLoRA(FineTune):
         suite_tasks(config, task)
 
     def prepare(self, ctx: RunContext) -> PromptedModel:
-        import torch
-
         start = time.perf_counter()
         names = suite_tasks(ctx.config, ctx.task)
         tasks = load_tasks(ctx, names)
@@ -94,8 +95,7 @@ class MultitaskLoRA(FineTune):
         shared = {"tasks": names, "train_seconds": meta["train_seconds"], "charged_share": 1 / len(names),
                   "trained_in_this_run": trained_here, "adapter": str(folder)}
         cost = Cost(setup_seconds=own + share, trainable_params=meta["trainable_params"],
-                    artifact_bytes=meta["artifact_bytes"],
-                    peak_memory_mb=(torch.cuda.max_memory_allocated() / 2**20) if torch.cuda.is_available() else _rss_mb(),
+                    artifact_bytes=meta["artifact_bytes"], peak_memory_mb=peak_memory()[0],
                     device=ctx.model.device, extra={"shared_setup": shared, "tokens_trained": meta["training"]["tokens"]})
         details = {"training": meta["training"] | {"shared": shared}, "learning_curve": meta["curve"]}
         return PromptedModel(self.name, ctx, fingerprint=meta["fingerprint"], cost=cost, model=handle,
@@ -122,7 +122,7 @@ class MultitaskLoRA(FineTune):
         result = train(model, ctx.model.tokenizer, items, val_items, cfg, lr=lr, seed=ctx.seed, accelerator=accelerator,
                        val_metric=None, label=self.name)  # validation loss: the tasks' metrics differ
         model = accelerator.unwrap_model(model)
-        fingerprint = _state_fingerprint(get_peft_model_state_dict(model), ctx.model.fingerprint, self.name)
+        fingerprint = state_fingerprint(get_peft_model_state_dict(model), ctx.model.fingerprint, self.name)
         trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
         if accelerator.is_main_process:
             tmp = folder.with_name(folder.name + ".partial")

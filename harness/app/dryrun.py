@@ -3,7 +3,7 @@ model (a couple of batches of each strategy's real prompts, uncached), without r
 
 Strategies that train (`Strategy.trains`: every fine-tuning strategy, ia3 and prompt-tuning included) are not
 prepared (that would be the run itself): their setup is estimated only when the strategy offers one
-(`estimate_setup`; fine-tuning: the planned token count at the speed of a few timed training steps, plus its
+(`estimate_setup`; fine-tuning: the planned token count at the speed of a few timed Trainer steps, plus its
 validations), and their prediction time is taken from the base model's zero-shot calibration.
 """
 
