@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from harness.backends.base import Backend, OptionScore
 from harness.context import RunContext
@@ -12,16 +13,17 @@ from harness.types import Cost, Document, Example, Prediction
 class PromptedModel:
     """An adapted model that answers by generation. Strategies differ only in `build` (demos, passages) and in
     the weights of `model` (any backend: hf, vllm, openai); `adapter` names those weights for the cache ("" means
-    the base weights)."""
+    the base weights). `details`: what the run record keeps of its making (training, learning_curve, search)."""
 
     def __init__(self, name: str, ctx: RunContext, *, fingerprint: str, cost: Cost | None = None,
-                 model: Backend | None = None, adapter: str = ""):
+                 model: Backend | None = None, adapter: str = "", details: dict[str, Any] | None = None):
         self.name = name
         self.ctx = ctx
         self.fingerprint = fingerprint
         self.cost = cost or Cost(device=ctx.model.device)
         self.model = model or ctx.model
         self.adapter = adapter
+        self.details = details or {}
 
     def build(self, example: Example) -> tuple[list[dict[str, str]], list[Document]]:
         """Chat messages for one example, and the passages retrieved for it (if any)."""

@@ -1,7 +1,7 @@
 """Checks of every input before a run spends anything: before the run folder exists and before a model loads.
 
 `check_inputs` looks at the config alone (strategies, data files and split names, a local model folder),
-`check_task` at the loaded task (references, labels for `head`), `check_generation_length` at the loaded model's
+`check_task` at the loaded task (references), `check_generation_length` at the loaded model's
 context window. Each failure is a HarnessError naming the field, file or example and what to do.
 """
 
@@ -71,8 +71,9 @@ def check_model_folder(folder: Path) -> None:
                            "(what `save_pretrained` writes for the model and its tokenizer).")
 
 
-def check_task(task, strategies: list[str]) -> None:
-    """Every example has a reference to score against; `head` has at least two labels to learn."""
+def check_task(task) -> None:
+    """Every example has a reference to score against. (What a strategy needs of the task, it checks itself:
+    `Strategy.check_config`.)"""
     for split, examples in task.splits.items():
         for ex in examples:
             if not any(isinstance(r, str) and r.strip() for r in ex.references):
@@ -80,13 +81,6 @@ def check_task(task, strategies: list[str]) -> None:
                     f"Task '{task.name}', split '{split}': example '{ex.id}' has no reference "
                     f"(got {ex.reference!r}); every example needs at least one non-empty reference to be scored.",
                     hint="Give it a reference in the data, or remove it.")
-    if "head" in strategies and "train" in task.splits:
-        labels = sorted({ex.references[0] for ex in task.splits["train"]})
-        if len(labels) < 2:
-            raise HarnessError(
-                f"Task '{task.name}': the train split holds only label {labels[0]!r}, and the `head` strategy needs "
-                "examples of at least two labels to train a classifier.",
-                hint="Add training examples of the other labels, or leave `head` out of --strategies.")
 
 
 def check_generation_length(max_new_tokens: int, context_length: int) -> None:

@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from harness import bias
+from harness.adapted import PromptedModel
 from harness.console import console
 from harness.metrics import score as metric_scores
 from harness.probe_data import ChoiceItem, load_bbq, load_choice_items, read_general_text, read_jsonl, sample
@@ -198,8 +199,6 @@ def compare(ctx, base_raw: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any
 
 def base_model(ctx):
     """The base model as the probes see it: its own weights, the task's zero-shot prompt, no added context."""
-    from harness.adapted import PromptedModel
-
     return PromptedModel("base", ctx, fingerprint="base")
 
 
@@ -232,7 +231,7 @@ def measure(ctx, adapted) -> ProbeChanges:
     """A strategy's forgetting, bias and refusal: its figures against the base's."""
     if not ctx.config.probes.enabled:
         return ProbeChanges()
-    if not hasattr(adapted, "score_choices"):
+    if not isinstance(adapted, PromptedModel):  # it scores no options (a classifier head)
         return ProbeChanges.skipped(f"{type(adapted).__name__} has no score_choices (not a PromptedModel)")
     found = compare(ctx, _base_raw(ctx), outcomes(ctx, adapted))
     return ProbeChanges(Forgetting.model_validate(found["forgetting"]), Bias.model_validate(found["bias"]),

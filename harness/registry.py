@@ -7,15 +7,17 @@ import pkgutil
 from typing import Callable, Generic, TypeVar
 
 from harness.errors import unknown_name
+from harness.strategy import Strategy
 
 T = TypeVar("T")
 
 
 class Registry(Generic[T]):
-    def __init__(self, kind: str, discover: str | None = None):
+    def __init__(self, kind: str, order: Callable[[T], float] | None = None):
         self.kind = kind
         self._items: dict[str, T] = {}
-        self._discover = discover  # a package whose modules register items when imported
+        self._order = order  # the listing order of items(); None: as registered
+        self._discover: str | None = None  # a package whose modules register items when imported
 
     def register(self, name: str) -> Callable[[T], T]:
         def add(item: T) -> T:
@@ -48,10 +50,13 @@ class Registry(Generic[T]):
         return list(self._items)
 
     def items(self) -> dict[str, T]:
-        """Registered items, ordered by their `order` attribute where they have one (cheapest strategy first)."""
+        """Registered items, in the registry's order where it has one (strategies: cheapest first)."""
         self._load()
-        return dict(sorted(self._items.items(), key=lambda kv: getattr(kv[1], "order", 100)))
+        if self._order is None:
+            return dict(self._items)
+        return dict(sorted(self._items.items(), key=lambda kv: self._order(kv[1])))
 
 
-strategies: Registry = Registry("strategy")  # filled by the app layer (harness/app), which knows the strategies
+# filled by the app layer (harness/app), which knows the strategies
+strategies: Registry[type[Strategy]] = Registry("strategy", order=lambda strategy: strategy.order)
 metrics: Registry = Registry("metric")

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from harness.backends.base import Backend
 
 Reference = str | list[str]
 
@@ -75,14 +78,7 @@ class Adapted(Protocol):
     name: str
     fingerprint: str  # changes whenever what the strategy adds (weights, demos, index) changes
     cost: Cost
+    model: Backend  # the model that answers (the runner may swap in a server of trained weights)
+    details: dict[str, Any]  # what the run record keeps of its making: training, learning_curve, search ({}: none)
 
     def predict(self, examples: list[Example]) -> list[Prediction]: ...
-
-
-class Strategy(Protocol):
-    name: str
-    description: str
-
-    def applies_to(self, task: "Task") -> bool: ...  # noqa: F821
-
-    def prepare(self, ctx: "RunContext") -> Adapted: ...  # noqa: F821

@@ -21,9 +21,11 @@ from harness.errors import HarnessError
 from harness.metrics import normalize_answer
 from harness.overfitting import seeded_order
 from harness.registry import strategies
+from harness.strategy import SetupEstimate
 from harness.types import Cost, Example
 from harness.adapted import PromptedModel
-from strategies.finetune import FineTune, _rss_mb, lora_targets
+from strategies.finetune import FineTune
+from strategies.trainable import lora_targets, peak_memory
 
 PAIR_SOURCES = {"data": "the task's chosen/rejected pairs",
                 "base-outputs": "chosen = the training reference, rejected = the base model's own output"}
@@ -141,8 +143,6 @@ class DPO(FineTune):
     default = False
 
     def prepare(self, ctx: RunContext) -> PromptedModel:
-        import torch
-
         cfg, dcfg = ctx.config.finetune, ctx.config.dpo
         start = time.perf_counter()
         train_examples = seeded_order(ctx.task.split("train"), ctx.seed)[: dcfg.max_pairs]
@@ -173,15 +173,13 @@ class DPO(FineTune):
         handle, adapter_fp, artifact_bytes, artifact = self.finish(ctx, model, cfg, trainer.accelerator)
         if artifact:
             details["training"]["artifact"] = artifact
-        peak = (torch.cuda.max_memory_allocated() / 2**20) if torch.cuda.is_available() else _rss_mb()
+        peak, peak_kind = peak_memory()
         cost = Cost(setup_seconds=time.perf_counter() - start, trainable_params=trainable,
                     artifact_bytes=artifact_bytes, peak_memory_mb=peak, device=str(trainer.accelerator.device),
                     extra={"train_seconds": train_seconds, "preference_pairs": len(train_pairs),
-                           "pair_source": pair_notes["source"],
-                           "peak_memory_kind": "cuda max allocated" if torch.cuda.is_available() else "process peak RSS"})
-        adapted = PromptedModel(self.name, ctx, fingerprint=adapter_fp, cost=cost, model=handle, adapter=adapter_fp)
-        adapted.details = details
-        return adapted
+                           "pair_source": pair_notes["source"], "peak_memory_kind": peak_kind})
+        return PromptedModel(self.name, ctx, fingerprint=adapter_fp, cost=cost, model=handle, adapter=adapter_fp,
+                             details=details)
 
-    trains = True  # the dry run does not call prepare()...
-    estimate_setup = None  # ...and says "training time not estimated" for dpo
+    def estimate_setup(self, ctx: RunContext, generation_seconds: float) -> SetupEstimate | None:
+        return None  # trl's trainer, not the Trainer the estimate times: the dry run says "not estimated"

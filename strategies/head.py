@@ -9,25 +9,37 @@ from __future__ import annotations
 import hashlib
 import io
 import time
+from typing import Any
 
 import numpy as np
 
 from harness.cache import key
 from harness.context import RunContext
+from harness.errors import HarnessError
 from harness.registry import strategies
+from harness.strategy import Strategy
 from harness.types import Cost, Example, Prediction
 
 
 @strategies.register("head")
-class LinearHead:
+class LinearHead(Strategy):
     name = "head"
-    order = 3  # where it stands in listings and default runs: cheapest first
+    order = 3
     description = "repurposing: a linear classifier on the frozen model's pooled hidden states (classification)"
     needs_weights = True  # reads the in-process (hf) model's hidden states
     default = True
 
     def applies_to(self, task) -> bool:
         return task.kind == "classification" and bool(task.labels) and "train" in task.splits
+
+    def check_config(self, config, task) -> None:
+        labels = sorted({ex.references[0] for ex in task.splits.get("train", [])})
+        if len(labels) < 2:
+            held = f"only label {labels[0]!r}" if labels else "no example"
+            raise HarnessError(
+                f"Task '{task.name}': the train split holds {held}, and the `head` strategy needs "
+                "examples of at least two labels to train a classifier.",
+                hint="Add training examples of the other labels, or leave `head` out of --strategies.")
 
     def prepare(self, ctx: RunContext) -> "HeadModel":
         from sklearn.linear_model import LogisticRegression
@@ -97,9 +109,13 @@ class Features:
 
 
 class HeadModel:
+    """A classifier on the frozen model's features: it answers labels only (no generation, no log-likelihoods)."""
+
     def __init__(self, name: str, ctx: RunContext, fingerprint: str, cost: Cost, features: Features, clf):
         self.name, self.ctx, self.fingerprint, self.cost = name, ctx, fingerprint, cost
         self.features, self.clf = features, clf
+        self.model = ctx.model
+        self.details: dict[str, Any] = {}
 
     def predict(self, examples: list[Example]) -> list[Prediction]:
         start = time.perf_counter()

@@ -44,7 +44,7 @@ def check_search(config, names: list[str]) -> None:
     if search.strategy not in names:
         raise HarnessError(f"search.strategy '{search.strategy}' is not among this run's strategies ({', '.join(names)}).",
                            hint=f"Add it to --strategies, or search one of them: --search {names[-1]}:lr.")
-    if not callable(getattr(strategies.get(search.strategy), "fit", None)):  # a fine-tuning strategy
+    if not strategies.get(search.strategy).trains:
         raise HarnessError(f"search.strategy '{search.strategy}' trains nothing: only fine-tuning strategies are searched.",
                            hint="Search lora, ia3, prompt-tuning, full or freeze.")
     if "r" in search.params and search.strategy != "lora":
@@ -113,11 +113,18 @@ def run_search(strategy, ctx, train_examples, val_examples, accelerator):
     if not kept:
         raise HarnessError(f"Every one of the {search.trials} search trials of {strategy.name} was pruned or diverged.",
                            hint="Narrow the search space (search.lr), or run more trials.")
-    record = {
-        "strategy": strategy.name, "params": list(search.params), "split": "validation",
-        "objective": f"{key} on {len(val_examples)} validation examples ({'max' if higher else 'min'}imised; the "
+    record = search_record(study, kept, strategy.name, search, ctx.seed, key, higher, len(val_examples))
+    return record | {"seconds": time.perf_counter() - start}, kept["cfg"], kept["fitted"]
+
+
+def search_record(study, kept: dict[str, Any], strategy: str, search, seed: int, key: str, higher: bool,
+                  val_examples: int) -> dict[str, Any]:
+    """What run.json keeps of a finished study: its setup, every trial and the best one."""
+    return {
+        "strategy": strategy, "params": list(search.params), "split": "validation",
+        "objective": f"{key} on {val_examples} validation examples ({'max' if higher else 'min'}imised; the "
                      "best validation of each trial)",
-        "sampler": f"TPE (seed {ctx.seed})",
+        "sampler": f"TPE (seed {seed})",
         "pruner": f"median (after {search.pruner_startup_trials} complete trials, at every validation)",
         "space": {p: (list(search.lr) if p == "lr" else list(getattr(search, p))) for p in search.params},
         "trials": [{"number": t.number, "params": t.params, "value": t.value, "state": t.state.name.lower(),
@@ -125,6 +132,4 @@ def run_search(strategy, ctx, train_examples, val_examples, accelerator):
                     "intermediate": {str(k): v for k, v in sorted(t.intermediate_values.items())}} for t in study.trials],
         "best": {"number": kept["number"], "params": study.trials[kept["number"]].params, "value": kept["value"]},
         "kept": "the best trial's model (not retrained): it is the one scored on test",
-        "seconds": time.perf_counter() - start,
     }
-    return record, kept["cfg"], kept["fitted"]

@@ -25,12 +25,16 @@ from harness.context import RunContext
 from harness.errors import HarnessError
 from harness.cache import cache_root
 from harness.registry import strategies
+from harness.strategy import SetupEstimate
 from harness.task import Task
 from harness.tasks import load_task
 from harness.types import Cost
 from harness.adapted import PromptedModel
-from strategies.finetune import (DEFAULT_LR, FineTune, _state_fingerprint, load_adapter, make_accelerator,
-                                 _rss_mb, supervised_items, train, trainable_copy)
+from strategies.finetune import FineTune
+from strategies.peft_methods import load_adapter
+from strategies.trainable import DEFAULT_LR, peak_memory, state_fingerprint, trainable_copy
+from strategies.trainer import make_accelerator, train
+from strategies.training_data import supervised_items
 
 META = "multitask.json"
 
@@ -77,8 +81,6 @@ class MultitaskLoRA(FineTune):
         suite_tasks(config, task)
 
     def prepare(self, ctx: RunContext) -> PromptedModel:
-        import torch
-
         start = time.perf_counter()
         names = suite_tasks(ctx.config, ctx.task)
         tasks = load_tasks(ctx, names)
@@ -93,13 +95,11 @@ class MultitaskLoRA(FineTune):
         shared = {"tasks": names, "train_seconds": meta["train_seconds"], "charged_share": 1 / len(names),
                   "trained_in_this_run": trained_here, "adapter": str(folder)}
         cost = Cost(setup_seconds=own + share, trainable_params=meta["trainable_params"],
-                    artifact_bytes=meta["artifact_bytes"],
-                    peak_memory_mb=(torch.cuda.max_memory_allocated() / 2**20) if torch.cuda.is_available() else _rss_mb(),
+                    artifact_bytes=meta["artifact_bytes"], peak_memory_mb=peak_memory()[0],
                     device=ctx.model.device, extra={"shared_setup": shared, "tokens_trained": meta["training"]["tokens"]})
-        adapted = PromptedModel(self.name, ctx, fingerprint=meta["fingerprint"], cost=cost, model=handle,
-                                adapter=meta["fingerprint"])
-        adapted.details = {"training": meta["training"] | {"shared": shared}, "learning_curve": meta["curve"]}
-        return adapted
+        details = {"training": meta["training"] | {"shared": shared}, "learning_curve": meta["curve"]}
+        return PromptedModel(self.name, ctx, fingerprint=meta["fingerprint"], cost=cost, model=handle,
+                             adapter=meta["fingerprint"], details=details)
 
     def train_shared(self, ctx: RunContext, tasks: list[Task], folder: Path) -> None:
         """Train on every task's sample at once and save the adapter and what it took to `folder` (atomically)."""
@@ -122,7 +122,7 @@ class MultitaskLoRA(FineTune):
         result = train(model, ctx.model.tokenizer, items, val_items, cfg, lr=lr, seed=ctx.seed, accelerator=accelerator,
                        val_metric=None, label=self.name)  # validation loss: the tasks' metrics differ
         model = accelerator.unwrap_model(model)
-        fingerprint = _state_fingerprint(get_peft_model_state_dict(model), ctx.model.fingerprint, self.name)
+        fingerprint = state_fingerprint(get_peft_model_state_dict(model), ctx.model.fingerprint, self.name)
         trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
         if accelerator.is_main_process:
             tmp = folder.with_name(folder.name + ".partial")
@@ -142,5 +142,5 @@ class MultitaskLoRA(FineTune):
             tmp.rename(folder)
         accelerator.wait_for_everyone()
 
-    trains = True  # the dry run does not call prepare()...
-    estimate_setup = None  # ...and says "training time not estimated"
+    def estimate_setup(self, ctx: RunContext, generation_seconds: float) -> SetupEstimate | None:
+        return None  # one training for several tasks, shared across a suite: the dry run says "not estimated"

@@ -1,5 +1,5 @@
 """`ia3` and `prompt-tuning`: the other PEFT methods of the `lora` family (strategies/peft_methods.py), trained by
-the one loop of strategies/finetune.py. `--strategies lora` with `finetune.method: ia3` runs `ia3`; naming them
+the one loop of strategies/trainer.py. `--strategies lora` with `finetune.method: ia3` runs `ia3`; naming them
 here lets one run compare the methods side by side."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The PEFT methods behind the `lora` strategy family (`finetune.method`): LoRA, IA3 and prompt tuning, all trained
-by the one loop in strategies/finetune.py, and the form each is served in.
+by the one loop in strategies/trainer.py, and the form each is served in.
 
 - `lora`: low-rank updates of the attention and MLP projections; merged into a copy of the weights for serving
   (`finetune.merge: true`, the default) or served unmerged through the PeftModel (multi-adapter serving).
@@ -95,3 +95,14 @@ def deployment_form(model, merge: bool) -> str:
     if is_prompt_learning(model):
         return "virtual-prompt"  # cannot be merged: the base weights plus prefilled virtual tokens
     return "merged" if merge else "unmerged"
+
+
+def load_adapter(base: ModelHandle, folder) -> ModelHandle:
+    """A saved adapter (LoRA, IA3, prompt tuning) on a copy of the base, served as after training (merged where
+    it can be): the same predictions."""
+    import copy
+
+    from peft import PeftModel
+
+    model = PeftModel.from_pretrained(copy.deepcopy(base.model), str(folder))
+    return deployable(model, base, "adapter", merge=True)

@@ -8,30 +8,28 @@ import time
 
 import numpy as np
 
+from harness.adapted import PromptedModel
 from harness.context import RunContext
 from harness.registry import strategies
+from harness.strategy import Strategy
 from harness.types import Cost, Example
-from harness.adapted import PromptedModel
 
 
 @strategies.register("prompt")
-class ZeroShot:
+class ZeroShot(Strategy):
     name = "prompt"
-    order = 0  # where it stands in listings and default runs: cheapest first
+    order = 0
     description = "zero-shot: the task's instruction and the input, nothing else"
     default = True
-
-    def applies_to(self, task) -> bool:
-        return True
 
     def prepare(self, ctx: RunContext) -> PromptedModel:
         return PromptedModel(self.name, ctx, fingerprint="zero-shot")
 
 
 @strategies.register("few-shot")
-class FewShot:
+class FewShot(Strategy):
     name = "few-shot"
-    order = 1  # where it stands in listings and default runs: cheapest first
+    order = 1
     description = "k demonstrations from the training split, random (seeded) or most similar by embedding"
     default = True
 

@@ -14,17 +14,18 @@ import hashlib
 import random
 import time
 
+from harness.adapted import PromptedModel
 from harness.context import RunContext
 from harness.registry import strategies
 from harness.retrieval import Hit, IndexSpec, Retriever, build_or_load
+from harness.strategy import Strategy
 from harness.types import Cost, Document, Example, Prediction
-from harness.adapted import PromptedModel
 
 
 @strategies.register("rag")
-class Rag:
+class Rag(Strategy):
     name = "rag"
-    order = 2  # where it stands in listings and default runs: cheapest first
+    order = 2
     description = "retrieve top-k passages from the task's corpus (or top-k demonstrations from train) into the prompt"
 
     @staticmethod

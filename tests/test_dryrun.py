@@ -29,3 +29,34 @@ def test_dry_run_estimates_fine_tuning_from_timed_steps(tmp_path, tiny_dir):
     assert lora["complete"] and lora["setup_seconds"] > 0  # training is estimated, not left out
     assert "/s (timed steps), 1 validation(s)" in lora["note"]  # 4 examples in one step of 4
     assert lora["total_seconds"] == lora["setup_seconds"] + lora["predict_seconds"]
+
+
+def test_dry_run_estimates_every_strategy_that_declares_it_trains_and_prepares_none(tmp_path, tiny_dir, monkeypatch):
+    from strategies.finetune import FineTune
+    from strategies.dpo import DPO
+
+    def trained(*a, **kw):
+        raise AssertionError("the dry run trained a strategy")
+
+    monkeypatch.setattr(FineTune, "prepare", trained)
+    monkeypatch.setattr(DPO, "prepare", trained)
+    cfg = build_config({"task": "summarization", "model": str(tiny_dir), "limit": 4, "max_new_tokens": 4,
+                        "strategies": "ia3,prompt-tuning,dpo", "out": tmp_path, "batch_size": 2,
+                        "finetune": {"max_train_examples": 4, "val_examples": 2, "eval_every": 1}})
+    rows = {r["strategy"]: r for r in estimate(cfg)}
+    for name in ("ia3", "prompt-tuning"):
+        assert rows[name]["complete"] and "(timed steps)" in rows[name]["note"], rows[name]
+    assert rows["dpo"]["note"] == "training time not estimated; predicts as the base model"
+    assert rows["dpo"]["seconds_per_example"] == rows["ia3"]["seconds_per_example"]  # the base model's, timed once
+
+
+def test_every_registered_strategy_keeps_the_strategy_contract():
+    from harness.registry import strategies
+    from harness.strategy import Strategy
+    from strategies.finetune import FineTune
+
+    registered = strategies.items()
+    assert [cls.order for cls in registered.values()] == sorted(cls.order for cls in registered.values())
+    for name, cls in registered.items():
+        assert issubclass(cls, Strategy) and cls.name == name and cls.description
+        assert cls.trains == issubclass(cls, FineTune)  # every fine-tuning strategy, ia3 and prompt-tuning included

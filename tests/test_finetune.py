@@ -28,7 +28,7 @@ def _task(n=4):
 def _loss(model, items):
     import torch
 
-    from strategies.finetune import collate
+    from strategies.training_data import collate
 
     with torch.no_grad():
         return float(model(**collate(items, 3)).loss)
@@ -40,7 +40,7 @@ def _cfg(**over):
 
 
 def test_supervised_items_mask_the_prompt_and_match_the_inference_prompt(tiny_handle):
-    from strategies.finetune import supervised_items
+    from strategies.training_data import supervised_items
 
     task = _task(2)
     ex = task.split("train")[0]
@@ -57,7 +57,9 @@ def test_supervised_items_mask_the_prompt_and_match_the_inference_prompt(tiny_ha
 
 @pytest.mark.parametrize("method", ["lora", "full"])
 def test_training_reduces_the_loss_on_a_fixed_batch_and_leaves_the_base_alone(tiny_handle, method):
-    from strategies.finetune import supervised_items, train, trainable_copy
+    from strategies.trainable import trainable_copy
+    from strategies.trainer import train
+    from strategies.training_data import supervised_items
 
     task = _task()
     items = supervised_items(tiny_handle, task, task.split("train"), 512)
@@ -76,7 +78,9 @@ def test_training_reduces_the_loss_on_a_fixed_batch_and_leaves_the_base_alone(ti
 def test_early_stopping_fires_when_validation_loss_rises(tiny_handle):
     """Overfitting by construction: the validation set asks for other answers to the training prompts, in words
     the training answers never use; memorising the training answers makes them less likely."""
-    from strategies.finetune import supervised_items, train, trainable_copy
+    from strategies.trainable import trainable_copy
+    from strategies.trainer import train
+    from strategies.training_data import supervised_items
 
     task = _task()
     train_ex = task.split("train")[:2]
@@ -94,7 +98,7 @@ def test_early_stopping_fires_when_validation_loss_rises(tiny_handle):
     best = min(result.curve, key=lambda p: p["val_loss"])
     assert result.best["step"] == best["step"] and len(result.curve) - 1 - result.curve.index(best) == 3
     # the model holds the best checkpoint, not the last one
-    from strategies.finetune import collate
+    from strategies.training_data import collate
 
     import torch
 
@@ -106,7 +110,9 @@ def test_early_stopping_fires_when_validation_loss_rises(tiny_handle):
 def test_freeze_leaves_frozen_weights_bit_identical(tiny_handle):
     import torch
 
-    from strategies.finetune import supervised_items, train, trainable_copy
+    from strategies.trainable import trainable_copy
+    from strategies.trainer import train
+    from strategies.training_data import supervised_items
 
     task = _task()
     items = supervised_items(tiny_handle, task, task.split("train"), 512)
@@ -135,7 +141,7 @@ def _ctx(tiny_handle, tmp_path, **finetune):
 
 def test_saved_lora_adapter_reloads_and_reproduces_its_predictions(tiny_handle, tmp_path):
     from harness.registry import strategies
-    from strategies.finetune import load_adapter
+    from strategies.peft_methods import load_adapter
 
     ctx = _ctx(tiny_handle, tmp_path, lr=5e-2)
     base_fp = weights_fingerprint(tiny_handle.model)
@@ -169,16 +175,17 @@ def test_dry_run_estimate_plans_the_tokens_steps_and_validations_the_training_th
     lora = strategies.get("lora")()
     est = lora.estimate_setup(ctx, generation_seconds=0.5)
     assert weights_fingerprint(tiny_handle.model) == base_fp  # the calibration trains a copy
-    assert est["steps"] == 3 and est["validations"] == 3  # 3 examples x 2 epochs in batches of 2, eval_every 1
-    assert est["tokens_per_second"] > 0 and est["seconds"] >= est["train_seconds"] > 0
-    assert est["validation_seconds"] >= 3 * 2 * 0.5  # 3 validations x 2 examples generated at 0.5 s
+    assert est.steps == 3 and est.validations == 3  # 3 examples x 2 epochs in batches of 2, eval_every 1
+    assert est.tokens_per_second > 0 and est.seconds >= est.train_seconds > 0
+    assert est.validation_seconds >= 3 * 2 * 0.5  # 3 validations x 2 examples generated at 0.5 s
     details = lora.prepare(ctx).details
-    assert (details["training"]["tokens"], details["training"]["steps"]) == (est["tokens"], est["steps"])
-    assert len(details["learning_curve"]) == est["validations"]
+    assert (details["training"]["tokens"], details["training"]["steps"]) == (est.tokens, est.steps)
+    assert len(details["learning_curve"]) == est.validations
 
 
 def test_continued_pretraining_trains_on_the_corpus_only_for_tasks_with_one(tiny_handle):
-    from strategies.finetune import ContinuedPretraining, corpus_items
+    from strategies.finetune import ContinuedPretraining
+    from strategies.training_data import corpus_items
 
     assert not ContinuedPretraining().applies_to(_task())
     qa = load_task("qa", limit=4)

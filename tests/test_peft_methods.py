@@ -29,14 +29,16 @@ def _cfg(**over):
 def _loss(model, items):
     import torch
 
-    from strategies.finetune import collate
+    from strategies.training_data import collate
 
     with torch.no_grad():
         return float(model(**collate(items, 3)).loss)
 
 
 def _trained(handle, method, task):
-    from strategies.finetune import supervised_items, train, trainable_copy
+    from strategies.trainable import trainable_copy
+    from strategies.trainer import train
+    from strategies.training_data import supervised_items
     from strategies.peft_methods import init_virtual_tokens, is_prompt_learning
 
     items = supervised_items(handle, task, task.split("train"), 512)

@@ -36,7 +36,8 @@ def main(argv: list[str] | None = None) -> None:
     from harness.context import RunContext
     from harness.models import load_generator
     from harness.tasks import load_task
-    from strategies.finetune import LoRA, make_accelerator
+    from strategies.finetune import LoRA
+    from strategies.trainer import make_accelerator
     from strategies.peft_methods import deployable
 
     if args.threads:

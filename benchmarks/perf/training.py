@@ -48,8 +48,9 @@ def main() -> None:
     from harness.models import load_generator
     from harness.overfitting import seeded_order
     from harness.tasks import load_task
-    from strategies.finetune import (DEFAULT_LR, collate, epoch_order, make_accelerator, supervised_items, train,
-                                     trainable_copy)
+    from strategies.trainable import DEFAULT_LR, trainable_copy
+    from strategies.trainer import make_accelerator, train
+    from strategies.training_data import collate, epoch_order, supervised_items
 
     handle = load_generator(args.model, device="cpu")
     task = load_task("summarization")

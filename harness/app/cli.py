@@ -185,8 +185,7 @@ def list_strategies() -> None:
 
     table = Table("strategy", "default", "description")
     for name, cls in registry.items().items():
-        default = getattr(cls, "default", False)
-        table.add_row(name, "with a corpus" if callable(default) else "yes" if default else "", cls.description)
+        table.add_row(name, "with a corpus" if callable(cls.default) else "yes" if cls.default else "", cls.description)
     console.print(table)
 
 

@@ -1,10 +1,10 @@
 """`harness run --dry-run`: estimate the time and cost of the planned run from a short calibration on the real
 model (a couple of batches of each strategy's real prompts, uncached), without running it or writing a run folder.
 
-Strategies that train are not prepared (that would be the run itself): their setup is estimated only when the
-strategy offers `estimate_setup(ctx, generation_seconds)` (fine-tuning: the planned token count at the speed of a
-few timed training steps, plus its validations), and their prediction time is taken from the
-base model's zero-shot calibration.
+Strategies that train (`Strategy.trains`: every fine-tuning strategy, ia3 and prompt-tuning included) are not
+prepared (that would be the run itself): their setup is estimated only when the strategy offers one
+(`estimate_setup`; fine-tuning: the planned token count at the speed of a few timed Trainer steps, plus its
+validations), and their prediction time is taken from the base model's zero-shot calibration.
 """
 
 from __future__ import annotations
@@ -16,25 +16,21 @@ from typing import Any
 from harness.cache import NoCache
 from harness.config import RunConfig
 from harness.console import console
+from harness.context import RunContext
 from harness.cost import Meter, hourly_rate
 from harness.overfitting import split_examples
+from harness.strategy import Strategy
+from harness.types import Example
 from harness.units import fmt_dollars
 
 CALIBRATION_BATCHES = 2
-TRAINING = {"lora", "full", "freeze", "continued-pretraining"}
-
-
-def _trains(name: str, strategy: Any) -> bool:
-    return bool(getattr(strategy, "trains", False)) or name in TRAINING
 
 
 def estimate(config: RunConfig) -> list[dict[str, Any]]:
-    from harness.context import RunContext
-    from harness.registry import strategies as registry
     from harness.backends.pool import ModelPool
     from harness.app.runner import evaluation_splits, plan_strategies, split_spec
+    from harness.registry import strategies as registry
     from harness.tasks import load_task
-    from strategies.prompt import ZeroShot
 
     task = load_task(config.task, config.data, limit=config.limit, seed=config.seed)
     names = plan_strategies(config, task)
@@ -44,40 +40,17 @@ def estimate(config: RunConfig) -> list[dict[str, Any]]:
     n_eval = sum(len(split_examples(ctx, s)) for s in evaluation_splits(ctx))
     test = list(task.split("test"))
     sample = random.Random(config.seed).sample(test, min(len(test), CALIBRATION_BATCHES * config.batch_size))
+    calibration = Calibration(sample)
     rate = hourly_rate(handle.device, config.decision)
-    base_per_example: list[float] = []
-
-    def time_predict(adapted) -> float:
-        start = time.perf_counter()
-        adapted.predict(sample)
-        return (time.perf_counter() - start) / max(len(sample), 1)
-
     rows = []
     for spec in names:
         name, model = split_spec(spec)
         strategy = registry.get(name)()
-        on = ctx if model == "base" or getattr(strategy, "needs_weights", False) else ctx.with_model(pool.get(model))
+        on = ctx if model == "base" or strategy.needs_weights else ctx.with_model(pool.get(model))
         row: dict[str, Any] = {"strategy": spec, "examples": n_eval, "note": ""}
-        with console.status(f"dry run · calibrating {name} on {len(sample)} examples..."):
+        with console.status(f"dry run · calibrating {name} on {len(calibration.sample)} examples..."):
             try:
-                if _trains(name, strategy):
-                    if not base_per_example:
-                        base_per_example.append(time_predict(ZeroShot().prepare(on)))
-                    row["seconds_per_example"] = base_per_example[0]
-                    est = getattr(strategy, "estimate_setup", None)
-                    if est:
-                        setup = est(on, base_per_example[0])
-                        row["setup_seconds"] = setup["seconds"]
-                        row["note"] = (f"trains {setup['tokens']:,} tokens at {setup['tokens_per_second']:.0f}/s "
-                                       f"(timed steps), {setup['validations']} validation(s)")
-                    else:
-                        row["setup_seconds"], row["note"] = None, "training time not estimated"
-                    row["note"] += "; predicts as the base model"
-                else:
-                    with Meter() as meter:
-                        adapted = strategy.prepare(on)
-                    row["setup_seconds"] = meter.seconds
-                    row["seconds_per_example"] = time_predict(adapted)
+                row |= calibration.training(strategy, on) if strategy.trains else calibration.prompting(strategy, on)
             except Exception as exc:  # a strategy that cannot calibrate must not hide the others' estimates
                 row |= {"setup_seconds": None, "seconds_per_example": None, "note": f"not calibrated: {exc}"}
         spe = row.get("seconds_per_example")
@@ -89,6 +62,42 @@ def estimate(config: RunConfig) -> list[dict[str, Any]]:
         rows.append(row)
     pool.close()
     return rows
+
+
+class Calibration:
+    """Timings on a sample of test examples: a strategy's setup and seconds per example."""
+
+    def __init__(self, sample: list[Example]):
+        self.sample = sample
+        self._base_per_example: float | None = None  # the base model's zero-shot time, timed once
+
+    def _time_predict(self, adapted) -> float:
+        start = time.perf_counter()
+        adapted.predict(self.sample)
+        return (time.perf_counter() - start) / max(len(self.sample), 1)
+
+    def prompting(self, strategy: Strategy, ctx: RunContext) -> dict[str, Any]:
+        """A strategy that does not train: prepared for real, then timed."""
+        with Meter() as meter:
+            adapted = strategy.prepare(ctx)
+        return {"setup_seconds": meter.seconds, "seconds_per_example": self._time_predict(adapted)}
+
+    def training(self, strategy: Strategy, ctx: RunContext) -> dict[str, Any]:
+        """A strategy that trains: its setup estimated (not run), its predictions timed as the base model's."""
+        from strategies.prompt import ZeroShot
+
+        if self._base_per_example is None:
+            self._base_per_example = self._time_predict(ZeroShot().prepare(ctx))
+        row = {"seconds_per_example": self._base_per_example}
+        setup = strategy.estimate_setup(ctx, self._base_per_example)
+        if setup is None:
+            row |= {"setup_seconds": None, "note": "training time not estimated"}
+        else:
+            row |= {"setup_seconds": setup.seconds,
+                    "note": f"trains {setup.tokens:,} tokens at {setup.tokens_per_second:.0f}/s (timed steps), "
+                            f"{setup.validations} validation(s)"}
+        row["note"] += "; predicts as the base model"
+        return row
 
 
 def _duration(s: float | None) -> str:

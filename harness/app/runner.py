@@ -65,8 +65,8 @@ def run(config: RunConfig, *, resume: Path | None = None) -> Path:
 
 def _plan(config: RunConfig) -> tuple[Task, list[str]]:
     task = load_task(config.task, config.data, limit=config.limit, seed=config.seed, test_ids=config.test_ids)
+    preflight.check_task(task)
     names = plan_strategies(config, task)
-    preflight.check_task(task, names)
     if config.search:
         from strategies.hpsearch import check_search
 
@@ -140,29 +140,29 @@ def _execute(store: RunStore, record: RunRecord, config: RunConfig, task: Task, 
 
 
 def plan_strategies(config: RunConfig, task: Task) -> list[str]:
-    """The strategies to run, as `name` or `name@model` (a named model of `models:`; none means the base)."""
-    registry = strategy_registry.items()
+    """The strategies to run, as `name` or `name@model` (a named model of `models:`; none means the base). Each
+    checks the settings it needs here, before any model work."""
     if config.strategies is None:
-        return [n for n, s in registry.items() if is_default(s, task) and s().applies_to(task)]
+        chosen = {name: cls() for name, cls in strategy_registry.items().items()}
+        chosen = {name: s for name, s in chosen.items() if s.is_default(task) and s.applies_to(task)}
+        for strategy in chosen.values():
+            strategy.check_config(config, task)
+        return list(chosen)
     names = []
     for spec in config.strategies:
         name, model = split_spec(spec)
-        strategy = strategy_registry.get(name)()  # unknown names raise with suggestions
-        if hasattr(strategy, "run_name"):  # lora runs as finetune.method (ia3, prompt-tuning)
-            name = strategy.run_name(config)
-            strategy = strategy_registry.get(name)()
+        name = strategy_registry.get(name)().run_name(config)  # unknown names raise with suggestions
+        strategy = strategy_registry.get(name)()
         if not strategy.applies_to(task):
             raise HarnessError(f"Strategy '{name}' does not apply to task '{task.name}' ({strategy.description}).",
                                hint="Leave it out of --strategies.")
         backend = config.model_spec(model).backend
-        served = (backend == "vllm" and getattr(strategy, "serves_weights", False)  # trained here, served by vLLM
-                  and config.finetune.merge)
-        if getattr(strategy, "needs_weights", False) and backend != "hf" and not served:
+        served = backend == "vllm" and strategy.serves_weights and config.finetune.merge  # trained here, served by vLLM
+        if strategy.needs_weights and backend != "hf" and not served:
             raise HarnessError(f"Strategy '{spec}' trains on the model's weights, and model '{model}' runs on the "
                                f"{backend} backend.", hint="Run fine-tuning on an hf model (the base, or a named model "
                                "with backend: hf), or serve its result with a vllm model; prompt the endpoint.")
-        if hasattr(strategy, "check_config"):  # settings a strategy needs, checked before any model work
-            strategy.check_config(config, task)
+        strategy.check_config(config, task)
         spec = name if model == "base" else f"{name}@{model}"
         if spec not in names:
             names.append(spec)
@@ -175,19 +175,13 @@ def split_spec(spec: str) -> tuple[str, str]:
     return name, model or "base"
 
 
-def is_default(strategy, task) -> bool:
-    """A strategy's `default` is a bool, or a function of the task (rag: only where the task has a corpus)."""
-    default = getattr(strategy, "default", False)
-    return bool(default(task) if callable(default) else default)
-
-
 def run_strategy(ctx: RunContext, name: str, pool: ModelPool | None = None) -> StrategyResult:
     """Prepare one strategy (`name` or `name@model`), predict every evaluation split, measure it against the base."""
     from harness.cost import Meter, directory_bytes
 
     strategy_name, model = split_spec(name)
     strategy = strategy_registry.get(strategy_name)()
-    trained_here = getattr(strategy, "needs_weights", False)  # on the base; `@model` then only serves the result
+    trained_here = strategy.needs_weights  # on the base; `@model` then only serves the result
     on_base = model == "base" or trained_here
     if not on_base:
         ctx = ctx.with_model(pool.get(model))
@@ -202,7 +196,7 @@ def run_strategy(ctx: RunContext, name: str, pool: ModelPool | None = None) -> S
         if "shared_setup" in adapted.cost.extra:  # one training shared by several tasks: each is charged its share
             setup_seconds = adapted.cost.setup_seconds
         result = StrategyResult(fingerprint=adapted.fingerprint, model=model,
-                                backend=getattr(adapted, "model", ctx.model).backend,
+                                backend=adapted.model.backend,
                                 prices=ctx.config.model_spec(model).prices)
         for split, (metrics, counts, timings) in evaluate_splits(ctx, adapted, evaluation_splits(ctx)).items():
             result.metrics[split], result.counts[split], result.timings[split] = metrics, counts, timings
@@ -219,8 +213,7 @@ def run_strategy(ctx: RunContext, name: str, pool: ModelPool | None = None) -> S
     result.overfitting = overfitting.gaps(ctx, name, seed=ctx.seed)
     if win_rate.applies(ctx, name):  # preferred over the base model's output, by the task's scorer
         result.win_rate = win_rate.against_base(ctx, name)
-    details = getattr(adapted, "details", {})  # training strategies: training, learning_curve, search...
-    result = StrategyResult.model_validate(result.model_dump() | details)
+    result = StrategyResult.model_validate(result.model_dump() | adapted.details)  # training, learning_curve...
     result.cost = StrategyCost.model_validate(
         vars(adapted.cost) | meter.fields() | {"setup_seconds": setup_seconds, "artifact_bytes":
                                                adapted.cost.artifact_bytes or directory_bytes(ctx.artifacts(name))})
