@@ -1,12 +1,12 @@
 """report.md and suite.md: one table helper, the same examples as report.html, and numbers people can read."""
 
-import json
 import re
 
 import numpy as np
 import pytest
 
 from harness.figures import Score
+from harness.suite_record import SuiteRecord, SuiteRow, SuiteTask
 from reports.html import write_html
 from reports.markdown import write_report
 from reports.suite import render_html, render_markdown
@@ -71,8 +71,9 @@ def test_a_difference_that_rounds_to_zero_never_prints_as_minus_zero(tmp_path):
     assert "| rougeL | prompt | few-shot | +0.000 [+0.000, +0.000] |" in md
     assert "| prompt | 0.000 [0.000, 0.001] |" in md and "-0.000" not in md
     assert "-0.000" not in write_html(store.path).read_text()
-    suite = {"suite": "s", "status": "complete", "summary": [{"task": "t", "run": store.path.name, "metric": "rougeL"}]}
-    (tmp_path / "suite.json").write_text(json.dumps(suite))
+    SuiteRecord(suite="s", status="complete", config=record.config,
+                tasks=[SuiteTask(task="t", run=store.path.name, status="complete")],
+                summary=[SuiteRow(task="t", kind="generation", run=store.path.name, metric="rougeL")]).write(tmp_path)
     page = render_markdown(tmp_path)
     assert "| prompt | 0.000 [0.000, 0.001] | 0 of 1 |" in page and "| lora | 0.250 [" in page
     assert "-0.000" not in page and "-0.000" not in render_html(tmp_path)
