@@ -6,12 +6,14 @@ Version 1 (harness 0.1, before the typed record) differs from version 2 in:
   strategies.*.retrieval.*["recall@k"]  -> strategies.*.retrieval.*.recall {k: ...}
   strategies.*.cost.process_peak_rss_mb -> dropped (peak_rss_mb, with its scope, is the one peak RSS)
   strategies.*.win_rate.against, strategies.*.data_size_curve.note: sentences, dropped
+  strategies.*.search.{objective,sampler,pruner,kept}: sentences -> their numbers (metric, direction, seed, ...)
   recommendation (with sentences)       -> recomputed, numbers only, from the record's comparisons and cost ledger
 """
 
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any, Callable
 
 from pydantic import ValidationError
@@ -83,6 +85,8 @@ def _v1_result(result: dict[str, Any]) -> None:
     process_peak = cost.pop("process_peak_rss_mb", None)
     if cost.get("peak_rss_mb") is None and process_peak is not None:
         cost |= {"peak_rss_mb": process_peak, "peak_rss_scope": "process"}
+    if isinstance(result.get("search"), dict):
+        _v1_search(result["search"])
     (result.get("win_rate") or {}).pop("against", None)
     (result.get("data_size_curve") or {}).pop("note", None)
     for key in ("forgetting", "bias", "refusal", "win_rate", "data_size_curve", "search", "training", "overfitting"):
@@ -93,6 +97,20 @@ def _v1_result(result: dict[str, Any]) -> None:
 def _v1_retrieval(report: dict[str, Any]) -> None:
     recall = {key.partition("@")[2]: report.pop(key) for key in list(report) if key.startswith("recall@")}
     report["recall"] = recall
+
+
+def _v1_search(search: dict[str, Any]) -> None:
+    """v1 wrote the study's setup as sentences ("rougeL on 8 validation examples (maximised; ...)", "TPE (seed 0)",
+    "median (after 2 complete trials, ...)"): the numbers in them, in their own fields."""
+    objective, sampler, pruner = (str(search.pop(k, "")) for k in ("objective", "sampler", "pruner"))
+    search.pop("kept", None)
+    found = re.match(r"(\S+) on (\d+) validation examples \((max|min)imised", objective)
+    if found:
+        search |= {"objective": found[1], "val_examples": int(found[2]), "maximize": found[3] == "max"}
+    seed = re.search(r"seed (\d+)", sampler)
+    startup = re.search(r"after (\d+) complete", pruner)
+    search |= {"sampler": sampler.split(" ")[0] or "TPE", "seed": int(seed[1]) if seed else 0,
+               "pruner": pruner.split(" ")[0] or "median", "pruner_startup_trials": int(startup[1]) if startup else 0}
 
 
 STEPS: dict[Any, Callable[[dict[str, Any]], bool]] = {1: _v1_to_v2}

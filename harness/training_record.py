@@ -128,11 +128,14 @@ class Search(RecordModel):
     strategy: str
     params: list[str]
     split: str = "validation"
-    objective: str
-    sampler: str
-    pruner: str
+    objective: str  # the validation figure each trial is judged by (its best validation): a metric, or val_loss
+    maximize: bool
+    val_examples: int
+    sampler: str = "TPE"  # optuna's, seeded
+    seed: int
+    pruner: str = "median"  # stops a trial whose validation falls below the median of earlier trials at that point
+    pruner_startup_trials: int  # trials run to the end before the pruner may stop one
     space: dict[str, list[float | int]]
     trials: list[Trial]
-    best: BestTrial
-    kept: str
+    best: BestTrial  # its model is kept (not retrained) and scored on test
     seconds: float

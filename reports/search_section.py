@@ -24,9 +24,12 @@ def summary(name: str, s: Search, setup_seconds: float | None) -> str:
     setup = f" of its {setup_seconds:.0f} s setup" if setup_seconds else ""
     best = ", ".join(f"{k} {_fmt(v)}" for k, v in s.best.params.items())
     return (f"{name}: {len(states)} trials ({states.count('complete')} complete, {states.count('pruned')} pruned) "
-            f"over {', '.join(s.params)}; objective: {s.objective}; sampler {s.sampler}, pruner {s.pruner}. "
+            f"over {', '.join(s.params)}; objective: {s.objective} on {s.val_examples} validation examples "
+            f"({'max' if s.maximize else 'min'}imised; the best validation of each trial); sampler {s.sampler} (seed "
+            f"{s.seed}), pruner {s.pruner} (after {s.pruner_startup_trials} complete trials, at every validation). "
             f"The search took {s.seconds:.0f} s{setup}. Best: trial {s.best.number} ({best}), validation "
-            f"{_fmt(s.best.value)}; {s.kept}. The test split was not used by the search.")
+            f"{_fmt(s.best.value)}; the best trial's model (not retrained): it is the one scored on test. The test "
+            "split was not used by the search.")
 
 
 def markdown(rec: RunRecord, names: list[str]) -> list[str]:

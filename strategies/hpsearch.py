@@ -122,14 +122,11 @@ def search_record(study, kept: dict[str, Any], strategy: str, search, seed: int,
     """What run.json keeps of a finished study: its setup, every trial and the best one."""
     return {
         "strategy": strategy, "params": list(search.params), "split": "validation",
-        "objective": f"{key} on {val_examples} validation examples ({'max' if higher else 'min'}imised; the "
-                     "best validation of each trial)",
-        "sampler": f"TPE (seed {seed})",
-        "pruner": f"median (after {search.pruner_startup_trials} complete trials, at every validation)",
+        "objective": key, "maximize": higher, "val_examples": val_examples, "sampler": "TPE", "seed": seed,
+        "pruner": "median", "pruner_startup_trials": search.pruner_startup_trials,
         "space": {p: (list(search.lr) if p == "lr" else list(getattr(search, p))) for p in search.params},
         "trials": [{"number": t.number, "params": t.params, "value": t.value, "state": t.state.name.lower(),
                     "seconds": t.user_attrs.get("seconds"),
                     "intermediate": {str(k): v for k, v in sorted(t.intermediate_values.items())}} for t in study.trials],
         "best": {"number": kept["number"], "params": study.trials[kept["number"]].params, "value": kept["value"]},
-        "kept": "the best trial's model (not retrained): it is the one scored on test",
     }

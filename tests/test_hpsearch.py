@@ -67,6 +67,8 @@ def test_search_never_touches_the_test_split_and_tests_once(tiny_dir, tmp_path, 
     assert 0 < search["seconds"] <= cost["setup_seconds"] and cost["extra"]["search_seconds"] == search["seconds"]
     md = (run_dir / "report.md").read_text()
     assert "## Hyperparameter search" in md and f"{search['seconds']:.0f} s" in md
+    assert search["sampler"] == "TPE" and search["maximize"] is (search["objective"] != "val_loss")
+    assert f"objective: {search['objective']} on {search['val_examples']} validation examples" in md
     html = (run_dir / "report.html").read_text()
     assert 'id="search"' in html and html.count("<svg") >= 2
 

@@ -47,6 +47,22 @@ def test_a_version_1_record_migrates_and_validates(tmp_path):
     assert "headline" not in r.model_dump()
 
 
+def test_a_version_1_search_keeps_its_numbers_not_its_sentences(tmp_path):
+    old = json.loads((DATA / "run_v1.json").read_text(encoding="utf-8"))
+    old["strategies"]["lora"]["search"] = {  # as version 1 wrote it
+        "strategy": "lora", "params": ["lr"], "split": "validation",
+        "objective": "exact_match on 8 validation examples (maximised; the best validation of each trial)",
+        "sampler": "TPE (seed 3)", "pruner": "median (after 2 complete trials, at every validation)",
+        "space": {"lr": [1e-4, 1e-3]}, "best": {"number": 0, "params": {"lr": 2e-4}, "value": 0.5},
+        "trials": [{"number": 0, "params": {"lr": 2e-4}, "value": 0.5, "state": "complete", "seconds": 9.0,
+                    "intermediate": {"4": 0.5}}],
+        "kept": "the best trial's model (not retrained): it is the one scored on test", "seconds": 12.0}
+    search = _run_folder(tmp_path, old).read().strategies["lora"].search
+    assert (search.objective, search.val_examples, search.maximize) == ("exact_match", 8, True)
+    assert (search.sampler, search.seed, search.pruner, search.pruner_startup_trials) == ("TPE", 3, "median", 2)
+    assert "kept" not in search.model_dump()
+
+
 def test_unknown_or_newer_versions_are_refused_naming_the_version(tmp_path):
     old = json.loads((DATA / "run_v1.json").read_text(encoding="utf-8"))
     with pytest.raises(HarnessError, match="schema_version 99") as err:
