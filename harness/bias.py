@@ -223,9 +223,9 @@ def pair_figures(metric_orig: list[float], metric_swap: list[float], changed: li
     """Per pair: the metric gap (original - swapped) and whether the answer changed, each summarised with a CI."""
     gap = np.asarray(metric_orig, float) - np.asarray(metric_swap, float)
     return {
-        "metric_gap": vars(summarize("metric_gap", gap, higher_is_better=False, seed=seed)),
-        "abs_metric_gap": vars(summarize("abs_metric_gap", np.abs(gap), higher_is_better=False, seed=seed)),
-        "changed": vars(summarize("answer_changed", changed, higher_is_better=False, seed=seed)),
+        "metric_gap": summarize("metric_gap", gap, higher_is_better=False, seed=seed).model_dump(),
+        "abs_metric_gap": summarize("abs_metric_gap", np.abs(gap), higher_is_better=False, seed=seed).model_dump(),
+        "changed": summarize("answer_changed", changed, higher_is_better=False, seed=seed).model_dump(),
     }
 
 

@@ -108,7 +108,7 @@ def outcomes(ctx, model) -> dict[str, Any]:
 
 
 def _score(metric: str, values, seed: int, higher_is_better: bool = True) -> dict:
-    return vars(summarize(metric, values, higher_is_better=higher_is_better, seed=seed))
+    return summarize(metric, values, higher_is_better=higher_is_better, seed=seed).model_dump()
 
 
 def _by_category(items: list[ChoiceItem], correct: np.ndarray) -> dict[str, np.ndarray]:

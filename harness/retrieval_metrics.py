@@ -57,9 +57,9 @@ def retrieval_report(rows: list[dict[str, Any]], examples: dict[str, Example], *
 
 
 def _scores(pairs: list[tuple[dict, list[str]]], ks: list[int], seed: int) -> dict[str, Any]:
-    recall = {k: vars(summarize(f"recall@{k}", [recall_at_k(r["retrieved"], g, k) for r, g in pairs], seed=seed))
+    recall = {k: summarize(f"recall@{k}", [recall_at_k(r["retrieved"], g, k) for r, g in pairs], seed=seed)
               for k in ks}
-    return {"recall": recall, "mrr": vars(summarize("mrr", [reciprocal_rank(r["retrieved"], g) for r, g in pairs], seed=seed))}
+    return {"recall": recall, "mrr": summarize("mrr", [reciprocal_rank(r["retrieved"], g) for r, g in pairs], seed=seed)}
 
 
 def split_report(ctx, strategy: str, split: str) -> RetrievalReport | None:

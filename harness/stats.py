@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.types import Score
+from harness.figures import Score
 
 N_BOOT = 2000
 
@@ -28,7 +28,7 @@ def bootstrap_ci(values, *, confidence: float = 0.95, n_boot: int = N_BOOT, seed
 
 def summarize(metric: str, values, *, higher_is_better: bool = True, seed: int = 0) -> Score:
     mean, low, high = bootstrap_ci(values, seed=seed)
-    return Score(metric, mean, low, high, len(values), higher_is_better)
+    return Score(metric=metric, value=mean, ci_low=low, ci_high=high, n=len(values), higher_is_better=higher_is_better)
 
 
 def summarize_corpus(metric: str, fn, outputs: list, references: list, *, higher_is_better: bool = True,
@@ -37,14 +37,15 @@ def summarize_corpus(metric: str, fn, outputs: list, references: list, *, higher
     value = float(fn(outputs, references))
     n = len(outputs)
     if n < 2:
-        return Score(metric, value, value, value, n, higher_is_better)
+        return Score(metric=metric, value=value, ci_low=value, ci_high=value, n=n, higher_is_better=higher_is_better)
     rng = np.random.default_rng(seed)
     stats = []
     for _ in range(n_boot):
         idx = rng.integers(0, n, n)
         stats.append(fn([outputs[i] for i in idx], [references[i] for i in idx]))
     low, high = np.percentile(stats, [2.5, 97.5])
-    return Score(metric, value, float(low), float(high), n, higher_is_better)
+    return Score(metric=metric, value=value, ci_low=float(low), ci_high=float(high), n=n,
+                 higher_is_better=higher_is_better)
 
 
 def is_binary(values) -> bool:

@@ -48,18 +48,6 @@ class Prediction:
         return asdict(self)
 
 
-@dataclass(frozen=True)
-class Score:
-    """A metric's mean over a split with its 95% bootstrap CI; `higher_is_better` travels with it."""
-
-    metric: str
-    value: float
-    ci_low: float
-    ci_high: float
-    n: int
-    higher_is_better: bool = True
-
-
 @dataclass
 class Cost:
     """What a strategy costs: once (setup) and per query. Filled in by the strategy and the runner."""

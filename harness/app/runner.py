@@ -272,7 +272,7 @@ def evaluate_splits(ctx: RunContext, adapted,
 
 def _summarize_split(ctx: RunContext, name: str, split: str, rows: list[dict],
                      predict_seconds: float) -> tuple[dict[str, Score], Counts, SplitTimings]:
-    scores = {m: Score.model_validate(aggregate(m, rows, seed=ctx.seed)) for m in ctx.task.metrics}
+    scores = {m: aggregate(m, rows, seed=ctx.seed) for m in ctx.task.metrics}
     secs = np.array([r["seconds"] for r in rows])
     fresh = [r for r in rows if not r["cached"]]
     timings = SplitTimings(
