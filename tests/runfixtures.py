@@ -3,6 +3,7 @@ browser tests need no model. Every number in them is given by the test that buil
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -67,3 +68,15 @@ def analysed(store: RunStore) -> RunRecord:
     analyse(store, record)
     store.write(record)
     return record
+
+
+def assert_tables_rectangular(markdown: str) -> None:
+    """Every row of every Markdown table has its header's number of cells (an unescaped | would add one)."""
+    width = None
+    for line in markdown.splitlines():
+        if not line.startswith("|"):
+            width = None
+            continue
+        cells = len(re.split(r"(?<!\\)\|", line)) - 2
+        width = width or cells
+        assert cells == width, line

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import re
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +20,7 @@ from harness.probe_data import BBQItem, load_bbq, load_choice_items, normalise_g
 from harness.tasks import load_task
 from harness.types import Example
 from tests.conftest import ROOT, SHARED_DATA, write_jsonl
+from runfixtures import assert_tables_rectangular
 
 # The shared data sits beside the main checkout (../shared/data) or, from a worktree under wt/, two levels up.
 DATA = next((p for p in (SHARED_DATA, ROOT.parent.parent / "shared" / "data") if p.exists()), SHARED_DATA)
@@ -307,16 +307,6 @@ def test_probes_end_to_end_on_the_default_model(tmp_path):
     report = (run_dir / "report.md").read_text()
     assert "## Forgetting (against the base model)" in report and "## Bias (against the base model)" in report
     assert "pairs · rougeL \\|gap\\|" in report
-    _assert_tables_are_rectangular(report)
+    assert_tables_rectangular(report)
 
 
-def _assert_tables_are_rectangular(markdown: str) -> None:
-    """Every row of every Markdown table has its header's number of cells (a stray | would add a column)."""
-    width = None
-    for line in markdown.splitlines():
-        if not line.startswith("|"):
-            width = None
-            continue
-        cells = len(re.split(r"(?<!\\)\|", line)) - 2
-        width = width or cells
-        assert cells == width, line

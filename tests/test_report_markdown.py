@@ -11,19 +11,7 @@ from reports.html import write_html
 from reports.markdown import write_report
 from reports.suite import render_html, render_markdown
 from reports.tables import table
-from runfixtures import analysed, make_run
-
-
-def _rectangular(markdown: str) -> None:
-    """Every row of every table has its header's number of cells (an unescaped | would add one)."""
-    width = None
-    for line in markdown.splitlines():
-        if not line.startswith("|"):
-            width = None
-            continue
-        cells = len(re.split(r"(?<!\\)\|", line)) - 2
-        width = width or cells
-        assert cells == width, line
+from runfixtures import analysed, assert_tables_rectangular, make_run
 
 
 def test_table_keeps_one_row_per_line_and_one_cell_per_column():
@@ -31,7 +19,7 @@ def test_table_keeps_one_row_per_line_and_one_cell_per_column():
     assert lines[:2] == ["| name | text |", "|---|---|"]
     assert lines[2] == "| a\\|b | line one line two |"
     assert lines[3] == "| &lt;script>x&lt;/script> | p <0.001 |"
-    _rectangular("\n".join(lines))
+    assert_tables_rectangular("\n".join(lines))
     with pytest.raises(ValueError, match="3 cells for 2 columns"):
         table(["a", "b"], [[1, 2, 3]])
 
@@ -56,7 +44,7 @@ def test_both_reports_show_the_same_examples_where_strategies_disagree_most(tmp_
     in_html = re.findall(r'<div class="example">\s*<h3>([^<]+)</h3>', html)
     assert in_md == in_html == ["ex-001", "ex-005", "ex-009", "ex-007"]
     assert "reference: a | pipe and a newline" in md
-    _rectangular(md)
+    assert_tables_rectangular(md)
 
 
 def test_a_difference_that_rounds_to_zero_never_prints_as_minus_zero(tmp_path):
@@ -77,7 +65,7 @@ def test_a_difference_that_rounds_to_zero_never_prints_as_minus_zero(tmp_path):
     page = render_markdown(tmp_path)
     assert "| prompt | 0.000 [0.000, 0.001] | 0 of 1 |" in page and "| lora | 0.250 [" in page
     assert "-0.000" not in page and "-0.000" not in render_html(tmp_path)
-    _rectangular(page)
+    assert_tables_rectangular(page)
 
 
 def test_the_ranking_shown_starts_with_the_recommended_strategy(tmp_path):
