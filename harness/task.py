@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.errors import HarnessError
 from harness.types import Document, Example
 
 PAIR_FIELDS = ("chosen", "rejected")  # a preference pair (the dpo strategy); kept in Example.meta

@@ -5,11 +5,8 @@ Every loader reports bad input by file and line, and says what to do about it.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import random
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 

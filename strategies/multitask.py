@@ -19,7 +19,6 @@ import json
 import shutil
 import time
 from pathlib import Path
-from typing import Any
 
 from harness.context import RunContext
 from harness.errors import HarnessError

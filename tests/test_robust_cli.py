@@ -4,11 +4,8 @@ and none leaves a traceback or a run folder marked `running`."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -20,7 +17,7 @@ from harness.yamlfile import read_yaml
 from harness.errors import HarnessError
 from harness.store import RunStore
 from runfixtures import make_run
-from test_bad_input import cli, flat, task_folder
+from test_bad_input import cli, flat
 from test_check import make_baseline
 from test_interrupt import _signal_after_first_batch, _start, _tiny_args
 

@@ -108,3 +108,9 @@ def test_dialogsum_scores_against_all_three_references():
     assert len(task.split("test")) == 500 and len(task.split("train")) == 500
     assert all(len(ex.references) == 3 for ex in task.split("test"))
     assert all(len(ex.references) == 1 for ex in task.split("train"))
+
+
+def test_asking_a_task_for_a_split_it_lacks_names_the_splits_it_has():
+    task = load_task("summarization", limit=2)
+    with pytest.raises(HarnessError, match="has no 'dev' split"):
+        task.split("dev")

@@ -42,7 +42,7 @@ def main() -> None:
         correct = np.array([pick(s) == it.answer for s, it in zip(scored, items)], dtype=float)
         cats = sorted({it.category for it in items})
         print(f"\n{name}: {len(items)} items, {len(items) / secs:.1f} items/s")
-        print(f"| category | items | accuracy [95% CI] | chance |\n|---|---|---|---|")
+        print("| category | items | accuracy [95% CI] | chance |\n|---|---|---|---|")
         for cat in cats + ["all"]:
             idx = [i for i, it in enumerate(items) if cat in ("all", it.category)]
             chance = np.mean([1 / len(items[i].choices) for i in idx])
