@@ -151,16 +151,32 @@ def test_output_folder_not_writable_exits_2(monkeypatch, capsys, tmp_path, tiny_
     assert code == 2 and "Cannot write the run folder" in out and "--out" in out and flat(str(blocker)) in flat(out)
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes through permissions")
-def test_read_only_output_folder(tmp_path):
-    ro = tmp_path / "ro"
-    ro.mkdir()
-    ro.chmod(0o500)
+def _unwritable(tmp_path: Path, how: str) -> Path:
+    """A folder RunStore cannot write under, for any user, root included (CI runs as root, which writes through
+    permission bits): a path under a regular file (not a directory, for anyone), or a read-only folder, made by
+    permission bits for a regular user and, for root, sysfs (/sys: no new entries, even for root)."""
+    if how == "under-a-file":
+        (tmp_path / "a-file").write_text("not a folder")
+        return tmp_path / "a-file" / "runs"
+    if os.geteuid() != 0:
+        ro = tmp_path / "ro"
+        ro.mkdir()
+        ro.chmod(0o500)
+        return ro
+    assert Path("/sys").is_dir(), "root without /sys: no read-only folder to test with"
+    return Path("/sys")
+
+
+@pytest.mark.parametrize("how", ["under-a-file", "read-only"])
+def test_unwritable_output_folder(tmp_path, how):
+    out = _unwritable(tmp_path, how)
     try:
-        with pytest.raises(HarnessError, match="Cannot write the run folder"):
-            RunStore.create(ro, "summarization")
+        with pytest.raises(HarnessError, match="Cannot write the run folder") as err:
+            RunStore.create(out, "summarization")
+        assert str(out) in str(err.value) and "--out" in (err.value.hint or "")
     finally:
-        ro.chmod(0o700)
+        if (tmp_path / "ro").exists():
+            (tmp_path / "ro").chmod(0o700)
 
 
 def test_run_folder_names_are_sanitized(tmp_path):
@@ -183,23 +199,62 @@ def test_task_name_with_dotdot_and_spaces_stays_under_out(tmp_path, tiny_dir):
     assert "_my-evil-task_" in run_dir.name and (run_dir / "run.json").exists()
 
 
-def test_no_shell_commands_built_from_user_strings():
-    """Audit: no shell=True, os.system or os.popen anywhere; subprocess only with a literal argument list."""
+def package_dirs(root: Path) -> list[Path]:
+    """Every package of the tree: the ones pyproject ships and every folder below them with an __init__.py."""
+    import tomllib
+
+    shipped = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    tops = {root / name.split(".")[0] for name in shipped}
+    found = {init.parent for top in tops for init in top.rglob("__init__.py")}
+    return sorted(found | {root / name.replace(".", "/") for name in shipped})
+
+
+def shell_audit(root: Path) -> tuple[list[Path], list[str]]:
+    """The files scanned and what is wrong in them: no shell=True, os.system or os.popen anywhere; in the product
+    (not benchmarks/, whose commands are the benchmark's own fixed ones) subprocess only with a literal list."""
+    files = sorted({py for pkg in package_dirs(root) for py in pkg.glob("*.py")})
     problems = []
-    for py in [*ROOT.glob("harness/*.py"), *ROOT.glob("strategies/*.py"), *ROOT.glob("reports/*.py")]:
+    for py in files:
+        where = py.relative_to(root)
         for node in ast.walk(ast.parse(py.read_text(), str(py))):
             if not isinstance(node, ast.Call):
                 continue
             name = ast.unparse(node.func)
             if name in {"os.system", "os.popen", "subprocess.getoutput", "subprocess.getstatusoutput"}:
-                problems.append(f"{py.name}:{node.lineno}: {name}")
+                problems.append(f"{where}:{node.lineno}: {name}")
             if name.startswith("subprocess."):
                 if any(k.arg == "shell" for k in node.keywords):
-                    problems.append(f"{py.name}:{node.lineno}: shell=")
-                if not (node.args and isinstance(node.args[0], ast.List)
+                    problems.append(f"{where}:{node.lineno}: shell=")
+                if where.parts[0] != "benchmarks" and not (
+                        node.args and isinstance(node.args[0], ast.List)
                         and all(isinstance(e, ast.Constant) for e in node.args[0].elts)):
-                    problems.append(f"{py.name}:{node.lineno}: {name} with a non-literal command")
+                    problems.append(f"{where}:{node.lineno}: {name} with a non-literal command")
+    return files, problems
+
+
+def test_no_shell_commands_built_from_user_strings():
+    """Audit of every package, harness/app and harness/backends included."""
+    files, problems = shell_audit(ROOT)
+    scanned = {str(f.relative_to(ROOT)) for f in files}
+    assert {"harness/app/cli.py", "harness/app/runner.py", "harness/backends/openai.py", "harness/backends/vllm.py",
+            "strategies/rag.py", "reports/html.py", "benchmarks/perf/__main__.py"} <= scanned
     assert not problems, problems
+
+
+def test_the_shell_audit_reaches_nested_packages(tmp_path):
+    """A shell command planted in a sub-package (or a new package listed in pyproject) is found."""
+    (tmp_path / "pyproject.toml").write_text('[tool.setuptools]\npackages = ["harness", "harness.app", "extra"]\n')
+    for pkg in ("harness", "harness/app", "harness/backends", "extra", "extra/deep"):
+        (tmp_path / pkg).mkdir(parents=True)
+        (tmp_path / pkg / "__init__.py").write_text("")
+    (tmp_path / "harness/app/bad.py").write_text("import os\nos.system('ls ' + name)\n")
+    (tmp_path / "harness/backends/bad.py").write_text("import subprocess\nsubprocess.run(cmd, shell=True)\n")
+    (tmp_path / "extra/deep/bad.py").write_text("import subprocess\nsubprocess.run(['git', name])\n")
+    _, problems = shell_audit(tmp_path)
+    assert problems == ["extra/deep/bad.py:2: subprocess.run with a non-literal command",
+                        "harness/app/bad.py:2: os.system",
+                        "harness/backends/bad.py:2: shell=",
+                        "harness/backends/bad.py:2: subprocess.run with a non-literal command"]
 
 
 # -------------------------------------------------------------------------------------------------- long inputs

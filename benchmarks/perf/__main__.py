@@ -55,7 +55,7 @@ def main() -> None:
     names = [m for m in OURS + OTHERS if (HERE / f"{m}.py").exists()]
     if args.only:
         names = [m for m in names if m in args.only.split(",")]
-    print(f"benchmarks: {', '.join(names)}; {load()}; uptime: {os.popen('uptime').read().strip()}")
+    print(f"benchmarks: {', '.join(names)}; {load()}")
     results: dict[str, dict] = {}
     status: dict[str, str] = {}
     for name in names:
