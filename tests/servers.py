@@ -98,11 +98,13 @@ class ScriptedServer:
     """An OpenAI-compatible /v1/completions endpoint that answers deterministically (the prompt's last words,
     reversed) and follows a script: `script` is a list of what to do for the next requests ("429", "500",
     "malformed", "slow", "404"); after it runs out, requests succeed. `die_after` stops the server after that many
-    successful answers (a server killed mid-run)."""
+    successful answers (a server killed mid-run). `reply`, if given, makes the answer to a prompt instead."""
 
     def __init__(self, script: list[str] | None = None, *, die_after: int | None = None, port: int | None = None,
-                 slow_seconds: float = 3.0):
+                 slow_seconds: float = 3.0, reply=None):
         self.script = list(script or [])
+        self.reply = reply
+        self.prompts: list[str] = []  # every prompt answered
         self.die_after = die_after
         self.slow_seconds = slow_seconds
         self.answered = 0
@@ -140,7 +142,9 @@ class ScriptedServer:
                 if action == "slow":
                     time.sleep(server.slow_seconds)
                 words = str(body["prompt"]).split()
-                text = " " + " ".join(reversed(words[-4:]))
+                text = server.reply(str(body["prompt"])) if server.reply else " " + " ".join(reversed(words[-4:]))
+                with server.lock:
+                    server.prompts.append(str(body["prompt"]))
                 self._send(200, {"id": "cmpl", "object": "text_completion", "created": 0, "model": body["model"],
                                  "choices": [{"index": 0, "text": text, "finish_reason": "stop", "logprobs": None}],
                                  "usage": {"prompt_tokens": len(words), "completion_tokens": 4,

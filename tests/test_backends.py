@@ -93,14 +93,32 @@ def test_the_api_key_comes_from_the_named_environment_variable(tiny_tok, monkeyp
         OpenAIBackend("m", "http://127.0.0.1:9/v1", tokenizer=tiny_tok, api_key_env="HARNESS_TEST_KEY")
 
 
-def test_a_scripted_server_without_logprobs_classifies_by_generation(tiny_tok):
-    from harness.adapted import closest_label
+def test_a_scripted_server_without_logprobs_classifies_by_generation(tiny_tok, tmp_path):
+    """A backend without prompt log-probabilities cannot score the labels: the strategy generates, and the
+    verbalizer the answer starts with (or, failing that, the closest one) is the predicted label."""
+    from harness.adapted import PromptedModel, closest_label
+    from harness.cache import NoCache
+    from harness.config import validate
+    from harness.context import RunContext
+    from harness.tasks import load_task
 
-    server = ScriptedServer()
+    task = load_task("classification", limit=6)
+    examples = task.split("test")[:6]
+    truth = {ex.input: ex.references[0] for ex in examples}
+    said = lambda prompt: next(f" {task.labels[label].capitalize()}. That is the queue."  # noqa: E731
+                               for text, label in truth.items() if text in prompt)
+    server = ScriptedServer(reply=said)
     try:
-        assert _backend(server, tiny_tok).supports_loglik is False  # no echo logprobs: no log-likelihoods
+        backend = _backend(server, tiny_tok)
+        assert backend.supports_loglik is False  # no echo logprobs: no log-likelihoods
+        ctx = RunContext(validate({"task": "classification"}), task, backend, NoCache())
+        predictions = PromptedModel("prompt", ctx, fingerprint="p").predict(examples)
+        assert len(server.prompts) == len(examples)  # one generation per example, nothing scored
     finally:
         server.stop()
+    assert len({ex.references[0] for ex in examples}) > 1  # the labels differ: a constant answer cannot pass
+    assert [p.output for p in predictions] == [ex.references[0] for ex in examples]
+    assert all(p.tokens_out > 0 for p in predictions)
     labels = {"billing": "billing", "tech": "technical support"}
     assert closest_label("Technical support, clearly.", labels) == "tech"
     assert closest_label("I think billing", labels) == "billing"  # no prefix match: the most similar
