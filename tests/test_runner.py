@@ -32,11 +32,27 @@ def test_run_writes_record_predictions_and_report(tmp_path, tiny_dir):
     assert "| prompt |" in report and "| few-shot |" in report
 
 
-def test_report_rerenders_from_run_json_alone(tmp_path, tiny_dir):
-    run_dir = _run(tmp_path, tiny_dir, "--strategies", "prompt")
+def test_report_rerenders_from_run_json_alone(tmp_path, tiny_dir, monkeypatch, capsys):
+    import shutil
+
+    from tests.test_bad_input import cli
+
+    run_dir = _run(tmp_path, tiny_dir, "--strategies", "prompt,few-shot")
+    before = (run_dir / "report.md").read_text()
+    rec_before = json.loads((run_dir / "run.json").read_text())
     (run_dir / "report.md").unlink()
+    (run_dir / "report.html").unlink(missing_ok=True)
+    shutil.rmtree(run_dir / "predictions")  # run.json alone: no prediction rows to read
     result = CliRunner().invoke(app, ["report", str(run_dir)])
-    assert result.exit_code == 0 and (run_dir / "report.md").exists()
+    assert result.exit_code == 0, result.output
+    again = (run_dir / "report.md").read_text()
+    assert "| prompt |" in again and "| few-shot |" in again
+    # everything but the example outputs comes from run.json: the verdict, comparisons, cost... are as before
+    side = "## Outputs side by side"
+    assert again.split(side)[0] == before.split(side)[0] and "(no predictions)" in again.split(side)[1]
+    assert json.loads((run_dir / "run.json").read_text())["recommendation"] == rec_before["recommendation"]
+    code, out = cli(monkeypatch, capsys, "report", str(run_dir), "--priority", "cost")  # cannot recompute: says so
+    assert code == 2 and "Cannot recompute the recommendation" in out and "prompt, few-shot" in out
 
 
 def test_resume_skips_finished_strategies_and_keeps_saved_rows(tmp_path, tiny_dir):

@@ -197,7 +197,8 @@ def report(
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="a YAML whose `decision:` section replaces the run's"),
 ) -> None:
     """Re-render a run's reports (report.md, report.html) from its run folder; a complete run's comparisons, cost
-    ledger and recommendation are recomputed, with any new priorities, volume or constraints given here."""
+    ledger and recommendation are recomputed, with any new priorities, volume or constraints given here. Without
+    the predictions/ folder the report comes from run.json alone, as recorded."""
     from harness.config import validate
     from harness.yamlfile import read_yaml
     from harness.store import RunStore
@@ -209,7 +210,14 @@ def report(
     if record.task is None:
         raise HarnessError(f"{store.record_path} has no 'task' field (the run stopped before its task loaded), so it "
                            "cannot be reported.", hint=f"Resume it: harness run --resume {run_dir}")
-    if record.status == "complete":
+    recompute = priority is not None or monthly_queries is not None or config is not None
+    missing = [n for n in record.strategies if not store.predictions_path(n).exists()]
+    if missing and recompute:
+        raise HarnessError(f"Cannot recompute the recommendation: {store.path / 'predictions'} has no predictions of "
+                           f"{', '.join(missing)} (the paired tests need them).",
+                           hint="Without --priority, --monthly-queries and --config the report is rendered from "
+                                "run.json as it stands.")
+    if record.status == "complete" and not missing:  # without the rows, run.json's own comparisons stand
         from harness.decide import analyse
 
         stored = record.config.model_dump(mode="json")
