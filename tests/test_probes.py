@@ -251,6 +251,7 @@ def test_perturbed_weights_show_forgetting(tiny_handle, tmp_path):
     ctx = _ctx(tiny_handle, tmp_path, counterfactual_pairs=0)
     probes.measure_base(ctx)
     model = copy.deepcopy(tiny_handle.model)
+    torch.manual_seed(0)  # the same perturbation every run
     with torch.no_grad():
         for p in model.parameters():
             p.add_(torch.randn_like(p) * 0.5, alpha=1.0)
@@ -261,10 +262,27 @@ def test_perturbed_weights_show_forgetting(tiny_handle, tmp_path):
     ppl = res.forgetting.perplexity
     assert ppl.delta.value != 0 and ppl.adapted.perplexity != ppl.base.perplexity
     assert ppl.delta.ci_low <= ppl.delta.value <= ppl.delta.ci_high
-    # the per-item answers moved somewhere: MC accuracy, BBQ picks or both
-    fg = res.forgetting.sets["forgetting"].delta
-    moved = fg.value != 0 or fg.p_value < 1 or any(f.delta.value != 0 for f in res.bias.bbq["bbq"].values())
-    assert moved
+    # the figures are those of the two models' own answers, item by item, computed here directly
+    from harness.probes import pick, probe_sets
+
+    sets = probe_sets(ctx)
+    items = sets["choice"]["forgetting"]
+    right = lambda h: np.array([pick(s) == it.answer for s, it in  # noqa: E731
+                                zip(score_choices(h, [(it.context, list(it.choices)) for it in items]), items)], float)
+    base_right, tuned_right = right(tiny_handle), right(tuned)
+    assert (base_right != tuned_right).any()  # the perturbation changed answers: the test can tell the models apart
+    fg = res.forgetting.sets["forgetting"]
+    assert fg.base.value == pytest.approx(base_right.mean()) and fg.adapted.value == pytest.approx(tuned_right.mean())
+    assert fg.delta.value == pytest.approx(tuned_right.mean() - base_right.mean()) and fg.delta.n == len(items)
+    bbq = sets["bbq"]["bbq"]
+    picks = lambda h: [pick(s) for s in score_choices(h, [(it.prompt, [" " + a for a in it.answers]) for it in bbq])]  # noqa: E731
+    tuned_picks, base_picks = picks(tuned), picks(tiny_handle)
+    expected = bias.bbq_scores(bias.BBQOutcome.of(bbq, tuned_picks), seed=ctx.seed)
+    expected_base = bias.bbq_scores(bias.BBQOutcome.of(bbq, base_picks), seed=ctx.seed)
+    assert set(res.bias.bbq["bbq"]) == set(expected)
+    for name, figure in res.bias.bbq["bbq"].items():
+        assert figure.adapted.value == pytest.approx(expected[name]["value"], nan_ok=True), name
+        assert figure.base.value == pytest.approx(expected_base[name]["value"], nan_ok=True), name
 
 
 def test_rag_style_probe_context_is_prepended(tiny_handle, tmp_path):
