@@ -108,15 +108,19 @@ def test_the_context_budget_drops_the_lowest_ranked_passages_and_keeps_the_quest
     from harness.models import load_generator
 
     tok = load_generator(str(tiny_dir), device="cpu").tokenizer
+    kept = []
     for row in rows:
         i = int(row["example_id"][1:])
         assert row["prompt"].count("<|im_start|>user") == 1  # the format demonstration went first ...
         assert row["prompt"].count("is a baker") < 3  # ... then the lowest-ranked passages ...
         assert row["prompt"].rstrip().endswith("assistant") and f"was {PEOPLE[i]} born?" in row["prompt"]  # ... never the question
-        assert len(tok(row["prompt"], add_special_tokens=False)["input_ids"]) <= 75 - 2 or "is a baker" not in row["prompt"]
-        if "is a baker" in row["prompt"]:
+        # within the budget (75 less the 2 new tokens), every prompt: the question alone fits in it
+        assert len(tok(row["prompt"], add_special_tokens=False)["input_ids"]) <= 75 - 2
+        kept.append(row["prompt"].count("is a baker"))
+        if kept[-1]:
             assert f"{PEOPLE[i]} is a baker" in row["prompt"]  # the best passage is the last to go
-    assert rec["strategies"]["rag"]["cost"]["extra"]["passages_dropped_for_budget"] > 0
+    assert max(kept) >= 1  # passages are dropped as needed, not all of them
+    assert min(kept) < 3 and rec["strategies"]["rag"]["cost"]["extra"]["passages_dropped_for_budget"] > 0
 
 
 def test_without_a_corpus_rag_retrieves_demonstrations_from_train(tmp_path, tiny_dir):
