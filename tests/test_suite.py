@@ -20,7 +20,16 @@ def test_suite_runs_every_task_and_writes_a_suite_page(tmp_path, tiny_dir):
     assert rec["status"] == "complete" and [t["status"] for t in rec["tasks"]] == ["complete"] * 3
     verdicts = {row["task"]: row for row in rec["summary"]}
     assert set(verdicts) == {"summarization", "qa", "classification"}
-    assert all(row["recommended"] for row in verdicts.values())
+    # each row is its task's own run: the run folder it names, that run's recommendation and metric scores
+    for entry in rec["tasks"]:
+        row = verdicts[entry["task"]]
+        run = json.loads((suite_dir / entry["run"] / "run.json").read_text())
+        assert row["run"] == entry["run"] and run["task"]["name"] == entry["task"] and row["kind"] == run["task"]["kind"]
+        assert row["recommended"] == run["recommendation"]["recommended"] and row["recommended"] in run["strategies"]
+        assert row["verdict"] == run["recommendation"]["verdict"] and row["metric"] == run["recommendation"]["metric"]
+        assert set(row["scores"]) == set(run["strategies"])
+        for name, score in row["scores"].items():
+            assert score["value"] == run["strategies"][name]["metrics"]["test"][row["metric"]]["value"]
     # head applies only to classification; the others ran prompt and few-shot
     assert "head" in verdicts["classification"]["scores"] and "head" not in verdicts["qa"]["scores"]
     page = (suite_dir / "suite.html").read_text()
