@@ -218,6 +218,23 @@ def test_baseline_save_list_and_check_on_the_tiny_model(tiny_dir, tmp_path, monk
         assert len(ET.parse(xml).getroot().findall(".//testcase")) == 2 * 3
     new_run = sorted((tmp_path / "runs").iterdir())[-1]
     assert json.loads((new_run / "run.json").read_text())["config"]["test_ids"] == b.test_ids()
+    # No regression above because the rerun scored what the baseline holds, example by example (seed 0: the same run)
+    first_rerun = sorted((tmp_path / "runs").iterdir())[1]
+    rescored = {json.loads(line)["example_id"]: json.loads(line)["scores"]
+                for line in (first_rerun / "predictions" / "prompt.jsonl").read_text().splitlines()}
+    assert {i: {m: rescored[i][m] for m in s} for i, s in b.scores["prompt"].items()} == b.scores["prompt"]
+    # ... and the same check does catch a drop: a baseline that scored 1 everywhere, against these runs' scores
+    for name in b.strategies:
+        scores = path / "scores" / f"{name}.jsonl"
+        rows = [json.loads(line) for line in scores.read_text().splitlines()]
+        scores.write_text("".join(json.dumps(r | {"scores": {m: 1.0 for m in r["scores"]}}) + "\n" for r in rows))
+    xml = tmp_path / "drop.xml"
+    result = runner.invoke(app, ["check", "--baseline", "tiny", "--out", str(tmp_path / "runs"), "--junit", str(xml),
+                                 "--threshold", "abs:0.01"])
+    assert result.exit_code == REGRESSION, result.output
+    failed = [" ".join(case.attrib.values()) for case in ET.parse(xml).getroot().iter("testcase")
+              if case.find("failure") is not None]
+    assert all(any(name in f for f in failed) for name in b.strategies), failed
 
 
 def test_check_with_data_sharing_no_ids_exits_2(tiny_dir, tmp_path):
