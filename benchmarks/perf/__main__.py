@@ -5,8 +5,9 @@ then a table of ratios against their targets, printed last.
     python -m benchmarks.perf --quick                # fewer prompts and a --limit on the end-to-end run (says so)
     python -m benchmarks.perf --only generation,scale
 
-Benchmarks of other parts (retrieval.py, training.py, probes.py) run too when they exist; their peak memory is
-recorded from their process.
+Benchmarks of other parts (retrieval.py, training.py, probes.py, deployment.py, backends.py) run too; each ends
+with its RESULT LINE (figure, target, pass/fail) and all of them are in the closing table. The exit status is 1
+when a benchmark failed, printed no result, disagreed with its baseline's outputs or missed a target.
 """
 
 from __future__ import annotations
@@ -24,7 +25,11 @@ from benchmarks.perf.common import load
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 OURS = ["generation", "end_to_end", "scale"]
-OTHERS = ["retrieval", "training", "probes", "backends"]
+OTHERS = ["retrieval", "training", "probes", "deployment", "backends"]
+# --quick: smaller sizes for the others too (each still ends with its result line)
+QUICK = {"retrieval": ["--sizes", "10000", "--queries", "200"], "training": ["--steps", "3", "--repeats", "1"],
+         "probes": ["--n", "16", "--repeats", "1"], "deployment": ["--n", "8", "--rounds", "1", "--steps", "4"],
+         "backends": ["--n", "16"]}
 
 
 def run_module(name: str, args: list[str]) -> tuple[list[dict], int, float]:
@@ -51,7 +56,8 @@ def main() -> None:
     args = ap.parse_args()
     n = args.n or (16 if args.quick else 32)
     limit = args.limit or (16 if args.quick else None)
-    extra = {"generation": ["--n", str(n)], "end_to_end": ["--limit", str(limit)] if limit else [], "scale": []}
+    extra = {"generation": ["--n", str(n)], "end_to_end": ["--limit", str(limit)] if limit else [], "scale": [],
+             **(QUICK if args.quick else {})}
     names = [m for m in OURS + OTHERS if (HERE / f"{m}.py").exists()]
     if args.only:
         names = [m for m in names if m in args.only.split(",")]
@@ -61,10 +67,15 @@ def main() -> None:
     for name in names:
         found, code, peak = run_module(name, extra.get(name, []))
         status[name] = "ok" if code == 0 else f"failed ({code})"
+        if not found:
+            status[name] = f"no result line (exit {code})"
         for r in found:
             results[r.get("benchmark", name)] = r
         results.setdefault(name, {}).setdefault("peak_rss_mb", peak)
     print_table(results, status, n, limit)
+    missed = [r for res in results.values() for r in res.get("claims", []) if r["met"] is False]
+    if missed or any(st != "ok" for st in status.values()):
+        sys.exit(1)
 
 
 def print_table(results: dict[str, dict], status: dict[str, str], n: int, limit: int | None) -> None:
@@ -94,6 +105,11 @@ def print_table(results: dict[str, dict], status: dict[str, str], n: int, limit:
         rows.append((f"scale to {s['examples']}: extra memory / extra predictions written",
                      f"{s['growth_over_predictions']:.2f}x", "(report)", None,
                      f"+{s['growth_mb']:.0f} MB over baseline; predictions file {s['predictions_mb']:.0f} MB"))
+    for name, r in results.items():  # every benchmark's own claims (benchmarks.perf.common.finish)
+        for c in r.get("claims", []):
+            rows.append((f"{name}: {c['measure']}", f"{c['value']:.3g}{c['unit']}", c["target"], c["met"], c["note"]))
+        if r.get("agreement", "ok") != "ok":
+            rows.append((f"{name}: outputs agree", "no", "agree", False, r["agreement"]))
     for name, r in results.items():
         if "peak_rss_mb" in r:
             rows.append((f"peak memory: {name}", f"{r['peak_rss_mb']:.0f} MB", "(report)", None, status.get(name, "")))

@@ -6,7 +6,9 @@ Both loops train a fresh LoRA copy of the same model, with the same optimizer, c
 collated batches of the summarization task (prompt + reference, answer-only loss). The harness loop adds accelerate
 (prepare, accumulate, backward, reduce for token counts), progress and the validation bookkeeping; its throughput
 excludes the validation it runs once at the end, as in run.json. Runs alternate (bare, harness, bare, harness...)
-so drifting machine load hits both; the ratio of medians is printed (target >= 0.9).
+so drifting machine load hits both; the ratio of medians is printed (target >= 0.9). Tokens are counted once, from
+the batches (one tokenizer, padding aside), for both sides; the harness loop must have trained exactly those tokens in
+exactly those steps, or the benchmark fails.
 """
 
 from __future__ import annotations
@@ -15,15 +17,19 @@ import argparse
 import statistics
 import time
 
+from benchmarks.perf.common import claim, finish, load
+
+TARGET = 0.9
+
 
 def bare_loop(model, batches, *, lr: float, max_grad_norm: float) -> float:
+    """Seconds for one pass of a plain PyTorch loop over the batches."""
     import torch
 
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=lr)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: max(0.0, 1 - s / len(batches)))
     model.train()
-    tokens = 0
     start = time.perf_counter()
     for batch in batches:
         out = model(**batch)
@@ -32,8 +38,7 @@ def bare_loop(model, batches, *, lr: float, max_grad_norm: float) -> float:
         opt.step()
         sched.step()
         opt.zero_grad()
-        tokens += int(batch["attention_mask"].sum())
-    return tokens / (time.perf_counter() - start)
+    return time.perf_counter() - start
 
 
 def main() -> None:
@@ -63,19 +68,28 @@ def main() -> None:
     cfg = FinetuneConfig(epochs=1, batch_size=args.batch_size, eval_every=10**6, warmup_ratio=0.0)
     lr = DEFAULT_LR["lora"]
     acc = make_accelerator(cfg, "cpu")
-    bare, ours = [], []
+    # One count of the tokens for both sides: the same batches, one tokenizer, padding aside.
+    tokens = sum(int(b["attention_mask"].sum()) for b in batches)
+    bare, ours, broken = [], [], []
     for r in range(args.repeats):
         model, _ = trainable_copy(handle.model, "lora", cfg)
-        bare.append(bare_loop(model, batches, lr=lr, max_grad_norm=cfg.max_grad_norm))
+        bare.append(tokens / bare_loop(model, batches, lr=lr, max_grad_norm=cfg.max_grad_norm))
         model, _ = trainable_copy(handle.model, "lora", cfg)
         result = train(model, handle.tokenizer, stream, stream[:1], cfg, lr=lr, accelerator=acc, shuffle=False,
                        show_progress=False, label="bench")
-        ours.append(result.tokens_per_second)
-        print(f"repeat {r + 1}: bare {bare[-1]:.1f} tok/s · harness loop {ours[-1]:.1f} tok/s", flush=True)
+        ours.append(tokens / max(result.seconds - result.eval_seconds, 1e-9))  # its validation left out, as in run.json
+        if (result.tokens, result.steps) != (tokens, len(batches)):  # it must have trained on exactly these batches
+            broken.append(f"harness loop trained {result.tokens} tokens in {result.steps} steps, not {tokens} in "
+                          f"{len(batches)}")
+        print(f"repeat {r + 1}: bare {bare[-1]:.1f} tok/s · harness loop {ours[-1]:.1f} tok/s; {load()}", flush=True)
     ratio = statistics.median(ours) / statistics.median(bare)
     print(f"training tokens/s, LoRA, {args.steps} steps x batch {args.batch_size} on {handle.name}: "
           f"bare PyTorch+PEFT {statistics.median(bare):.1f} · harness loop {statistics.median(ours):.1f} · "
-          f"ratio {ratio:.3f} (target >= 0.9)")
+          f"ratio {ratio:.3f} (target >= {TARGET})")
+    finish("training", [claim("LoRA training tokens/s vs bare PyTorch+PEFT", ratio, f">= {TARGET}x", ratio >= TARGET,
+                              note=f"{tokens} tokens, {len(batches)} steps, {args.repeats} alternating repeats")],
+           "; ".join(broken) or None, bare_tps=statistics.median(bare), harness_tps=statistics.median(ours),
+           tokens=tokens, load=load())
 
 
 if __name__ == "__main__":
