@@ -44,17 +44,18 @@ def vllm_verdict(why_not: str | None, env: dict[str, str], machine: str) -> tupl
     return "skip", f"{why_not} (on {machine}; set HARNESS_REQUIRE_VLLM=1 to make this a failure)"
 
 
-def require_or_skip_vllm() -> None:
-    """At a vLLM test module's top: skip it (saying why) or, where vLLM is required, fail it."""
+def require_or_skip_vllm() -> str | None:
+    """At a vLLM test module's top: skips it (saying why) where vLLM may be missing; where it is required, returns
+    why it cannot run, for the module's autouse fixture to fail every test with (not a collection error, which would
+    stop the whole session); None when it runs."""
     import platform
 
     import pytest
 
     verdict = vllm_verdict(vllm_importable(), dict(os.environ), f"{platform.system()} {platform.machine()}")
-    if verdict and verdict[0] == "fail":
-        pytest.fail(verdict[1], pytrace=False)
-    if verdict:
+    if verdict and verdict[0] == "skip":
         pytest.skip(verdict[1], allow_module_level=True)
+    return verdict[1] if verdict else None
 
 
 class VLLMServer:

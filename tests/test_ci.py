@@ -57,3 +57,23 @@ def test_test_dependencies_are_in_the_test_extra_and_pinned():
     for name in test_extra:
         for path in (ROOT / "tests").glob("test_*.py"):
             assert f'importorskip("{name}")' not in path.read_text(), path.name
+
+
+def test_the_vllm_module_errors_where_required_and_skips_elsewhere_when_vllm_does_not_import(tmp_path):
+    """tests/test_vllm.py itself, in a pytest of its own where `import vllm` fails: every test errors under
+    HARNESS_REQUIRE_VLLM=1 (and the rest of a session would still run), and the module skips, saying why, without."""
+    import os
+    import sys
+
+    (tmp_path / "vllm").mkdir()
+    (tmp_path / "vllm" / "__init__.py").write_text('raise ImportError("no vllm here (test)")\n')
+    outcome = {}
+    for required in ("1", "0"):
+        env = os.environ | {"HARNESS_REQUIRE_VLLM": required, "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}"}
+        done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider",
+                               "tests/test_vllm.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+        outcome[required] = (done.returncode, done.stdout)
+    code, out = outcome["1"]
+    assert code == 1 and "3 errors" in out and "no vllm here" in out and "HARNESS_REQUIRE_VLLM" in out, out
+    code, out = outcome["0"]
+    assert code in (0, 5) and "1 skipped" in out and "no vllm here" in out, out  # 5: no test collected

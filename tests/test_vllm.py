@@ -15,7 +15,13 @@ from harness.store import RunStore
 from tests.servers import VLLMServer, require_or_skip_vllm
 
 pytestmark = pytest.mark.e2e
-require_or_skip_vllm()  # HARNESS_REQUIRE_VLLM=1 (make test on x86-64 Linux): a failure, not a skip
+MUST_RUN_BUT_CANNOT = require_or_skip_vllm()  # HARNESS_REQUIRE_VLLM=1 (make test on x86-64 Linux): fail, not skip
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _vllm_required():
+    if MUST_RUN_BUT_CANNOT:
+        pytest.fail(MUST_RUN_BUT_CANNOT, pytrace=False)
 
 
 @pytest.fixture(scope="module")
