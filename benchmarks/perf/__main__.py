@@ -35,8 +35,9 @@ QUICK = {"retrieval": ["--sizes", "10000", "--queries", "200"], "training": ["--
 def run_module(name: str, args: list[str]) -> tuple[list[dict], int, float]:
     """Run benchmarks.perf.<name> in a subprocess, streaming its output; return its RESULT lines, status, peak MB."""
     print(f"\n=== {name} {' '.join(args)} ===", flush=True)
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))  # kept: e.g. a --target dir
     proc = subprocess.Popen([sys.executable, "-m", f"benchmarks.perf.{name}", *args], cwd=ROOT, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=dict(os.environ, PYTHONPATH=path))
     results = []
     for line in proc.stdout:
         print(line, end="", flush=True)
