@@ -27,9 +27,9 @@ ROOT = HERE.parents[1]
 OURS = ["generation", "end_to_end", "scale"]
 OTHERS = ["retrieval", "training", "probes", "deployment", "backends"]
 # --quick: smaller sizes for the others too (each still ends with its result line)
-QUICK = {"retrieval": ["--sizes", "10000", "--queries", "200"], "training": ["--steps", "3", "--repeats", "1"],
-         "probes": ["--n", "16", "--repeats", "1"], "deployment": ["--n", "8", "--rounds", "1", "--steps", "4"],
-         "backends": ["--n", "16"]}
+QUICK = {"retrieval": ["--sizes", "10000", "--queries", "200"],
+         "training": ["--steps", "2", "--batch-size", "2", "--repeats", "1"], "probes": ["--n", "8", "--repeats", "1"],
+         "deployment": ["--n", "4", "--rounds", "1", "--steps", "2", "--batch-size", "4"], "backends": ["--n", "16"]}
 
 
 def run_module(name: str, args: list[str]) -> tuple[list[dict], int, float]:
