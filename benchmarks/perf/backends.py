@@ -1,6 +1,8 @@
 """Generation throughput by backend: `hf` (harness.generate in this process) against `vllm` (vLLM's offline engine
 in this process) and `openai` (the same prompts sent to a local vLLM OpenAI-compatible server), on the same
-prompts of the default model, float32, greedy; outputs compared. Target: vllm >= 3x hf on this CPU.
+prompts of the default model, float32, greedy; outputs compared. Target: vllm >= 3x hf on this CPU. Tokens/s on
+every side are counted with one tokenizer (hf's, on each backend's output text); vllm's and openai's outputs must
+equal hf's on at least 95% of prompts, or the benchmark fails.
 
     python -m benchmarks.perf.backends [--n 64] [--max-new-tokens 48]
 
@@ -21,7 +23,10 @@ import argparse
 import os
 from pathlib import Path
 
-from benchmarks.perf.common import Timer, emit, load, peak_rss_mb
+from benchmarks.perf.common import Timer, claim, emit, finish, load, peak_rss_mb
+
+TARGET = 3.0
+SAME = 0.95  # greedy float32 outputs equal to hf's on at least this share (a near-tie may flip one token)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -51,7 +56,8 @@ def main(argv: list[str] | None = None) -> None:
         with Timer() as t:
             gens = backend.generate(prompts, max_new_tokens=n_new, **kw)
         timings[name], outputs[name] = t.seconds, [g.text for g in gens]
-        tokens[name] = sum(g.tokens_out for g in gens)
+        # one tokenizer for every side's rate: the hf tokenizer on each backend's text (not each one's own count)
+        tokens[name] = sum(len(hf.tokenizer(g.text, add_special_tokens=False)["input_ids"]) for g in gens)
         print(f"{name}: {t.seconds:.1f} s, {tokens[name]} tokens out, {tokens[name] / t.seconds:.1f} tokens/s ({load()})")
 
     run("hf", hf, batch_size=args.batch_size)
@@ -65,7 +71,12 @@ def main(argv: list[str] | None = None) -> None:
     print(f"outputs identical to hf: vllm {same['vllm']:.0%}, openai {same['openai']:.0%}")
     print(f"vllm: {rate['vllm'] / rate['hf']:.2f}x hf, {rate['vllm'] / rate['transformers generate']:.2f}x "
           f"transformers generate; preloaded: {preloaded() or 'nothing'}")
-    emit("backends", prompts=len(prompts), max_new_tokens=n_new, hf_s=timings["hf"], vllm_s=timings["vllm"],
+    claims = [claim("generation tokens/s: vllm vs hf", rate["vllm"] / rate["hf"], f">= {TARGET}x",
+                    rate["vllm"] / rate["hf"] >= TARGET, note=f"{len(prompts)} prompts, identical {same['vllm']:.0%}"),
+              claim("generation tokens/s: openai->local vLLM vs hf", rate["openai"] / rate["hf"], "(report)", None,
+                    note=f"identical {same['openai']:.0%}")]
+    differ = [f"{k} equals hf on {v:.0%} of prompts (< {SAME:.0%})" for k, v in same.items() if v < SAME]
+    finish("backends", claims, "; ".join(differ) or None, prompts=len(prompts), max_new_tokens=n_new, hf_s=timings["hf"], vllm_s=timings["vllm"],
          openai_s=timings["openai"], vllm_vs_hf=rate["vllm"] / rate["hf"], openai_vs_hf=rate["openai"] / rate["hf"],
          generate_s=timings["transformers generate"], vllm_vs_generate=rate["vllm"] / rate["transformers generate"],
          hf_prefill_s=hf_prefill.seconds, vllm_prefill_s=vllm_prefill.seconds,
