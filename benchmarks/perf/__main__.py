@@ -41,7 +41,7 @@ def run_module(name: str, args: list[str]) -> tuple[list[dict], int, float]:
     results = []
     for line in proc.stdout:
         print(line, end="", flush=True)
-        if line.startswith("RESULT "):
+        if line.startswith("RESULT {"):  # the JSON line (a "RESULT LINE ..." is for people)
             results.append(json.loads(line[7:]))
     proc.wait()
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest child so far
