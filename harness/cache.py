@@ -22,7 +22,11 @@ from typing import Any
 from harness.errors import HarnessError
 
 _CORRUPT = ("file is not a database", "database disk image is malformed")
+_COLUMNS = {"ns", "key", "value", "created"}
 
+
+class _OtherSchema(sqlite3.DatabaseError):
+    """A database, but not this cache's (another program's file, or an older layout): rebuilt like a corrupt one."""
 
 
 def cache_root() -> Path:
@@ -44,7 +48,7 @@ class Cache:
             try:
                 self._db = self._open()
             except sqlite3.DatabaseError as exc:
-                if not any(text in str(exc) for text in _CORRUPT):
+                if not isinstance(exc, _OtherSchema) and not any(text in str(exc) for text in _CORRUPT):
                     raise
                 self._db = self._rebuild(exc)
         except (OSError, sqlite3.Error) as exc:
@@ -62,6 +66,10 @@ class Cache:
                 " PRIMARY KEY (ns, key))"
             )
             db.commit()
+            columns = {row[1] for row in db.execute("PRAGMA table_info(entries)")}
+            if not _COLUMNS <= columns:
+                raise _OtherSchema(f"its entries table has columns {', '.join(sorted(columns))}, "
+                                   f"not {', '.join(sorted(_COLUMNS))}")
         except sqlite3.Error:
             db.close()
             raise
@@ -71,11 +79,7 @@ class Cache:
         """Move a corrupt cache file (and its WAL and shared-memory files) aside and start an empty one."""
         from harness.console import console, escape
 
-        aside = self.path.with_name(f"{self.path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
-        for suffix in ("", "-wal", "-shm"):
-            part = self.path.with_name(self.path.name + suffix)
-            if part.exists():
-                part.replace(aside.with_name(aside.name + suffix))
+        aside = _move_aside(self.path)
         console.print(f"[yellow]Warning:[/] the cache {escape(str(self.path))} was not a usable database ({escape(str(exc))}); "
                       f"moved it aside to {escape(str(aside))} and started an empty cache (results are computed again).")
         return self._open()
@@ -116,6 +120,31 @@ class Cache:
 
     def close(self) -> None:
         self._db.close()
+
+
+def _move_aside(path: Path) -> Path:
+    """Move the cache file and its WAL and shared-memory files to `<name>.corrupt-<time>[-N]`, a name no earlier
+    moved-aside file holds (os.link refuses an existing name, so two corruptions in one second keep both)."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for n in range(10_000):
+        aside = path.with_name(f"{path.name}.corrupt-{stamp}" + (f"-{n}" if n else ""))
+        if any(aside.with_name(aside.name + s).exists() for s in ("-wal", "-shm")):
+            continue
+        try:
+            os.link(path, aside)
+            path.unlink()
+        except FileExistsError:
+            continue
+        except OSError:  # a file system without hard links
+            if aside.exists():
+                continue
+            path.replace(aside)
+        for suffix in ("-wal", "-shm"):
+            part = path.with_name(path.name + suffix)
+            if part.exists():
+                part.replace(aside.with_name(aside.name + suffix))
+        return aside
+    raise OSError(f"no free name to move {path} aside")
 
 
 def open_run_cache(use_cache: bool) -> "Cache":

@@ -284,11 +284,14 @@ def _byte_dtype():
 
 
 def directory_fingerprint(folder: Path) -> str:
-    """Hash of config and weight files, memoised by (path, size, mtime) so a reload costs nothing."""
+    """Hash of config and weight files, memoised by each file's (name, inode, size, mtime, ctime) so a reload costs
+    nothing. The ctime is set by the kernel on every write or metadata change and cannot be set back, so weights
+    rewritten in place with their mtime restored are hashed again."""
     files = sorted(
         p for p in folder.iterdir() if p.suffix in {".json", ".safetensors", ".bin", ".model"} and p.is_file()
     )
-    stamp = json.dumps([(p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in files])
+    stats = [(p.name, p.stat()) for p in files]
+    stamp = json.dumps([(name, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns) for name, st in stats])
     memo_file = cache_root() / "fingerprints.json"
     try:
         memo = json.loads(memo_file.read_text())

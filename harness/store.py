@@ -32,6 +32,21 @@ def safe_name(text: str, max_len: int = 40) -> str:
     return slug[:max_len] or "run"
 
 
+def check_distinct_files(names: list[str]) -> None:
+    """Every strategy writes its own predictions file and artifacts folder: names whose file names would be the same
+    (they differ only in characters `safe_name` drops, or past its length) are an error, before any model work."""
+    seen: dict[str, str] = {}
+    for name in names:
+        slug = safe_name(name)
+        if slug in seen and seen[slug] != name:
+            raise HarnessError(
+                f"Strategies '{seen[slug]}' and '{name}' would write the same predictions file "
+                f"(predictions/{slug}.jsonl): their names differ only in characters a file name cannot hold.",
+                hint="Rename one of them (the model's name under `models:`) so they differ in letters, digits, "
+                "'-' or '_'.")
+        seen[slug] = name
+
+
 def write_json(path: Path, data: Any) -> None:
     """Atomic: write a sibling temp file, fsync, then rename over the target. Results may hold NaN (a statistic of
     an empty sample; the reports print it as nan); user settings never hold NaN or infinity (the config rejects them)."""
@@ -48,6 +63,7 @@ def write_json(path: Path, data: Any) -> None:
 class RunStore:
     def __init__(self, path: Path):
         self.path = Path(path)
+        self._writers: dict[Path, str] = {}  # predictions file -> the strategy that appends to it
 
     @classmethod
     def create(cls, out: Path, task_name: str) -> "RunStore":
@@ -120,6 +136,8 @@ class RunStore:
     def append_predictions(self, strategy: str, split: str, rows: list[dict[str, Any]]) -> None:
         """Append a batch in one write (a kill leaves whole batches), after dropping a line a crash cut short."""
         path = self.predictions_path(strategy, split)
+        if self._writers.setdefault(path, strategy) != strategy:
+            check_distinct_files([self._writers[path], strategy])
         path.parent.mkdir(parents=True, exist_ok=True)
         data = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows).encode("utf-8")
         with path.open("ab", buffering=0) as f:

@@ -35,7 +35,7 @@ from harness.registry import strategies as strategy_registry
 from harness.results import Counts, Score, SplitTimings, StrategyCost, StrategyResult
 from harness.retrieval_metrics import split_report as retrieval_split_report
 from harness.backends.pool import ModelPool, save_merged
-from harness.store import RunStore
+from harness.store import RunStore, check_distinct_files
 from harness.task import Task
 from harness.tasks import load_task
 
@@ -166,6 +166,7 @@ def plan_strategies(config: RunConfig, task: Task) -> list[str]:
         spec = name if model == "base" else f"{name}@{model}"
         if spec not in names:
             names.append(spec)
+    check_distinct_files(names)
     return names
 
 
