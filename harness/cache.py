@@ -44,6 +44,7 @@ class Cache:
     def __init__(self, path: Path | None = None):
         self.path = Path(path) if path else cache_root() / "cache.sqlite"
         self._lock = threading.Lock()
+        self._spilled: dict[str, dict[str, Any]] | None = None
         try:
             try:
                 self._db = self._open()
@@ -86,6 +87,11 @@ class Cache:
 
     def get_many(self, ns: str, keys: list[str]) -> dict[str, Any]:
         found: dict[str, Any] = {}
+        spilled = self._spilled
+        if spilled is not None:  # the file could not take more: this run's later results are in memory
+            have = spilled.get(ns, {})
+            found.update((k, have[k]) for k in keys if k in have)
+            keys = [k for k in keys if k not in have]
         with self._lock:
             for start in range(0, len(keys), 500):
                 chunk = keys[start : start + 500]
@@ -95,12 +101,34 @@ class Cache:
         return found
 
     def put_many(self, ns: str, items: dict[str, Any]) -> None:
+        """Store a batch. The cache is optional: a write it cannot take (a full disk, a read-only file) is a warning,
+        and the rest of the run keeps what it computes in memory (it is not reused by later runs)."""
+        if self._spilled is not None:
+            self._spilled.setdefault(ns, {}).update(items)
+            return
         with self._lock:
-            self._db.executemany(
-                "INSERT OR REPLACE INTO entries (ns, key, value) VALUES (?, ?, ?)",
-                [(ns, k, json.dumps(v)) for k, v in items.items()],
-            )
-            self._db.commit()
+            try:
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO entries (ns, key, value) VALUES (?, ?, ?)",
+                    [(ns, k, json.dumps(v)) for k, v in items.items()],
+                )
+                self._db.commit()
+            except (sqlite3.OperationalError, OSError) as exc:
+                try:
+                    self._db.rollback()
+                except sqlite3.Error:
+                    pass
+                self._spill(exc)
+        if self._spilled is not None:
+            self._spilled.setdefault(ns, {}).update(items)
+
+    def _spill(self, exc: Exception) -> None:
+        from harness.console import console, escape
+
+        self._spilled = {}
+        console.print(f"[yellow]Warning:[/] cannot write the cache {escape(str(self.path))} ({escape(str(exc))}); "
+                      "this run goes on without it and keeps what it computes in memory (free space there, or set "
+                      "HARNESS_CACHE, for later runs to reuse results).")
 
     def info(self) -> dict[str, Any]:
         with self._lock:

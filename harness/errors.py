@@ -20,3 +20,15 @@ def unknown_name(kind: str, name: str, known: list[str]) -> HarnessError:
     close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
     hint = f"Did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
     return HarnessError(f"Unknown {kind} '{name}'.", hint=hint + f"Known {kind}s: {', '.join(sorted(known))}.")
+
+
+def write_failed(exc: OSError, path, what: str = "", hint: str = "") -> HarnessError:
+    """A write that failed (a full disk above all): the error names the path and says what to do."""
+    import errno
+
+    full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    why = "no space left on the device" if full else (exc.strerror or str(exc))
+    default = ("Free space on that disk (or write elsewhere: --out, HARNESS_CACHE, HARNESS_MODELS), then run again; "
+               "`harness run --resume RUN_DIR` continues a run where it stopped." if full else
+               "Check that the folder exists and can be written, then run again.")
+    return HarnessError(f"Cannot write {path}{f' ({what})' if what else ''}: {why}.", hint=hint or default)

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-from harness.errors import HarnessError
+from harness.errors import HarnessError, write_failed
 from harness.migrate import load
 from harness.record import RunRecord
 
@@ -52,12 +52,22 @@ def write_json(path: Path, data: Any) -> None:
     an empty sample; the reports print it as nan); user settings never hold NaN or infinity (the config rejects them)."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with tmp.open("w", encoding="utf-8") as f:
-        json.dump(data, f, indent=2, ensure_ascii=False, default=str)
-        f.write("\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    text = json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
+    try:
+        with tmp.open("wb") as f:
+            _write_bytes(f, text.encode("utf-8"))
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)  # a full disk leaves no temporary file behind; the old file is untouched
+        raise write_failed(exc, path) from exc
+
+
+def _write_bytes(f, data: bytes) -> None:
+    """Write all of `data` (every file the harness streams goes through here)."""
+    view = memoryview(data)
+    while view:
+        view = view[f.write(view):]
 
 
 class RunStore:
@@ -144,10 +154,13 @@ class RunStore:
             end = f.seek(0, os.SEEK_END)
             if end:
                 _drop_partial_last_line(f, path, end)
-            view = memoryview(data)
-            while view:
-                view = view[f.write(view):]
-            os.fsync(f.fileno())
+            start = f.seek(0, os.SEEK_END)
+            try:
+                _write_bytes(f, data)
+                os.fsync(f.fileno())
+            except OSError as exc:
+                f.truncate(start)  # no half batch left: the saved rows are whole, a resume predicts the rest
+                raise write_failed(exc, path, "predictions") from exc
 
     def repair_predictions(self, strategy: str, split: str = "test") -> None:
         """Drop a last line a crash cut short (a resumed run calls this before it continues a split)."""

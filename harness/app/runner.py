@@ -84,7 +84,10 @@ def _failure_recorded(store: RunStore, record: RunRecord) -> Iterator[None]:
         record.status, record.failed = "failed", _now()
         record.error = RunError(type=type(exc).__name__, message=getattr(exc, "message", str(exc)),
                                 hint=getattr(exc, "hint", "") or "")
-        store.write(record)
+        try:
+            store.write(record)
+        except HarnessError as also:  # the disk that stopped the run may not take run.json either
+            console.print(f"[yellow]Warning:[/] could not mark the run failed: {escape(also.message)}")
         raise
 
 
