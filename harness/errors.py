@@ -19,7 +19,14 @@ def unknown_name(kind: str, name: str, known: list[str]) -> HarnessError:
     """An error for a misspelt task, strategy or metric name that suggests the close ones."""
     close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
     hint = f"Did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
-    return HarnessError(f"Unknown {kind} '{name}'.", hint=hint + f"Known {kind}s: {', '.join(sorted(known))}.")
+    return HarnessError(f"Unknown {kind} '{name}'.", hint=hint + f"Known {plural(kind)}: {', '.join(sorted(known))}.")
+
+
+def plural(noun: str) -> str:
+    """strategy -> strategies, task -> tasks, baseline -> baselines."""
+    if noun.endswith("y") and noun[-2:-1] not in tuple("aeiou"):
+        return noun[:-1] + "ies"
+    return noun + ("es" if noun.endswith(("s", "x", "ch", "sh")) else "s")
 
 
 def write_failed(exc: OSError, path, what: str = "", hint: str = "") -> HarnessError:
