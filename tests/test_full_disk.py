@@ -33,21 +33,21 @@ def _leftovers(root: Path) -> list[Path]:
     return [p for p in root.rglob("*") if ".tmp" in p.name]
 
 
-def _fill_disk_after(monkeypatch, writes_ok: int, only=lambda name: True):
-    """From the (writes_ok + 1)-th matching write on, half the bytes land and then the disk is full."""
-    import harness.store as store_mod
+def _fill_disk_after(monkeypatch, writes_ok: int, only=lambda path: True):
+    """From the (writes_ok + 1)-th fsync of a matching file on, the disk is full: ENOSPC, as a file system with
+    delayed allocation reports it (the bytes were accepted, the flush fails)."""
+    import os
 
-    real, seen = store_mod._write_bytes, {"n": 0}
+    real, seen = os.fsync, {"n": 0}
 
-    def write(f, data):
-        if only(str(getattr(f, "name", ""))):
+    def fsync(fd):
+        if only(os.readlink(f"/proc/self/fd/{fd}")):
             seen["n"] += 1
             if seen["n"] > writes_ok:
-                real(f, data[: len(data) // 2])
                 raise OSError(ENOSPC.errno, ENOSPC.strerror)
-        real(f, data)
+        real(fd)
 
-    monkeypatch.setattr(store_mod, "_write_bytes", write)
+    monkeypatch.setattr(os, "fsync", fsync)
 
 
 def test_a_full_disk_while_writing_predictions_fails_the_run_cleanly_and_resume_loses_nothing(tiny_dir, tmp_path,
@@ -55,7 +55,7 @@ def test_a_full_disk_while_writing_predictions_fails_the_run_cleanly_and_resume_
     from harness.app.runner import run
 
     expected = _metrics(run(_config(tiny_dir, tmp_path / "clean")))
-    _fill_disk_after(monkeypatch, 2, only=lambda name: name.endswith(".jsonl"))
+    _fill_disk_after(monkeypatch, 2, only=lambda path: path.endswith(".jsonl") and "/runs/" in path)
     with pytest.raises(HarnessError) as exc:
         run(_config(tiny_dir, tmp_path / "runs"))
     assert "no space left" in exc.value.message and "predictions" in exc.value.message
@@ -74,7 +74,7 @@ def test_when_run_json_cannot_be_written_either_the_disk_error_still_reaches_the
                                                                                       monkeypatch):
     from harness.app.runner import run
 
-    _fill_disk_after(monkeypatch, 3)  # run.json twice and one predictions batch, then nothing fits
+    _fill_disk_after(monkeypatch, 3, only=lambda path: "/runs/" in path)  # run.json twice, one batch, then full
     with pytest.raises(HarnessError, match="no space left"):
         run(_config(tiny_dir, tmp_path / "runs"))
     assert _leftovers(tmp_path) == []
