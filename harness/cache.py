@@ -156,11 +156,12 @@ def _move_aside(path: Path) -> Path:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     for n in range(10_000):
         aside = path.with_name(f"{path.name}.corrupt-{stamp}" + (f"-{n}" if n else ""))
-        if any(aside.with_name(aside.name + s).exists() for s in ("-wal", "-shm")):
+        if any(aside.with_name(aside.name + s).exists() for s in ("", "-wal", "-shm")):
             continue
         try:
-            os.link(path, aside)
-            path.unlink()
+            if path.exists():  # (only its WAL may be left)
+                os.link(path, aside)
+                path.unlink()
         except FileExistsError:
             continue
         except OSError:  # a file system without hard links
