@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -166,8 +167,7 @@ def load_baseline(name: str, folder: Path | str | None = None) -> Baseline:
     except ValidationError as exc:
         raise HarnessError(f"{path / 'baseline.json'}: {problems(exc)}.",
                            hint="Restore the file from version control, or save the baseline again.") from exc
-    scores = {s: {r["example_id"]: r["scores"] for r in _read_lines(path / info.file)}
-              for s, info in parsed.strategies.items()}
+    scores = {s: _read_scores(path / info.file) for s, info in parsed.strategies.items()}
     return Baseline(path, parsed, scores, list(_read_lines(path / "inputs.jsonl")))
 
 
@@ -197,7 +197,30 @@ def _write_lines(path: Path, rows: list[dict[str, Any]]) -> None:
     os.replace(tmp, path)
 
 
+def _read_scores(path: Path) -> dict[str, dict[str, float]]:
+    """A scores file, every row checked: an example id and finite numbers. A NaN, an infinity or a string such as
+    "high" is an error naming the line, never a score the gate compares against."""
+    scores: dict[str, dict[str, float]] = {}
+    for number, row in _read_numbered(path):
+        where = f"{path}:{number}"
+        if not isinstance(row, dict) or not isinstance(row.get("example_id"), str) or not isinstance(row.get("scores"), dict):
+            raise HarnessError(f"{where}: not a scores row (expected {{\"example_id\": ..., \"scores\": {{metric: value}}}}).",
+                               hint="Restore the file from version control, or save the baseline again.")
+        for metric, value in row["scores"].items():
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise HarnessError(f"{where}: the {metric} score of example {row['example_id']} is {json.dumps(value)}, "
+                                   "not a finite number.",
+                                   hint="Restore the file from version control, or save the baseline again.")
+        scores[row["example_id"]] = {m: float(v) for m, v in row["scores"].items()}
+    return scores
+
+
 def _read_lines(path: Path):
+    for _, row in _read_numbered(path):
+        yield row
+
+
+def _read_numbered(path: Path):
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
@@ -205,6 +228,6 @@ def _read_lines(path: Path):
     for number, line in enumerate(lines, 1):
         if line.strip():
             try:
-                yield json.loads(line)
+                yield number, json.loads(line)
             except ValueError as exc:
                 raise HarnessError(f"{path}:{number}: malformed JSON.", hint="Restore the file from version control.") from exc

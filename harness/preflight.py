@@ -48,8 +48,11 @@ def _check_data_files(files: dict[str, Path]) -> None:
             continue
         if not text or text == ".":
             raise HarnessError(f"--data {split}= names no file.", hint=f"Pass --data {split}=FILE.")
+        from harness.datasource import parse_source
+
+        path = parse_source(text).path  # FOLDER@SPLIT names a split of a save_to_disk folder
         if not Path(path).exists():
-            raise HarnessError(f"--data {split}: file not found: {path}.", hint="Check the path (relative to where you run harness).")
+            raise HarnessError(f"--data {split}: file not found: {text}.", hint="Check the path (relative to where you run harness).")
         if not os.access(path, os.R_OK):
             raise HarnessError(f"--data {split}: cannot read {path} (permission denied).", hint="Fix its permissions.")
     if "all" not in files and "test" not in files:

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-from harness.errors import HarnessError
+from harness.errors import HarnessError, write_failed
 from harness.migrate import load
 from harness.record import RunRecord
 
@@ -32,22 +32,48 @@ def safe_name(text: str, max_len: int = 40) -> str:
     return slug[:max_len] or "run"
 
 
+def check_distinct_files(names: list[str]) -> None:
+    """Every strategy writes its own predictions file and artifacts folder: names whose file names would be the same
+    (they differ only in characters `safe_name` drops, or past its length) are an error, before any model work."""
+    seen: dict[str, str] = {}
+    for name in names:
+        slug = safe_name(name)
+        if slug in seen and seen[slug] != name:
+            raise HarnessError(
+                f"Strategies '{seen[slug]}' and '{name}' would write the same predictions file "
+                f"(predictions/{slug}.jsonl): their names differ only in characters a file name cannot hold.",
+                hint="Rename one of them (the model's name under `models:`) so they differ in letters, digits, "
+                "'-' or '_'.")
+        seen[slug] = name
+
+
 def write_json(path: Path, data: Any) -> None:
     """Atomic: write a sibling temp file, fsync, then rename over the target. Results may hold NaN (a statistic of
     an empty sample; the reports print it as nan); user settings never hold NaN or infinity (the config rejects them)."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with tmp.open("w", encoding="utf-8") as f:
-        json.dump(data, f, indent=2, ensure_ascii=False, default=str)
-        f.write("\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    text = json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
+    try:
+        with tmp.open("wb") as f:
+            _write_bytes(f, text.encode("utf-8"))
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)  # a full disk leaves no temporary file behind; the old file is untouched
+        raise write_failed(exc, path) from exc
+
+
+def _write_bytes(f, data: bytes) -> None:
+    """Write all of `data` (every file the harness streams goes through here)."""
+    view = memoryview(data)
+    while view:
+        view = view[f.write(view):]
 
 
 class RunStore:
     def __init__(self, path: Path):
         self.path = Path(path)
+        self._writers: dict[Path, str] = {}  # predictions file -> the strategy that appends to it
 
     @classmethod
     def create(cls, out: Path, task_name: str) -> "RunStore":
@@ -120,16 +146,21 @@ class RunStore:
     def append_predictions(self, strategy: str, split: str, rows: list[dict[str, Any]]) -> None:
         """Append a batch in one write (a kill leaves whole batches), after dropping a line a crash cut short."""
         path = self.predictions_path(strategy, split)
+        if self._writers.setdefault(path, strategy) != strategy:
+            check_distinct_files([self._writers[path], strategy])
         path.parent.mkdir(parents=True, exist_ok=True)
         data = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows).encode("utf-8")
         with path.open("ab", buffering=0) as f:
             end = f.seek(0, os.SEEK_END)
             if end:
                 _drop_partial_last_line(f, path, end)
-            view = memoryview(data)
-            while view:
-                view = view[f.write(view):]
-            os.fsync(f.fileno())
+            start = f.seek(0, os.SEEK_END)
+            try:
+                _write_bytes(f, data)
+                os.fsync(f.fileno())
+            except OSError as exc:
+                f.truncate(start)  # no half batch left: the saved rows are whole, a resume predicts the rest
+                raise write_failed(exc, path, "predictions") from exc
 
     def repair_predictions(self, strategy: str, split: str = "test") -> None:
         """Drop a last line a crash cut short (a resumed run calls this before it continues a split)."""

@@ -49,6 +49,10 @@ def _field(record: dict[str, Any], name: str, where: str) -> Any:
 def _text(value: Any, name: str, where: str) -> str:
     """A value that reads as text: a string or a number. A dict, list, boolean or null would reach the model (or
     the scorer) as a Python repr."""
+    if isinstance(value, str) and "\0" in value:  # zeroed bytes in a parquet or arrow file read as NUL characters
+        raise HarnessError(f"{where}: field '{name}' holds a NUL character (at offset {value.index(chr(0))}), "
+                           f"{value.count(chr(0))} in all: zeroed or binary bytes, not text.",
+                           hint="Restore the file from a good copy, or drop that row.")
     if isinstance(value, str) or (isinstance(value, (int, float)) and not isinstance(value, bool)):
         return str(value)
     raise HarnessError(f"{where}: field '{name}' is {_kind(value)} ({str(value)[:60]}), not text.",

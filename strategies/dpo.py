@@ -22,6 +22,7 @@ from harness.metrics import normalize_answer
 from harness.overfitting import seeded_order
 from harness.registry import strategies
 from harness.strategy import SetupEstimate
+from harness.task import PAIR_FIELDS
 from harness.types import Cost, Example
 from harness.adapted import PromptedModel
 from strategies.finetune import FineTune
@@ -35,12 +36,34 @@ def has_pairs(example: Example) -> bool:
     return bool(example.meta.get("chosen")) and bool(example.meta.get("rejected"))
 
 
+def check_pair_fields(task, mode: str) -> None:
+    """Before any model work: `dpo.pairs: data` needs every train and validation example's chosen and rejected;
+    `auto` needs all of them or none (a `chosen` without its `rejected` is never silently replaced)."""
+    if mode == "base-outputs":
+        return
+    for split in ("train", "validation"):
+        examples = task.splits.get(split) or []
+        lacking = [ex for ex in examples if not has_pairs(ex)]
+        if not lacking or (mode == "auto" and not any(ex.meta.get(f) for ex in examples for f in PAIR_FIELDS)):
+            continue  # every pair given, or (auto) none at all: pairs are built from the base model's outputs
+        named = ", ".join(f"{ex.id} ({_missing(ex)})" for ex in lacking[:5])
+        raise HarnessError(
+            f"dpo: {len(lacking)} of {len(examples)} {split} examples lack a chosen/rejected pair: {named}"
+            + (" ..." if len(lacking) > 5 else "") + ".",
+            hint="Give every example both `chosen` and `rejected`, or set dpo.pairs: base-outputs to build pairs from "
+            "the references (chosen) and the base model's outputs (rejected).")
+
+
+def _missing(ex: Example) -> str:
+    return "no rejected" if ex.meta.get("chosen") else "no chosen" if ex.meta.get("rejected") else "neither"
+
+
 def preference_pairs(ctx: RunContext, examples: list[Example]) -> tuple[list[dict[str, str]], dict[str, Any]]:
     """(pairs, how they were made). Pairs are {id, prompt, chosen, rejected}. Where every example carries its
     own chosen/rejected, those are used; otherwise chosen is the reference and rejected the base model's greedy
     output on the same prompt (pairs whose two sides are the same answer are dropped and counted)."""
     render = lambda ex: ctx.model.render(ctx.task.messages(ex))  # noqa: E731
-    if examples and all(has_pairs(ex) for ex in examples):
+    if ctx.config.dpo.pairs != "base-outputs" and examples and all(has_pairs(ex) for ex in examples):
         pairs = [{"id": ex.id, "prompt": render(ex), "chosen": ex.meta["chosen"], "rejected": ex.meta["rejected"]}
                  for ex in examples]
         return pairs, {"source": "data", "description": PAIR_SOURCES["data"], "pairs": len(pairs), "dropped_same": 0}
@@ -141,6 +164,10 @@ class DPO(FineTune):
     order = 8
     description = "preference tuning (DPO, trl) on a LoRA adapter: chosen/rejected pairs, or references vs base outputs"
     default = False
+
+    def check_config(self, config, task) -> None:
+        super().check_config(config, task)
+        check_pair_fields(task, config.dpo.pairs)
 
     def prepare(self, ctx: RunContext) -> PromptedModel:
         cfg, dcfg = ctx.config.finetune, ctx.config.dpo

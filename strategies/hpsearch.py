@@ -42,8 +42,11 @@ def check_search(config, names: list[str]) -> None:
 
     search = config.search
     if search.strategy not in names:
+        trained = [n for n in names if n in strategies.names() and strategies.get(n).trains]
+        hint = (f"Add it to --strategies, or search one this run trains: --search {trained[-1]}:lr." if trained else
+                "Add it to --strategies (only fine-tuning strategies are searched: lora, ia3, prompt-tuning, full, freeze).")
         raise HarnessError(f"search.strategy '{search.strategy}' is not among this run's strategies ({', '.join(names)}).",
-                           hint=f"Add it to --strategies, or search one of them: --search {names[-1]}:lr.")
+                           hint=hint)
     if not strategies.get(search.strategy).trains:
         raise HarnessError(f"search.strategy '{search.strategy}' trains nothing: only fine-tuning strategies are searched.",
                            hint="Search lora, ia3, prompt-tuning, full or freeze.")

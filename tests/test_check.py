@@ -156,7 +156,9 @@ def test_missing_baseline_and_bad_rule_exit_2(tmp_path):
 
 
 def test_rule_parsing():
-    assert Rule.parse("rel:5%").threshold == pytest.approx(0.05) and Rule.parse("rel:0.05").kind == "rel"
+    assert Rule.parse("rel:5%").threshold == pytest.approx(0.05)
+    with pytest.raises(HarnessError):
+        Rule.parse("rel:0.05")  # ambiguous: the percent sign is required
     assert Rule.parse("abs:0.02") == Rule("abs", 0.02)
     assert Rule.parse(None).kind == "significant"
     with pytest.raises(HarnessError):

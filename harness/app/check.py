@@ -5,7 +5,8 @@ The rule (`Rule`, `--threshold`):
                          across every strategy x metric checked (adjusted p < alpha, default 0.05) AND the mean drop
                          is larger than a practical margin (default 0.01 in the metric's units, one ROUGE point).
   abs:X                  a regression when the mean drop exceeds X (metric units), significant or not.
-  rel:X                  a regression when the mean drop exceeds X times the baseline's mean (e.g. rel:0.05 = 5%).
+  rel:X%                 a regression when the mean drop exceeds X percent of the baseline's mean (e.g. rel:5%);
+                         the percent sign is required (a bare rel:5 could mean 5% or 500%, so it is refused).
 "Drop" is in the metric's bad direction (lower for higher-is-better metrics). Every row still carries the paired
 difference (new - baseline) with its 95% bootstrap CI, p-value and test, whatever the rule.
 
@@ -38,15 +39,29 @@ class Rule:
 
     @classmethod
     def parse(cls, text: str | None, *, alpha: float = 0.05, margin: float = 0.01) -> "Rule":
+        if not (isinstance(alpha, (int, float)) and 0 < alpha < 1):
+            raise HarnessError(f"--alpha {alpha} is not a significance level: it must lie strictly between 0 and 1.",
+                               hint="Use e.g. --alpha 0.05 (at 1 or above every drop is significant, at 0 or below "
+                               "none is, so the gate could never fail).")
+        if not (isinstance(margin, (int, float)) and 0 <= margin < math.inf):
+            raise HarnessError(f"--margin {margin} is not a drop size: it must be a finite number, 0 or more.",
+                               hint="Use e.g. --margin 0.01 (in the metric's units).")
         text = (text or "significant").strip().lower()
         if text in {"significant", "sig"}:
             return cls("significant", 0.0, alpha, margin)
+        hint = "Use 'significant' (default), 'abs:0.02' (an absolute drop, metric units) or 'rel:5%' (a relative drop)."
         m = re.fullmatch(r"(abs|rel):\s*([0-9]*\.?[0-9]+)\s*(%?)", text)
         if not m:
-            raise HarnessError(f"--threshold '{text}' is not a rule.",
-                               hint="Use 'significant' (default), 'abs:0.02' (absolute drop) or 'rel:5%' / 'rel:0.05' (relative drop).")
-        value = float(m.group(2)) / (100 if m.group(3) else 1)
-        return cls(m.group(1), value, alpha, margin)
+            raise HarnessError(f"--threshold '{text}' is not a rule.", hint=hint)
+        kind, number, percent = m.groups()
+        if kind == "rel" and not percent:
+            raise HarnessError(f"--threshold '{text}' is ambiguous: a relative threshold is written in percent.",
+                               hint=f"Write rel:{number}% for {number} percent of the baseline's mean.")
+        if kind == "abs" and percent:
+            raise HarnessError(f"--threshold '{text}': an absolute threshold is in the metric's units, not percent.",
+                               hint=f"Write abs:{float(number) / 100:g} for a drop of that size, or rel:{number}% for a "
+                               "drop relative to the baseline's mean.")
+        return cls(kind, float(number) / (100 if percent else 1), alpha, margin)
 
     def describe(self) -> str:
         if self.kind == "abs":
@@ -120,6 +135,10 @@ def compare(baseline: Baseline, new_scores: dict[str, dict[str, dict[str, float]
                 continue
             a = [new[i][metric] for i in shared]
             b = [old[i][metric] for i in shared]
+            bad = next((i for i, v in zip(shared, a) if not _finite(v)), None)
+            if bad is not None:
+                row.status, row.reason = "error", f"the new run's {metric} of example {bad} is {new[bad][metric]!r}, not a number"
+                continue
             row.n, row.new, row.baseline = len(shared), sum(a) / len(a), sum(b) / len(b)
             row.diff = paired_difference(a, b, seed=seed)
     checked = [r for r in rows if r.status != "error"]
@@ -127,6 +146,10 @@ def compare(baseline: Baseline, new_scores: dict[str, dict[str, dict[str, float]
         row.p_holm = p
         row.status, row.reason = _judge(row, rule)
     return rows
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _judge(row: Row, rule: Rule) -> tuple[str, str]:
@@ -154,15 +177,18 @@ def _judge(row: Row, rule: Rule) -> tuple[str, str]:
 def check_config(baseline: Baseline, *, model: str | None = None, data: dict[str, Path] | None = None,
                  seed: int | None = None, out: Path | None = None, strategies: list[str] | None = None,
                  use_cache: bool | None = None, device: str | None = None, batch_size: int | None = None):
-    """The baseline's config with what is given swapped in, its test split pinned to the baseline's examples."""
+    """The baseline's config with what is given swapped in, its test split pinned to the baseline's examples. The
+    run folder goes under `out` (default ./runs), never where the baseline's config.out points: a committed
+    baseline.json does not decide where a check writes."""
     from harness.config import validate
 
     cfg = baseline.config.model_dump(mode="json")
+    cfg["out"] = str(out if out is not None else Path("runs"))
     if model is not None:
         cfg["model"] = model
     if data:
         cfg["data"] = {**(cfg.get("data") or {}), "files": {k: str(v) for k, v in data.items()}}
-    for key, value in {"seed": seed, "out": out, "strategies": strategies, "use_cache": use_cache, "device": device,
+    for key, value in {"seed": seed, "strategies": strategies, "use_cache": use_cache, "device": device,
                        "batch_size": batch_size}.items():
         if value is not None:
             cfg[key] = value

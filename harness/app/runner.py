@@ -35,7 +35,7 @@ from harness.registry import strategies as strategy_registry
 from harness.results import Counts, Score, SplitTimings, StrategyCost, StrategyResult
 from harness.retrieval_metrics import split_report as retrieval_split_report
 from harness.backends.pool import ModelPool, save_merged
-from harness.store import RunStore
+from harness.store import RunStore, check_distinct_files
 from harness.task import Task
 from harness.tasks import load_task
 
@@ -84,7 +84,10 @@ def _failure_recorded(store: RunStore, record: RunRecord) -> Iterator[None]:
         record.status, record.failed = "failed", _now()
         record.error = RunError(type=type(exc).__name__, message=getattr(exc, "message", str(exc)),
                                 hint=getattr(exc, "hint", "") or "")
-        store.write(record)
+        try:
+            store.write(record)
+        except HarnessError as also:  # the disk that stopped the run may not take run.json either
+            console.print(f"[yellow]Warning:[/] could not mark the run failed: {escape(also.message)}")
         raise
 
 
@@ -166,6 +169,7 @@ def plan_strategies(config: RunConfig, task: Task) -> list[str]:
         spec = name if model == "base" else f"{name}@{model}"
         if spec not in names:
             names.append(spec)
+    check_distinct_files(names)
     return names
 
 
