@@ -43,6 +43,9 @@ class Prediction:
     truncated: bool = False
     cached: bool = False
     scores: dict[str, float] = field(default_factory=dict)
+    # seconds from this request's submission to its last token (`seconds` is its share of the batch, as billed);
+    # None in prediction files written before it was kept
+    latency: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -110,7 +110,12 @@ def reasons(record: RunRecord) -> list[str]:
     row = rows[name]
     text = (f"{name}: {fmt_dollars(row.setup_dollars)} setup, {fmt_dollars(row.dollars_per_query)} per query, "
             f"{fmt_dollars(row.dollars_per_month)} a month at the expected volume")
-    return out + [text + (f", p95 latency {row.latency_p95:.2f} s" if row.latency_p95 is not None else "")]
+    return out + [text + (f", p95 request latency {row.request_latency_p95:.2f} s{_in_flight(row)}"
+                          if row.request_latency_p95 is not None else "")]
+
+
+def _in_flight(row) -> str:
+    return f" ({row.requests_in_flight} requests in flight)" if row.requests_in_flight else ""
 
 
 def veto(v: Veto) -> str:
@@ -119,7 +124,7 @@ def veto(v: Veto) -> str:
     if v.constraint == "max_setup_dollars":
         return f"setup cost {fmt_dollars(v.value)} exceeds {v.constraint} {fmt_dollars(v.limit)}"
     if v.constraint == "max_latency_p95":
-        return f"p95 latency {v.value:.3g} s exceeds {v.constraint} {v.limit:.3g} s"
+        return f"p95 request latency {v.value:.3g} s{f' ({v.where})' if v.where else ''} exceeds {v.constraint} {v.limit:.3g} s"
     what = "forgetting drop" if v.constraint == "max_forgetting_drop" else "bias increase"
     return f"{what}{where} {v.value:.3g} exceeds {v.constraint} {v.limit:.3g}"
 

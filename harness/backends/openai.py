@@ -76,6 +76,9 @@ class OpenAIBackend(Backend):
             return max(1, len(text) // 4)  # no tokenizer for a hosted chat model: about 4 characters a token
         return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 
+    def in_flight(self, batch_size: int) -> int:
+        return min(batch_size, self.concurrency)
+
     @property
     def supports_loglik(self) -> bool:  # type: ignore[override]
         if self._loglik is None:
@@ -99,8 +102,8 @@ class OpenAIBackend(Backend):
                                   max_tokens=max_new_tokens, temperature=0)
                 text = resp.choices[0].text
             usage = resp.usage
-            gen = Generation(text.strip(), usage.prompt_tokens, usage.completion_tokens, time.perf_counter() - start,
-                             truncated)
+            took = time.perf_counter() - start  # this request's own send-to-last-byte time (retries included)
+            gen = Generation(text.strip(), usage.prompt_tokens, usage.completion_tokens, took, truncated, latency=took)
             cache.put_many("generation", {keys[i]: dump_generation(gen)})  # kept even if a neighbour fails
             return gen
 
@@ -109,7 +112,7 @@ class OpenAIBackend(Backend):
             with ThreadPoolExecutor(self.concurrency) as pool:
                 gens = list(pool.map(one, batch))
             share = (time.perf_counter() - start) / len(batch)  # like the other backends: the batch's wall time
-            for gen in gens:  # shared out (a request's own latency counts its wait behind the others in flight)
+            for gen in gens:  # shared out as the billed seconds; each keeps its own request latency
                 gen.seconds = share
             return gens
 
