@@ -31,8 +31,8 @@ class Counts(RecordModel):
 class SplitTimings(RecordModel):
     """Prediction time of one split, as two figures with one definition on every backend:
 
-    - throughput: `examples_per_second` of the uncached examples under the run's batching or concurrency (None
-      when all were cached), what the cost ledger bills; `latency_p50`/`latency_p95` are percentiles of the same
+    - throughput: `examples_per_second` under the run's batching or concurrency, what the cost ledger bills; a
+      cached example counts with the seconds measured when it was computed (None: no example has a timing); `latency_p50`/`latency_p95` are percentiles of the same
       billed shares (batch time / batch size), kept for older readers: they are not what a request waits.
     - request latency: seconds from a request's submission to its last token, p50/p95, measured with
       `requests_in_flight` requests together (the batch every request of it waits for on hf and vllm, the

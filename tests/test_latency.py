@@ -67,3 +67,41 @@ def test_single_request_is_skipped_at_zero(tiny_handle):
     from harness.latency import single_request
 
     assert single_request(None, object(), 0) is None  # nothing sent, nothing measured
+
+
+def _ledger_row(tmp_path, tiny_dir, task_yaml, out: str) -> tuple[dict, dict]:
+    result = CliRunner().invoke(app, ["run", "--task", str(task_yaml), "--model", str(tiny_dir), "--strategies",
+                                      "prompt", "--no-probes", "--batch-size", "8", "--out", str(tmp_path / out)])
+    assert result.exit_code == 0, result.output
+    rec = json.loads((next((tmp_path / out).iterdir()) / "run.json").read_text())
+    return rec["cost_ledger"]["strategies"]["prompt"], rec["strategies"]["prompt"]["counts"]["test"]
+
+
+def test_a_warm_classification_rerun_costs_what_the_cold_run_did(tmp_path, tiny_dir, monkeypatch):
+    """Cached option scores keep the seconds they took: a re-run answered from the cache bills the same dollars
+    and latency per query as the run that computed them (not ~0), and the same processed tokens."""
+    from tests.test_classification import _tiny_classification_task
+
+    monkeypatch.setenv("HARNESS_CACHE", str(tmp_path / "cache"))  # cold: nothing from other tests
+    task_yaml = _tiny_classification_task(tmp_path)
+    cold, cold_counts = _ledger_row(tmp_path, tiny_dir, task_yaml, "cold")
+    warm, warm_counts = _ledger_row(tmp_path, tiny_dir, task_yaml, "warm")
+    assert cold_counts["cached"] == 0 and warm_counts["cached"] == warm_counts["examples"] > 0
+    for field in ("dollars_per_query", "seconds_per_query", "request_latency_p50", "request_latency_p95"):
+        assert cold[field] > 0 and warm[field] == pytest.approx(cold[field], rel=0.01), field
+    assert warm["tokens_in_per_query"] == cold["tokens_in_per_query"]
+
+
+def test_classification_tokens_count_every_option_and_the_shared_context_once(tiny_handle):
+    """hf scores the context once and each option on top of it; an endpoint (echo) is sent each option's whole
+    sequence and generates one token for it."""
+    from harness.adapted import processed_tokens
+    from harness.backends.base import options_from_logprobs, split_option_tokens
+
+    context, options = "Report : Context Question", [" Report", " Context Question Report"]
+    wholes, starts = split_option_tokens(tiny_handle.tokenizer, context, options)
+    shared = min(starts)
+    scores = tiny_handle.score_choices([(context, options)])[0]
+    assert processed_tokens(tiny_handle, context, scores) == (shared + sum(len(w) - shared for w in wholes), 0)
+    echoed = options_from_logprobs([(wholes, starts)], 512, lambda seqs: [[-1.0] * (len(s) - 1) for s in seqs])[0]
+    assert processed_tokens(tiny_handle, context, echoed) == (sum(len(w) for w in wholes), len(options))

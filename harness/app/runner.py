@@ -277,7 +277,9 @@ def _summarize_split(ctx: RunContext, name: str, split: str, rows: list[dict], p
                      in_flight: int | None = None) -> tuple[dict[str, Score], Counts, SplitTimings]:
     scores = {m: aggregate(m, rows, seed=ctx.seed) for m in ctx.task.metrics}
     secs = np.array([r["seconds"] for r in rows])
-    fresh = [r for r in rows if not r["cached"]]
+    # cached rows keep the seconds measured when they were computed (a warm re-run bills what the cold run did);
+    # a row cached before timings were kept has none and is left out
+    fresh = [r for r in rows if not r["cached"] or r["seconds"] > 0]
     waits = np.array([r["latency"] for r in rows if r.get("latency") is not None])  # cached rows keep theirs
     timings = SplitTimings(
         predict_seconds=predict_seconds,
