@@ -139,3 +139,24 @@ def test_without_a_corpus_rag_retrieves_demonstrations_from_train(tmp_path, tiny
     # the tiny model's 512-token window cannot hold three long reports: what was dropped is counted
     assert extra["passages_dropped_for_budget"] == sum(3 - k for k in kept)
     assert rec["strategies"]["rag"]["retrieval"] == {}  # no gold document ids in summarization
+
+
+def test_rag_scores_its_probe_items_after_the_passages_it_retrieves_for_them(qa_task, tiny_handle):
+    """As deployed: a probe item about Cy Ramm is scored after the passage RAG retrieves for it, not bare."""
+    from harness.cache import RunCache
+    from harness.config import RunConfig
+    from harness.context import RunContext
+    from harness.registry import strategies
+    from harness.tasks import load_task
+
+    cfg = RunConfig.model_validate({"task": str(qa_task), "rag": {"top_k": 1}})
+    ctx = RunContext(cfg, load_task(str(qa_task)), tiny_handle, RunCache())
+    rag = strategies.get("rag")().prepare(ctx)
+    item = ("In which year was Cy Ramm born?", [" 1902", " 1905"])
+    prefix = rag.probe_context(item[0])
+    assert prefix.startswith("Context:\n[1] ") and "Cy Ramm is a baker born in 1902" in prefix
+    scored = rag.score_choices([item])[0]
+    as_deployed = tiny_handle.score_choices([(prefix + item[0], item[1])])[0]
+    bare = tiny_handle.score_choices([item])[0]
+    assert [s.logprob for s in scored] == pytest.approx([s.logprob for s in as_deployed])
+    assert [s.logprob for s in scored] != pytest.approx([s.logprob for s in bare])  # not the base model's inputs
