@@ -114,6 +114,7 @@ def strategy_cost(result: StrategyResult, decision: DecisionConfig, split: str =
     return CostRow(
         device=cost.device, model=result.model, backend=result.backend,
         pricing="per token" if billed_per_token else "per hour", setup_seconds=setup_s,
+        setup_source=cost.setup_source, setup_note=cost.setup_note,
         peak_memory_mb=cost.peak_rss_mb or cost.peak_memory_mb or None, cuda_peak_mb=cost.cuda_peak_mb,
         trainable_params=cost.trainable_params, artifact_bytes=cost.artifact_bytes, seconds_per_query=per_query_s,
         latency_p50=timings.latency_p50 if timings else None, latency_p95=timings.latency_p95 if timings else None,

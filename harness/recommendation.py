@@ -54,6 +54,8 @@ class CostRow(RecordModel):
     backend: str = "hf"
     pricing: Literal["per token", "per hour"]
     setup_seconds: float
+    setup_source: Literal["measured", "reused"] = "measured"  # "reused": an earlier run's setup, charged again
+    setup_note: str | None = None
     peak_memory_mb: float | None = None
     cuda_peak_mb: float | None = None
     trainable_params: int = 0

@@ -222,6 +222,9 @@ class StrategyCost(RecordModel):
     peak_rss_scope: Literal["strategy", "process"] | None = None
     cuda_peak_mb: float | None = None
     extra: dict[str, Any] = {}
+    # "reused": setup_seconds are an earlier run's (an index or shared adapter loaded from the cache), not spent here
+    setup_source: Literal["measured", "reused"] = "measured"
+    setup_note: str | None = None  # e.g. "reused: trained in run X, N s"
 
 
 class StrategyResult(RecordModel):

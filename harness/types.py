@@ -61,6 +61,10 @@ class Cost:
     peak_memory_mb: float = 0.0
     device: str = "cpu"
     extra: dict[str, Any] = field(default_factory=dict)
+    # "measured": setup_seconds were spent in this run; "reused": an artifact made earlier (an index, a shared
+    # adapter) was loaded and setup_seconds are what making it took then; `setup_note` says where and how long
+    setup_source: str = "measured"
+    setup_note: str | None = None
 
 
 class Adapted(Protocol):

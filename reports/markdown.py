@@ -142,7 +142,8 @@ def _costs(rec: RunRecord, names: list[str]) -> list[str]:
     ledger = rec.cost_ledger
     if ledger is None or not ledger.strategies:
         return []
-    rows = [[n, c.device, fmt_number(c.setup_seconds, 1), fmt_dollars(c.setup_dollars), fmt_number(c.peak_memory_mb, 0),
+    rows = [[n, c.device, fmt_number(c.setup_seconds, 1) + (" (reused)" if c.setup_source == "reused" else ""),
+             fmt_dollars(c.setup_dollars), fmt_number(c.peak_memory_mb, 0),
              fmt_count(c.trainable_params), fmt_number(c.seconds_per_query), _request_latency(c), _single(c),
              f"{fmt_number(c.tokens_in_per_query, 0)} / {fmt_number(c.tokens_out_per_query, 0)}",
              fmt_dollars(c.dollars_per_query), fmt_dollars(c.dollars_per_month)]
@@ -153,6 +154,8 @@ def _costs(rec: RunRecord, names: list[str]) -> list[str]:
              *table(["strategy", "device", "setup s", "setup $", "peak MB", "trainable", "throughput s/query",
                      "request latency p50 / p95 s", "single request first token / total s", "tokens in / out",
                      "$/query", "$/month"], rows)]
+    if found := wording.estimates(rec):
+        lines += ["", "### Estimated or reused figures", "", *[f"- {inline(x)}" for x in found]]
     if ledger.break_even:
         lines += ["", "### Break-even", "", *[f"- {inline(wording.break_even(b))}" for b in ledger.break_even]]
     return lines

@@ -178,3 +178,20 @@ def break_even(b: BreakEven) -> str:
         return f"{dearer} from the first query."
     months = f" ({period(b.months)} at the expected volume)" if b.months is not None else ""
     return f"{dearer} after {fmt_count(math.ceil(b.queries))} queries{months}."
+
+
+def estimates(rec) -> list[str]:
+    """Figures in this run that are fallbacks or an earlier run's, not measured here (run.json marks each)."""
+    out = []
+    models = rec.models or ({"base": rec.model} if rec.model else {})
+    for name, m in models.items():
+        if m.context_length_source == "default":
+            out.append(f"model '{name}': context length {m.context_length} is a default, not measured (neither the "
+                       "config nor the endpoint said; set context_length)")
+        if (m.token_count or "").startswith("estimated"):
+            out.append(f"model '{name}': token counts it does not report are {m.token_count} (no tokenizer)")
+    for name in rec.names():
+        cost = rec.strategies[name].cost
+        if cost.setup_source == "reused":
+            out.append(f"{name}: setup {cost.setup_seconds:.1f} s is an earlier run's ({cost.setup_note or 'reused'})")
+    return out

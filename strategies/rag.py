@@ -53,7 +53,8 @@ class Rag(Strategy):
         overlap = min(cfg.overlap, chunk_tokens // 2)
         spec = IndexSpec(cfg.index, cfg.hnsw_m, cfg.hnsw_ef_search, cfg.ivf_nlist, cfg.ivf_nprobe)
         retriever = build_or_load(docs, embed=ctx.embed, tokenizer=getattr(embedder, "tokenizer", None),
-                                  embedder_fp=embedder_fp, chunk_tokens=chunk_tokens, overlap=overlap, spec=spec)
+                                  embedder_fp=embedder_fp, chunk_tokens=chunk_tokens, overlap=overlap, spec=spec,
+                                  built_by=ctx.store.path.name if ctx.store else None)
         info = retriever.info
         prepare_seconds = time.perf_counter() - start
         # The one-time cost is building the index; a reused index still reports the build it saved.
@@ -64,6 +65,10 @@ class Rag(Strategy):
             "documents": info["documents"], "chunks": info["chunks"], "chunk_tokens": chunk_tokens,
             "overlap": overlap, "prepare_seconds": prepare_seconds, "passages_dropped_for_budget": 0,
         })
+        if info["reused"]:
+            cost.setup_source = "reused"
+            cost.setup_note = (f"reused: index built in run {info.get('built_by') or '(an earlier run)'}, "
+                               f"{info['build_seconds']:.1f} s (loaded here in {prepare_seconds:.1f} s)")
         # Format demonstrations (corpus mode): the same few training questions for every example, each shown with
         # the passages retrieved for it and its answer: a small model copies the short-answer format.
         shots: list[tuple[Example, list[Document]]] = []

@@ -95,10 +95,18 @@ def test_rag_puts_passages_in_the_prompt_and_measures_retrieval(tmp_path, tiny_d
     assert "## Retrieval on the test split" in report and "| rag (all) | 4 | 1.000" in report
     assert "Leakage check: clean" in report
     # a second run reuses the saved index (same corpus, embedder and settings)
-    again, _, _ = _run(tmp_path, tiny_dir, "--task", str(qa_task), "--config", str(three))
+    again, _, again_dir = _run(tmp_path, tiny_dir, "--task", str(qa_task), "--config", str(three))
     extra = again["strategies"]["rag"]["cost"]["extra"]
     assert extra["index_reused"] and extra["index_key"] == cost["extra"]["index_key"]
     assert again["strategies"]["rag"]["cost"]["setup_seconds"] == pytest.approx(cost["extra"]["index_seconds"])
+    # ... and says that its setup is the first run's build, not time spent in this one
+    reused = again["strategies"]["rag"]["cost"]
+    assert cost["setup_source"] == "measured" and reused["setup_source"] == "reused"
+    assert reused["setup_note"].startswith(f"reused: index built in run {rec['run_id']}, ")
+    assert again["cost_ledger"]["strategies"]["rag"]["setup_source"] == "reused"
+    page = (again_dir / "report.md").read_text()
+    assert "### Estimated or reused figures" in page and f"index built in run {rec['run_id']}" in page
+    assert f"index built in run {rec['run_id']}" in (again_dir / "report.html").read_text()
 
 
 def test_the_context_budget_drops_the_lowest_ranked_passages_and_keeps_the_question(tmp_path, tiny_dir, qa_task):

@@ -88,7 +88,7 @@ class Backend:
 
     def describe(self) -> dict[str, Any]:
         return {"backend": self.backend, "name": self.name, "fingerprint": self.fingerprint, "device": self.device,
-                "context_length": self.context_length}
+                "context_length": self.context_length, "context_length_source": "model", "token_count": "tokenizer"}
 
     def close(self) -> None:
         """Free what the backend holds (an engine's memory, a client's connections)."""
