@@ -33,8 +33,9 @@ def test_an_endpoint_at_concurrency_8_with_half_a_second_a_request_records_both_
     rec = json.loads((run_dir / "run.json").read_text())
     res = rec["strategies"]["prompt@api"]
     t = res["timings"]["test"]
-    assert 0.5 <= t["request_latency_p50"] < 0.75 and t["requests_in_flight"] == 8 and t["latency_requests"] == 16
-    assert 11 < t["examples_per_second"] <= 16.5
+    # near 0.5 s and 16/s (the upper bounds are hard: 0.5 s each, 8 at a time; the slack is a loaded machine's)
+    assert 0.5 <= t["request_latency_p50"] < 0.9 and t["requests_in_flight"] == 8 and t["latency_requests"] == 16
+    assert 9 < t["examples_per_second"] <= 16.5
     one = res["single_request"]
     assert one["requests"] == 2 and 0.5 <= one["first_token_p50"] and 0.5 <= one["total_p50"] < 1.0
     row = rec["cost_ledger"]["strategies"]["prompt@api"]
