@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from harness.backends.base import Backend, OptionScore
@@ -39,7 +38,7 @@ class PromptedModel:
                                    batch_size=cfg.batch_size, cache=self.ctx.cache, adapter=self.adapter)
         return [
             Prediction(ex.id, prompt, g.text, ex.references, g.tokens_in, g.tokens_out, g.seconds,
-                       [d.id for d in passages], g.truncated, g.cached)
+                       [d.id for d in passages], g.truncated, g.cached, latency=g.latency)
             for ex, prompt, g, (_, passages) in zip(examples, prompts, gens, built)
         ]
 
@@ -71,16 +70,16 @@ class PromptedModel:
             return self._classify_by_generation(examples, prompts, built)
         labels = list(self.ctx.task.labels)
         verbalizers = [self.ctx.task.labels[label] for label in labels]
-        start = time.perf_counter()
         scored = self.model.score_choices([(p, verbalizers) for p in prompts], batch_size=self.ctx.config.batch_size,
                                           cache=self.ctx.cache, adapter=self.adapter)
-        share = (time.perf_counter() - start) / max(len(examples), 1)
         out = []
         for ex, prompt, options, (_, passages) in zip(examples, prompts, scored, built):
             best = max(range(len(labels)), key=lambda i: options[i].mean)
-            out.append(Prediction(ex.id, prompt, labels[best], ex.references, self.model.count_tokens(prompt),
-                                  options[best].tokens, share, [d.id for d in passages],
-                                  cached=all(o.cached for o in options)))
+            tin, tout = processed_tokens(self.model, prompt, options)
+            latencies = [o.latency for o in options]
+            out.append(Prediction(ex.id, prompt, labels[best], ex.references, tin, tout, sum(o.seconds for o in options),
+                                  [d.id for d in passages], cached=all(o.cached for o in options),
+                                  latency=None if None in latencies else max(latencies)))
         return out
 
     def _classify_by_generation(self, examples: list[Example], prompts: list[str], built) -> list[Prediction]:
@@ -89,8 +88,16 @@ class PromptedModel:
         gens = self.model.generate(prompts, max_new_tokens=longest + 4, batch_size=self.ctx.config.batch_size,
                                    cache=self.ctx.cache, adapter=self.adapter)
         return [Prediction(ex.id, prompt, closest_label(g.text, labels), ex.references, g.tokens_in, g.tokens_out,
-                           g.seconds, [d.id for d in passages], g.truncated, g.cached)
+                           g.seconds, [d.id for d in passages], g.truncated, g.cached, latency=g.latency)
                 for ex, prompt, g, (_, passages) in zip(examples, prompts, gens, built)]
+
+
+def processed_tokens(model: Backend, prompt: str, options: list[OptionScore]) -> tuple[int, int]:
+    """Tokens in and out that scoring one item's options cost the backend: every option's own sequence (a context
+    the backend shares counted once). Scores cached before these counts were kept: the prompt and every option."""
+    if any(o.tokens_in for o in options):
+        return sum(o.tokens_in for o in options), sum(o.tokens_out for o in options)
+    return model.count_tokens(prompt) + sum(o.tokens for o in options), 0
 
 
 def closest_label(text: str, labels: dict[str, str]) -> str:

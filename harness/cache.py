@@ -285,9 +285,15 @@ def cached_choices(fingerprint: str, tokenizer, items: list[tuple[str, list[str]
         interrupt.check()
         batch = todo[begin : begin + batch_size]
         fresh = {}
-        for i, scores in zip(batch, compute([split[i] for i in batch])):
+        start = time.perf_counter()
+        computed = compute([split[i] for i in batch])
+        wall = time.perf_counter() - start  # every item of the batch waits for all of it
+        for i, scores in zip(batch, computed):
             results[i] = scores
-            fresh.update((k, {"logprob": s.logprob, "tokens": s.tokens}) for k, s in zip(keys[i], scores))
+            for s in scores:  # an item's share of the batch, spread over its options; kept with them in the cache
+                s.seconds, s.latency = wall / len(batch) / max(len(scores), 1), wall
+            fresh.update((k, {"logprob": s.logprob, "tokens": s.tokens, "seconds": s.seconds, "latency": s.latency,
+                              "tokens_in": s.tokens_in, "tokens_out": s.tokens_out}) for k, s in zip(keys[i], scores))
         cache.put_many("loglik", fresh)
         if on_batch:
             on_batch(len(batch))

@@ -169,7 +169,9 @@ class ConstraintsConfig(Section):
 
     max_forgetting_drop: float | None = Field(None, ge=0, description="largest allowed drop on any forgetting probe")
     max_bias_increase: float | None = Field(None, ge=0, description="largest allowed increase on any bias measure")
-    max_latency_p95: float | None = Field(None, gt=0, description="seconds per query, 95th percentile")
+    max_latency_p95: float | None = Field(None, gt=0, description=(
+        "request latency (seconds from a request's submission to its last token), 95th percentile, at the run's "
+        "batch size or the endpoint's concurrency"))
     max_setup_dollars: float | None = Field(None, ge=0, description="one-off setup cost in dollars")
 
 
@@ -288,6 +290,8 @@ class RunConfig(Section):
     out: Path = Path("runs")
     batch_size: int = Field(32, ge=1, description="prompts per forward pass; on a CPU a larger batch mostly saves decode time")
     overfit_sample: int = Field(24, ge=0, description="train (and ood) examples every strategy is also scored on; 0 = off")
+    latency_requests: int = Field(4, ge=0, description="test prompts every strategy also answers one at a time "
+                                  "(batch 1, uncached) for its single-request latency; 0 = off")
     max_new_tokens: int | None = Field(None, ge=1)
     device: str = Field("auto", description="auto, cpu, cuda, cuda:N or mps")
     use_cache: bool = True

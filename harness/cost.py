@@ -114,12 +114,25 @@ def strategy_cost(result: StrategyResult, decision: DecisionConfig, split: str =
     return CostRow(
         device=cost.device, model=result.model, backend=result.backend,
         pricing="per token" if billed_per_token else "per hour", setup_seconds=setup_s,
+        setup_source=cost.setup_source, setup_note=cost.setup_note,
         peak_memory_mb=cost.peak_rss_mb or cost.peak_memory_mb or None, cuda_peak_mb=cost.cuda_peak_mb,
         trainable_params=cost.trainable_params, artifact_bytes=cost.artifact_bytes, seconds_per_query=per_query_s,
         latency_p50=timings.latency_p50 if timings else None, latency_p95=timings.latency_p95 if timings else None,
+        **_request_latency(result, timings),
         tokens_in_per_query=tin, tokens_out_per_query=tout, dollars_per_hour=rate, setup_dollars=setup_dollars,
         dollars_per_query=per_query, dollars_per_month=monthly,
         horizon_dollars=setup_dollars + decision.horizon_months * monthly)
+
+
+def _request_latency(result: StrategyResult, timings) -> dict[str, Any]:
+    """The ledger's request-latency fields: the split's p50/p95 at its batch or concurrency, and batch 1."""
+    one = result.single_request
+    return {"request_latency_p50": timings.request_latency_p50 if timings else None,
+            "request_latency_p95": timings.request_latency_p95 if timings else None,
+            "requests_in_flight": timings.requests_in_flight if timings else None,
+            "single_request_s": one.total_p50 if one else None,
+            "single_request_first_token_s": one.first_token_p50 if one else None,
+            "single_requests": one.requests if one else None}
 
 
 def ledger(record: RunRecord, decision: DecisionConfig) -> dict[str, CostRow]:

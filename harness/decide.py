@@ -92,7 +92,7 @@ def violations(result: StrategyResult, row: CostRow, decision: DecisionConfig,
     inc = worst_bias_increase(result) or unchanged
     measured = {"max_forgetting_drop": (drop.value if drop else None, drop.where if drop else None),
                 "max_bias_increase": (inc.value if inc else None, inc.where if inc else None),
-                "max_latency_p95": (row.latency_p95, None), "max_setup_dollars": (row.setup_dollars, None)}
+                "max_latency_p95": (row.request_latency_p95, row.requests_in_flight and f"{row.requests_in_flight} in flight"), "max_setup_dollars": (row.setup_dollars, None)}
     found = []
     for key, (value, where) in measured.items():
         limit = getattr(c, key)

@@ -43,8 +43,8 @@ def generate(
     def compute(batch: list[int]) -> list[Generation]:
         ids = [fit_context(encoded[i], limit) for i in batch]
         outs = _generate_batch(handle, ids, max_new_tokens, prefixes)
-        return [Generation(text, len(x), n_out, secs, len(encoded[i]) > limit)
-                for i, x, (text, n_out, secs) in zip(batch, ids, outs)]
+        return [Generation(text, len(x), n_out, secs, len(encoded[i]) > limit, latency=wall)
+                for i, x, (text, n_out, secs, wall) in zip(batch, ids, outs)]
 
     return cached_map(cache, "generation", keys, compute, batches=batches, load=load_generation,
                       dump=dump_generation, on_batch=on_batch)
@@ -89,7 +89,9 @@ def common_prefix(ids: list[list[int]]) -> int:
 
 
 def _generate_batch(handle: ModelHandle, ids: list[list[int]], max_new_tokens: int,
-                    prefixes: PrefixCache | None = None) -> list[tuple[str, int, float]]:
+                    prefixes: PrefixCache | None = None) -> list[tuple[str, int, float, float]]:
+    """Per prompt: text, tokens generated, its share of the batch's wall time, and the batch's wall time (what each
+    request of the batch waits for its answer)."""
     import torch
 
     tok = handle.tokenizer
@@ -126,7 +128,8 @@ def _generate_batch(handle: ModelHandle, ids: list[list[int]], max_new_tokens: i
             eos_token_id=tok.eos_token_id,
             **kwargs,
         )
-    seconds = (time.perf_counter() - start) / len(ids)
+    wall = time.perf_counter() - start
+    seconds = wall / len(ids)
     results = []
     for row in out[:, width:].tolist():
         n = len(row)
@@ -135,7 +138,7 @@ def _generate_batch(handle: ModelHandle, ids: list[list[int]], max_new_tokens: i
                 n = i
                 break
         text = tok.decode(row[:n], skip_special_tokens=True).strip()
-        results.append((text, n, seconds))
+        results.append((text, n, seconds, wall))
     return results
 
 
@@ -202,7 +205,8 @@ def _score_batch(handle: ModelHandle, split: list[tuple[list[list[int]], list[in
     results: list[list[OptionScore]] = [[] for _ in split]
     for row, (i, off, suffix) in enumerate(zip(owners, offsets, suffixes)):
         lp = token_lp[row, off : len(suffix)]
-        results[i].append(OptionScore(float(lp.sum()), int(lp.numel())))
+        shared = len(prefixes[i]) if not results[i] else 0  # the context ran once: counted on the first option
+        results[i].append(OptionScore(float(lp.sum()), int(lp.numel()), tokens_in=shared + len(suffix)))
     return results
 
 

@@ -228,6 +228,8 @@ class ModelHandle(Backend):
             "dtype": str(next(self.model.parameters()).dtype).removeprefix("torch."),
             "device": self.device,
             "context_length": self.context_length,
+            "context_length_source": "model",
+            "token_count": "tokenizer",
         }
 
 

@@ -54,13 +54,21 @@ class CostRow(RecordModel):
     backend: str = "hf"
     pricing: Literal["per token", "per hour"]
     setup_seconds: float
+    setup_source: Literal["measured", "reused"] = "measured"  # "reused": an earlier run's setup, charged again
+    setup_note: str | None = None
     peak_memory_mb: float | None = None
     cuda_peak_mb: float | None = None
     trainable_params: int = 0
     artifact_bytes: int = 0
-    seconds_per_query: float | None = None
-    latency_p50: float | None = None
+    seconds_per_query: float | None = None  # 1 / throughput under the run's batching: what is billed and ranked
+    latency_p50: float | None = None  # percentiles of the billed per-example shares (not a request's wait)
     latency_p95: float | None = None
+    request_latency_p50: float | None = None  # submission to last token, what a request waits (max_latency_p95)
+    request_latency_p95: float | None = None
+    requests_in_flight: int | None = None  # the batch size or concurrency the request latencies were measured at
+    single_request_s: float | None = None  # median total seconds of a request sent alone (batch 1)
+    single_request_first_token_s: float | None = None
+    single_requests: int | None = None  # how many requests the single-request figures come from
     tokens_in_per_query: float | None = None
     tokens_out_per_query: float | None = None
     dollars_per_hour: float

@@ -42,6 +42,10 @@ class ModelInfo(RecordModel):
     fingerprint: str | None = None
     device: str | None = None
     context_length: int | None = None
+    # where context_length comes from: "model" (its config), "config" (the run YAML), "server" (the endpoint said)
+    # or "default" (nothing said: an estimate, DEFAULT_CONTEXT of the openai backend)
+    context_length_source: str | None = None
+    token_count: str | None = None  # "tokenizer", or "estimated: characters / 4" (a hosted model without one)
     source: str | None = None  # hf: "local", "hub", "default"
     path: str | None = None
     parameters: int | None = None

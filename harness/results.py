@@ -29,13 +29,34 @@ class Counts(RecordModel):
 
 
 class SplitTimings(RecordModel):
-    """Prediction time of one split: wall seconds, throughput of the uncached examples (None when all were
-    cached) and per-example latency percentiles."""
+    """Prediction time of one split, as two figures with one definition on every backend:
+
+    - throughput: `examples_per_second` under the run's batching or concurrency, what the cost ledger bills; a
+      cached example counts with the seconds measured when it was computed (None: no example has a timing); `latency_p50`/`latency_p95` are percentiles of the same
+      billed shares (batch time / batch size), kept for older readers: they are not what a request waits.
+    - request latency: seconds from a request's submission to its last token, p50/p95, measured with
+      `requests_in_flight` requests together (the batch every request of it waits for on hf and vllm, the
+      endpoint's concurrency on openai); `latency_requests` rows had one (older prediction files have none)."""
 
     predict_seconds: float
     examples_per_second: float | None = None
     latency_p50: float
     latency_p95: float
+    request_latency_p50: float | None = None
+    request_latency_p95: float | None = None
+    requests_in_flight: int | None = None
+    latency_requests: int = 0
+
+
+class SingleRequest(RecordModel):
+    """A handful of test prompts sent one at a time (batch 1, no cache), as an interactive deployment meets them:
+    time to the first token (a one-token request) and to the last, median and worst of `requests`."""
+
+    requests: int
+    first_token_p50: float
+    first_token_max: float
+    total_p50: float
+    total_max: float
 
 
 # --- probes: forgetting, bias, refusal --------------------------------------------------------------------------
@@ -201,6 +222,9 @@ class StrategyCost(RecordModel):
     peak_rss_scope: Literal["strategy", "process"] | None = None
     cuda_peak_mb: float | None = None
     extra: dict[str, Any] = {}
+    # "reused": setup_seconds are an earlier run's (an index or shared adapter loaded from the cache), not spent here
+    setup_source: Literal["measured", "reused"] = "measured"
+    setup_note: str | None = None  # e.g. "reused: trained in run X, N s"
 
 
 class StrategyResult(RecordModel):
@@ -215,6 +239,7 @@ class StrategyResult(RecordModel):
     metrics: dict[str, dict[str, Score]] = {}  # split -> metric -> score
     counts: dict[str, Counts] = {}
     timings: dict[str, SplitTimings] = {}
+    single_request: SingleRequest | None = None  # None: not measured (probes.latency_requests 0, or older runs)
     probe_seconds: float | None = None
     retrieval: dict[str, RetrievalReport] = {}
     forgetting: Forgetting | None = None

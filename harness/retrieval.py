@@ -252,10 +252,12 @@ def build_or_load(
     overlap: int,
     spec: IndexSpec = IndexSpec(),
     root: Path | None = None,
+    built_by: str | None = None,
 ) -> Retriever:
     """The retriever for `docs`, from the on-disk cache when its key matches, else built (and saved).
 
-    `info` records the key, whether it was reused, the build's measured seconds and the index's bytes.
+    `info` records the key, whether it was reused, the build's measured seconds, the run that built it (`built_by`,
+    kept with the index so a later run that reuses it can say whose build time it reports) and the index's bytes.
     """
     key = index_key(docs, embedder_fp, chunk_tokens, overlap, spec)
     folder = (root or index_root()) / key
@@ -274,7 +276,8 @@ def build_or_load(
     seconds = time.perf_counter() - start
     info = {"key": key, "documents": len(docs), "chunks": len(chunks), "dim": int(vectors.shape[1]),
             "spec": asdict(spec), "chunk_tokens": chunk_tokens, "overlap": overlap, "embedder": embedder_fp,
-            "corpus_hash": corpus_hash(docs), "build_seconds": seconds, "embed_seconds": embedded - start}
+            "corpus_hash": corpus_hash(docs), "build_seconds": seconds, "embed_seconds": embedded - start,
+            "built_by": built_by}
     retriever = Retriever(chunks, index, embed, info)
     try:
         info["bytes"] = retriever.save(folder)

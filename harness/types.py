@@ -43,6 +43,9 @@ class Prediction:
     truncated: bool = False
     cached: bool = False
     scores: dict[str, float] = field(default_factory=dict)
+    # seconds from this request's submission to its last token (`seconds` is its share of the batch, as billed);
+    # None in prediction files written before it was kept
+    latency: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -58,6 +61,10 @@ class Cost:
     peak_memory_mb: float = 0.0
     device: str = "cpu"
     extra: dict[str, Any] = field(default_factory=dict)
+    # "measured": setup_seconds were spent in this run; "reused": an artifact made earlier (an index, a shared
+    # adapter) was loaded and setup_seconds are what making it took then; `setup_note` says where and how long
+    setup_source: str = "measured"
+    setup_note: str | None = None
 
 
 class Adapted(Protocol):

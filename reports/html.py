@@ -89,13 +89,14 @@ def _costs(rec: RunRecord, names: list[str], metric: str) -> dict[str, Any]:
     """The cost ledger, the break-even sentences and quality against dollars over the horizon."""
     ledger = rec.cost_ledger
     if ledger is None:
-        return {"ledger": {}, "break_even": [], "prices": None, "scatter": None}
+        return {"ledger": {}, "break_even": [], "prices": None, "scatter": None, "estimates": wording.estimates(rec)}
     scores = {n: s for n in names if (s := rec.strategies[n].score(metric))}
     dollars = {n: row.horizon_dollars for n, row in ledger.strategies.items()}
     scatter = plots.quality_vs_cost(names, scores, dollars, metric, f"dollars over {ledger.horizon_months:g} months "
                                     "(setup + queries at the expected volume)",
                                     rec.recommendation.recommended if rec.recommendation else None)
     return {"ledger": ledger.strategies, "break_even": [wording.break_even(b) for b in ledger.break_even],
+            "estimates": wording.estimates(rec),
             "prices": ledger.prices, "scatter": _svg(scatter)}
 
 

@@ -142,17 +142,37 @@ def _costs(rec: RunRecord, names: list[str]) -> list[str]:
     ledger = rec.cost_ledger
     if ledger is None or not ledger.strategies:
         return []
-    rows = [[n, c.device, fmt_number(c.setup_seconds, 1), fmt_dollars(c.setup_dollars), fmt_number(c.peak_memory_mb, 0),
-             fmt_count(c.trainable_params), fmt_number(c.seconds_per_query),
-             f"{fmt_number(c.latency_p50, 2)} / {fmt_number(c.latency_p95, 2)}",
+    rows = [[n, c.device, fmt_number(c.setup_seconds, 1) + (" (reused)" if c.setup_source == "reused" else ""),
+             fmt_dollars(c.setup_dollars), fmt_number(c.peak_memory_mb, 0),
+             fmt_count(c.trainable_params), fmt_number(c.seconds_per_query), _request_latency(c), _single(c),
              f"{fmt_number(c.tokens_in_per_query, 0)} / {fmt_number(c.tokens_out_per_query, 0)}",
              fmt_dollars(c.dollars_per_query), fmt_dollars(c.dollars_per_month)]
             for n in names if (c := ledger.strategies.get(n))]
-    lines = ["", "## Cost", "", *table(["strategy", "device", "setup s", "setup $", "peak MB", "trainable", "s/query",
-                                        "p50 / p95 s", "tokens in / out", "$/query", "$/month"], rows)]
+    lines = ["", "## Cost", "", "Throughput (s/query under the run's batching) is what $/query bills; request latency "
+             "is what one request waits, submission to last token, at the batch or concurrency shown "
+             "(max_latency_p95 applies to it); single request: a few test prompts sent alone, medians.", "",
+             *table(["strategy", "device", "setup s", "setup $", "peak MB", "trainable", "throughput s/query",
+                     "request latency p50 / p95 s", "single request first token / total s", "tokens in / out",
+                     "$/query", "$/month"], rows)]
+    if found := wording.estimates(rec):
+        lines += ["", "### Estimated or reused figures", "", *[f"- {inline(x)}" for x in found]]
     if ledger.break_even:
         lines += ["", "### Break-even", "", *[f"- {inline(wording.break_even(b))}" for b in ledger.break_even]]
     return lines
+
+
+def _request_latency(c) -> str:
+    if c.request_latency_p95 is None:
+        return "–"
+    at = f" at {c.requests_in_flight} in flight" if c.requests_in_flight else ""
+    return f"{fmt_number(c.request_latency_p50, 2)} / {fmt_number(c.request_latency_p95, 2)}{at}"
+
+
+def _single(c) -> str:
+    if not c.single_requests:
+        return "–"
+    return (f"{fmt_number(c.single_request_first_token_s, 2)} / {fmt_number(c.single_request_s, 2)} "
+            f"(n={c.single_requests})")
 
 
 def _overfitting(rec: RunRecord, names: list[str]) -> list[str]:

@@ -110,7 +110,12 @@ def reasons(record: RunRecord) -> list[str]:
     row = rows[name]
     text = (f"{name}: {fmt_dollars(row.setup_dollars)} setup, {fmt_dollars(row.dollars_per_query)} per query, "
             f"{fmt_dollars(row.dollars_per_month)} a month at the expected volume")
-    return out + [text + (f", p95 latency {row.latency_p95:.2f} s" if row.latency_p95 is not None else "")]
+    return out + [text + (f", p95 request latency {row.request_latency_p95:.2f} s{_in_flight(row)}"
+                          if row.request_latency_p95 is not None else "")]
+
+
+def _in_flight(row) -> str:
+    return f" ({row.requests_in_flight} requests in flight)" if row.requests_in_flight else ""
 
 
 def veto(v: Veto) -> str:
@@ -119,7 +124,7 @@ def veto(v: Veto) -> str:
     if v.constraint == "max_setup_dollars":
         return f"setup cost {fmt_dollars(v.value)} exceeds {v.constraint} {fmt_dollars(v.limit)}"
     if v.constraint == "max_latency_p95":
-        return f"p95 latency {v.value:.3g} s exceeds {v.constraint} {v.limit:.3g} s"
+        return f"p95 request latency {v.value:.3g} s{f' ({v.where})' if v.where else ''} exceeds {v.constraint} {v.limit:.3g} s"
     what = "forgetting drop" if v.constraint == "max_forgetting_drop" else "bias increase"
     return f"{what}{where} {v.value:.3g} exceeds {v.constraint} {v.limit:.3g}"
 
@@ -173,3 +178,20 @@ def break_even(b: BreakEven) -> str:
         return f"{dearer} from the first query."
     months = f" ({period(b.months)} at the expected volume)" if b.months is not None else ""
     return f"{dearer} after {fmt_count(math.ceil(b.queries))} queries{months}."
+
+
+def estimates(rec) -> list[str]:
+    """Figures in this run that are fallbacks or an earlier run's, not measured here (run.json marks each)."""
+    out = []
+    models = rec.models or ({"base": rec.model} if rec.model else {})
+    for name, m in models.items():
+        if m.context_length_source == "default":
+            out.append(f"model '{name}': context length {m.context_length} is a default, not measured (neither the "
+                       "config nor the endpoint said; set context_length)")
+        if (m.token_count or "").startswith("estimated"):
+            out.append(f"model '{name}': token counts it does not report are {m.token_count} (no tokenizer)")
+    for name in rec.names():
+        cost = rec.strategies[name].cost
+        if cost.setup_source == "reused":
+            out.append(f"{name}: setup {cost.setup_seconds:.1f} s is an earlier run's ({cost.setup_note or 'reused'})")
+    return out

@@ -96,6 +96,10 @@ class MultitaskLoRA(FineTune):
         cost = Cost(setup_seconds=own + share, trainable_params=meta["trainable_params"],
                     artifact_bytes=meta["artifact_bytes"], peak_memory_mb=peak_memory()[0],
                     device=ctx.model.device, extra={"shared_setup": shared, "tokens_trained": meta["training"]["tokens"]})
+        if not trained_here:  # its share of a training done before: say whose, and how long it took
+            cost.setup_source = "reused"
+            cost.setup_note = (f"reused: trained in run {meta.get('trained_in_run') or '(an earlier run)'}, "
+                               f"{meta['train_seconds']:.1f} s (charged 1/{len(names)} of it)")
         details = {"training": meta["training"] | {"shared": shared}, "learning_curve": meta["curve"]}
         return PromptedModel(self.name, ctx, fingerprint=meta["fingerprint"], cost=cost, model=handle,
                              adapter=meta["fingerprint"], details=details)
@@ -134,7 +138,8 @@ class MultitaskLoRA(FineTune):
                         "train_seconds": result.seconds, "tokens_per_second": result.tokens_per_second, **notes}
             nbytes = sum(p.stat().st_size for p in tmp.iterdir() if p.is_file())
             meta = {"fingerprint": fingerprint, "trainable_params": trainable, "artifact_bytes": nbytes,
-                    "train_seconds": time.perf_counter() - start, "training": training, "curve": result.curve}
+                    "train_seconds": time.perf_counter() - start, "training": training, "curve": result.curve,
+                    "trained_in_run": ctx.store.path.name if ctx.store else None}
             (tmp / META).write_text(json.dumps(meta, indent=1), encoding="utf-8")
             folder.parent.mkdir(parents=True, exist_ok=True)
             shutil.rmtree(folder, ignore_errors=True)

@@ -19,6 +19,7 @@ from harness.context import RunContext
 from harness.registry import strategies
 from harness.retrieval import Hit, IndexSpec, Retriever, build_or_load
 from harness.strategy import Strategy
+from harness.task import format_passage
 from harness.types import Cost, Document, Example, Prediction
 
 
@@ -52,7 +53,8 @@ class Rag(Strategy):
         overlap = min(cfg.overlap, chunk_tokens // 2)
         spec = IndexSpec(cfg.index, cfg.hnsw_m, cfg.hnsw_ef_search, cfg.ivf_nlist, cfg.ivf_nprobe)
         retriever = build_or_load(docs, embed=ctx.embed, tokenizer=getattr(embedder, "tokenizer", None),
-                                  embedder_fp=embedder_fp, chunk_tokens=chunk_tokens, overlap=overlap, spec=spec)
+                                  embedder_fp=embedder_fp, chunk_tokens=chunk_tokens, overlap=overlap, spec=spec,
+                                  built_by=ctx.store.path.name if ctx.store else None)
         info = retriever.info
         prepare_seconds = time.perf_counter() - start
         # The one-time cost is building the index; a reused index still reports the build it saved.
@@ -63,6 +65,10 @@ class Rag(Strategy):
             "documents": info["documents"], "chunks": info["chunks"], "chunk_tokens": chunk_tokens,
             "overlap": overlap, "prepare_seconds": prepare_seconds, "passages_dropped_for_budget": 0,
         })
+        if info["reused"]:
+            cost.setup_source = "reused"
+            cost.setup_note = (f"reused: index built in run {info.get('built_by') or '(an earlier run)'}, "
+                               f"{info['build_seconds']:.1f} s (loaded here in {prepare_seconds:.1f} s)")
         # Format demonstrations (corpus mode): the same few training questions for every example, each shown with
         # the passages retrieved for it and its answer: a small model copies the short-answer format.
         shots: list[tuple[Example, list[Document]]] = []
@@ -102,6 +108,29 @@ class RagModel(PromptedModel):
         for p in predictions:
             p.retrieved = [h.chunk.doc_id for h in self._hits.pop(p.example_id)]  # the ranking, best first
         return predictions
+
+    # --- probes as deployed: each probe item is scored after what RAG retrieves for it
+
+    def score_choices(self, items):
+        found = self.retriever.search([context for context, _ in items], self.top_k)  # one search for them all
+        self._probe_hits = {context: hits for (context, _), hits in zip(items, found)}
+        try:
+            return super().score_choices(items)
+        finally:
+            self._probe_hits = {}
+
+    def probe_context(self, text: str) -> str:
+        """The passages retrieved for `text` (numbered, as in the prompt), or the retrieved training examples with
+        their answers (demonstration mode), before the probe item's own context."""
+        hits = getattr(self, "_probe_hits", {}).get(text)
+        if hits is None:
+            hits = self.retriever.search([text], self.top_k)[0]
+        task = self.ctx.task
+        if self.mode == "passages":
+            passages = [Document(h.chunk.doc_id, h.chunk.text, h.chunk.title) for h in hits[: self.top_k]]
+            return "Context:\n" + "\n".join(f"[{i}] {format_passage(p)}" for i, p in enumerate(passages, 1)) + "\n\n"
+        demos = [self.pool[h.chunk.doc_id] for h in hits[: self.top_k] if h.chunk.doc_id in self.pool][::-1]
+        return "".join(f"{task.render_input(d.input)}\n{task.answer_text(d)}\n\n" for d in demos)
 
     def build(self, example: Example) -> tuple[list[dict[str, str]], list[Document]]:
         hits = self._hits[example.id][: self.top_k]

@@ -127,7 +127,8 @@ def test_a_scripted_server_without_logprobs_classifies_by_generation(tiny_tok, t
 def _served_config(tmp_path, tiny_dir, base_url: str) -> str:
     cfg = {"models": {"api": {"backend": "openai", "base_url": base_url, "id": "scripted", "tokenizer": str(tiny_dir),
                               "concurrency": 2, "max_retries": 1, "timeout": 1.0,
-                              "prices": {"input_per_mtok": 0.15, "output_per_mtok": 0.60}}}}
+                              "prices": {"input_per_mtok": 0.15, "output_per_mtok": 0.60}}},
+           "latency_requests": 0}  # these tests count the server's requests: none sent alone for latency
     path = tmp_path / "served.yaml"
     path.write_text(yaml.safe_dump(cfg))
     return str(path)

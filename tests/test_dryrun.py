@@ -60,3 +60,28 @@ def test_every_registered_strategy_keeps_the_strategy_contract():
     for name, cls in registered.items():
         assert issubclass(cls, Strategy) and cls.name == name and cls.description
         assert cls.trains == issubclass(cls, FineTune)  # every fine-tuning strategy, ia3 and prompt-tuning included
+
+
+def test_dry_run_prices_a_model_with_token_prices_by_its_tokens(tmp_path, tiny_dir):
+    """An API model with per-token prices is estimated as the ledger will bill it: calibrated tokens per example
+    at its prices (not the machine's hourly rate for the wall time); a local model stays per hour."""
+    import pytest
+
+    from tests.servers import ScriptedServer
+
+    server = ScriptedServer()
+    try:
+        cfg = build_config({"task": "summarization", "model": str(tiny_dir), "limit": 4, "max_new_tokens": 4,
+                            "strategies": "prompt,prompt@api", "out": tmp_path, "batch_size": 2,
+                            "models": {"api": {"backend": "openai", "base_url": server.base_url, "id": "scripted",
+                                               "tokenizer": str(tiny_dir), "context_length": 512,
+                                               "prices": {"input_per_mtok": 3.0, "output_per_mtok": 15.0}}}})
+        rows = {r["strategy"]: r for r in estimate(cfg)}
+    finally:
+        server.stop()
+    api, local = rows["prompt@api"], rows["prompt"]
+    assert api["priced"].startswith("per token") and local["priced"].startswith("per hour")
+    assert api["tokens_in_per_example"] > 0 and api["tokens_out_per_example"] == 4  # the server's usage
+    per_query = (api["tokens_in_per_example"] * 3.0 + api["tokens_out_per_example"] * 15.0) / 1e6
+    assert api["dollars"] == pytest.approx(api["examples"] * per_query + api["setup_seconds"] * 0.20 / 3600)
+    assert local["dollars"] == pytest.approx(local["total_seconds"] * 0.20 / 3600)

@@ -22,6 +22,7 @@ def _config(tiny_dir, tmp_path, **search):
     return validate({"task": "summarization", "model": str(tiny_dir), "strategies": ["lora"], "limit": 8,
                      "max_new_tokens": 4, "overfit_sample": 0, "use_cache": False, "out": str(tmp_path / "runs"),
                      "probes": {"enabled": False}, "finetune": FT,
+                     "latency_requests": 0,  # it sends test prompts again, one at a time: this test counts them
                      "search": {"strategy": "lora", "params": ["lr", "r"], "trials": 3} | search})
 
 

@@ -49,11 +49,21 @@ def test_one_adapter_is_trained_once_for_the_suite_and_reused_by_every_task(tmp_
 def test_a_second_suite_reuses_the_cached_adapter(tmp_path, tiny_dir, monkeypatch):
     from strategies import multitask
 
-    _suite(tmp_path / "a", tiny_dir)
+    _, first = _suite(tmp_path / "a", tiny_dir)
+    trainer = next(r["run_id"] for r in first.values()
+                   if r["strategies"]["multitask-lora"]["cost"]["extra"]["shared_setup"]["trained_in_this_run"])
     monkeypatch.setattr(multitask.MultitaskLoRA, "train_shared", lambda *a: (_ for _ in ()).throw(AssertionError("retrained")))
-    _, runs = _suite(tmp_path / "b", tiny_dir)
+    suite_dir, runs = _suite(tmp_path / "b", tiny_dir)
     assert not any(r["strategies"]["multitask-lora"]["cost"]["extra"]["shared_setup"]["trained_in_this_run"]
                    for r in runs.values())
+    # the charge is the earlier training's, and says so: whose, and how long it took
+    for run in runs.values():
+        cost = run["strategies"]["multitask-lora"]["cost"]
+        seconds = cost["extra"]["shared_setup"]["train_seconds"]
+        assert cost["setup_source"] == "reused"
+        assert cost["setup_note"].startswith(f"reused: trained in run {trainer}, {seconds:.1f} s")
+    page = (next(p for p in suite_dir.iterdir() if (p / "report.md").exists()) / "report.md").read_text()
+    assert f"reused: trained in run {trainer}" in page
 
 
 def test_multitask_outside_a_suite_without_tasks_is_a_clear_error_before_any_model_work(tmp_path, tiny_dir,

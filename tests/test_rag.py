@@ -95,10 +95,18 @@ def test_rag_puts_passages_in_the_prompt_and_measures_retrieval(tmp_path, tiny_d
     assert "## Retrieval on the test split" in report and "| rag (all) | 4 | 1.000" in report
     assert "Leakage check: clean" in report
     # a second run reuses the saved index (same corpus, embedder and settings)
-    again, _, _ = _run(tmp_path, tiny_dir, "--task", str(qa_task), "--config", str(three))
+    again, _, again_dir = _run(tmp_path, tiny_dir, "--task", str(qa_task), "--config", str(three))
     extra = again["strategies"]["rag"]["cost"]["extra"]
     assert extra["index_reused"] and extra["index_key"] == cost["extra"]["index_key"]
     assert again["strategies"]["rag"]["cost"]["setup_seconds"] == pytest.approx(cost["extra"]["index_seconds"])
+    # ... and says that its setup is the first run's build, not time spent in this one
+    reused = again["strategies"]["rag"]["cost"]
+    assert cost["setup_source"] == "measured" and reused["setup_source"] == "reused"
+    assert reused["setup_note"].startswith(f"reused: index built in run {rec['run_id']}, ")
+    assert again["cost_ledger"]["strategies"]["rag"]["setup_source"] == "reused"
+    page = (again_dir / "report.md").read_text()
+    assert "### Estimated or reused figures" in page and f"index built in run {rec['run_id']}" in page
+    assert f"index built in run {rec['run_id']}" in (again_dir / "report.html").read_text()
 
 
 def test_the_context_budget_drops_the_lowest_ranked_passages_and_keeps_the_question(tmp_path, tiny_dir, qa_task):
@@ -143,3 +151,24 @@ def test_without_a_corpus_rag_retrieves_demonstrations_from_train(tmp_path, tiny
     # the tiny model's 512-token window cannot hold three long reports: what was dropped is counted
     assert extra["passages_dropped_for_budget"] == sum(3 - k for k in kept)
     assert rec["strategies"]["rag"]["retrieval"] == {}  # no gold document ids in summarization
+
+
+def test_rag_scores_its_probe_items_after_the_passages_it_retrieves_for_them(qa_task, tiny_handle):
+    """As deployed: a probe item about Cy Ramm is scored after the passage RAG retrieves for it, not bare."""
+    from harness.cache import RunCache
+    from harness.config import RunConfig
+    from harness.context import RunContext
+    from harness.registry import strategies
+    from harness.tasks import load_task
+
+    cfg = RunConfig.model_validate({"task": str(qa_task), "rag": {"top_k": 1}})
+    ctx = RunContext(cfg, load_task(str(qa_task)), tiny_handle, RunCache())
+    rag = strategies.get("rag")().prepare(ctx)
+    item = ("In which year was Cy Ramm born?", [" 1902", " 1905"])
+    prefix = rag.probe_context(item[0])
+    assert prefix.startswith("Context:\n[1] ") and "Cy Ramm is a baker born in 1902" in prefix
+    scored = rag.score_choices([item])[0]
+    as_deployed = tiny_handle.score_choices([(prefix + item[0], item[1])])[0]
+    bare = tiny_handle.score_choices([item])[0]
+    assert [s.logprob for s in scored] == pytest.approx([s.logprob for s in as_deployed])
+    assert [s.logprob for s in scored] != pytest.approx([s.logprob for s in bare])  # not the base model's inputs

@@ -61,7 +61,7 @@ def test_basis_ranking_note_and_vetoes():
     assert wording.veto(Veto(constraint="max_forgetting_drop", limit=0.02, value=0.05, where="mmlu")) == (
         "forgetting drop on mmlu 0.05 exceeds max_forgetting_drop 0.02")
     assert wording.veto(Veto(constraint="max_latency_p95", limit=1, value=2.5)) == (
-        "p95 latency 2.5 s exceeds max_latency_p95 1 s")
+        "p95 request latency 2.5 s exceeds max_latency_p95 1 s")
 
 
 @pytest.mark.parametrize("what_if, text", [

@@ -41,7 +41,6 @@ def estimate(config: RunConfig) -> list[dict[str, Any]]:
     test = list(task.split("test"))
     sample = random.Random(config.seed).sample(test, min(len(test), CALIBRATION_BATCHES * config.batch_size))
     calibration = Calibration(sample)
-    rate = hourly_rate(handle.device, config.decision)
     rows = []
     for spec in names:
         name, model = split_spec(spec)
@@ -57,11 +56,29 @@ def estimate(config: RunConfig) -> list[dict[str, Any]]:
         row["predict_seconds"] = spe * n_eval if spe is not None else None
         known = [x for x in (row.get("setup_seconds"), row["predict_seconds"]) if x is not None]
         row["total_seconds"] = sum(known) if known else None
-        row["dollars"] = row["total_seconds"] * rate / 3600 if row["total_seconds"] is not None else None
+        row |= price(row, config, model, on.model.device)
         row["complete"] = row.get("setup_seconds") is not None and row["predict_seconds"] is not None
         rows.append(row)
     pool.close()
     return rows
+
+
+def price(row: dict[str, Any], config: RunConfig, model: str, device: str) -> dict[str, Any]:
+    """The estimate's dollars as the run's ledger prices it: a model with token prices (`models.NAME.prices`) pays
+    them for the calibrated tokens per example (its setup, if any, at the machine's rate); else the model's own
+    hourly rate or the device's (`decision.prices`) for the whole time."""
+    mp = config.model_spec(model).prices
+    rate = mp.per_hour if mp.per_hour is not None else hourly_rate(device, config.decision)
+    per_token = mp.input_per_mtok is not None or mp.output_per_mtok is not None
+    if not per_token:
+        total = row["total_seconds"]
+        return {"priced": f"per hour ({fmt_dollars(rate)}/h)", "dollars": total * rate / 3600 if total is not None else None}
+    tin, tout = row.get("tokens_in_per_example"), row.get("tokens_out_per_example")
+    if tin is None or tout is None:
+        return {"priced": "per token (not calibrated)", "dollars": None}
+    queries = row["examples"] * (tin * (mp.input_per_mtok or 0.0) + tout * (mp.output_per_mtok or 0.0)) / 1e6
+    return {"priced": "per token (calibrated tokens per example)",
+            "dollars": queries + (row.get("setup_seconds") or 0.0) * rate / 3600}
 
 
 class Calibration:
@@ -69,27 +86,31 @@ class Calibration:
 
     def __init__(self, sample: list[Example]):
         self.sample = sample
-        self._base_per_example: float | None = None  # the base model's zero-shot time, timed once
+        self._base: dict[str, float] | None = None  # the base model's zero-shot figures, timed once
 
-    def _time_predict(self, adapted) -> float:
+    def _time_predict(self, adapted) -> dict[str, float]:
+        """Seconds, tokens in and tokens out per example of the sample."""
         start = time.perf_counter()
-        adapted.predict(self.sample)
-        return (time.perf_counter() - start) / max(len(self.sample), 1)
+        predictions = adapted.predict(self.sample)
+        n = max(len(self.sample), 1)
+        return {"seconds_per_example": (time.perf_counter() - start) / n,
+                "tokens_in_per_example": sum(p.tokens_in for p in predictions) / n,
+                "tokens_out_per_example": sum(p.tokens_out for p in predictions) / n}
 
     def prompting(self, strategy: Strategy, ctx: RunContext) -> dict[str, Any]:
         """A strategy that does not train: prepared for real, then timed."""
         with Meter() as meter:
             adapted = strategy.prepare(ctx)
-        return {"setup_seconds": meter.seconds, "seconds_per_example": self._time_predict(adapted)}
+        return {"setup_seconds": meter.seconds, **self._time_predict(adapted)}
 
     def training(self, strategy: Strategy, ctx: RunContext) -> dict[str, Any]:
         """A strategy that trains: its setup estimated (not run), its predictions timed as the base model's."""
         from strategies.prompt import ZeroShot
 
-        if self._base_per_example is None:
-            self._base_per_example = self._time_predict(ZeroShot().prepare(ctx))
-        row = {"seconds_per_example": self._base_per_example}
-        setup = strategy.estimate_setup(ctx, self._base_per_example)
+        if self._base is None:
+            self._base = self._time_predict(ZeroShot().prepare(ctx))
+        row = dict(self._base)
+        setup = strategy.estimate_setup(ctx, self._base["seconds_per_example"])
         if setup is None:
             row |= {"setup_seconds": None, "note": "training time not estimated"}
         else:
@@ -115,18 +136,18 @@ def print_estimate(rows: list[dict[str, Any]], config: RunConfig) -> None:
 
     table = Table(title=f"Dry run: estimated time and cost (calibrated on up to {CALIBRATION_BATCHES} batches "
                         f"of {config.batch_size}, uncached)")
-    for col in ("strategy", "setup", "s / example", "examples", "predict", "total", "cost", "note"):
+    for col in ("strategy", "setup", "s / example", "examples", "predict", "total", "cost", "priced", "note"):
         table.add_column(col, justify="left" if col in ("strategy", "note") else "right")
     for r in rows:
         spe = r.get("seconds_per_example")
         table.add_row(r["strategy"], _duration(r.get("setup_seconds")), f"{spe:.3f}" if spe is not None else "–",
                       str(r["examples"]), _duration(r["predict_seconds"]), _duration(r["total_seconds"]),
-                      fmt_dollars(r["dollars"]), r["note"])
+                      fmt_dollars(r["dollars"]), r["priced"], r["note"])
     total = sum(r["total_seconds"] or 0 for r in rows)
     dollars = sum(r["dollars"] or 0 for r in rows)
     partial = "" if all(r["complete"] for r in rows) else " (lower bound: some parts not estimated)"
     table.add_row("[bold]all[/]", "", "", "", "", f"[bold]{_duration(total)}[/]", f"[bold]{fmt_dollars(dollars)}[/]",
-                  partial.strip(" ()"))
+                  "", partial.strip(" ()"))
     console.print(table)
     console.print("A cached re-run costs less: generations already in the cache are not recomputed." + partial)
     if config.probes.enabled:

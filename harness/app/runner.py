@@ -28,6 +28,7 @@ from harness.context import RunContext
 from harness import interrupt
 from harness.errors import HarnessError
 from harness.interrupt import graceful_stop
+from harness.latency import single_request
 from harness.metrics import aggregate, score
 from harness.metrics import get as get_metric
 from harness.record import Environment, Leakage, ModelInfo, RunError, RunRecord, TaskInfo
@@ -214,6 +215,7 @@ def run_strategy(ctx: RunContext, name: str, pool: ModelPool | None = None) -> S
             f"not applicable: {name} runs on model '{model}' ({ctx.model.backend}), whose weights it leaves "
             "untouched; the probes measure changes against the base model")
     result.probe_seconds = time.perf_counter() - probe_start
+    result.single_request = single_request(ctx, adapted, ctx.config.latency_requests)  # batch 1, uncached
     result.overfitting = overfitting.gaps(ctx, name, seed=ctx.seed)
     if win_rate.applies(ctx, name):  # preferred over the base model's output, by the task's scorer
         result.win_rate = win_rate.against_base(ctx, name)
@@ -270,19 +272,26 @@ def evaluate_splits(ctx: RunContext, adapted,
                 seconds[split] += (time.perf_counter() - t0) * len(rows) / len(batch)
             elapsed = time.perf_counter() - start
             bar.update(job, advance=len(batch), rate=f"{(i + len(batch)) / max(elapsed, 1e-9):.2f} ex/s")
-    return {split: _summarize_split(ctx, name, split, [done[split][ex.id] for ex in examples[split]], seconds[split])
-            for split in splits}
+    in_flight = adapted.model.in_flight(bs)
+    return {split: _summarize_split(ctx, name, split, [done[split][ex.id] for ex in examples[split]], seconds[split],
+                                    in_flight) for split in splits}
 
 
-def _summarize_split(ctx: RunContext, name: str, split: str, rows: list[dict],
-                     predict_seconds: float) -> tuple[dict[str, Score], Counts, SplitTimings]:
+def _summarize_split(ctx: RunContext, name: str, split: str, rows: list[dict], predict_seconds: float,
+                     in_flight: int | None = None) -> tuple[dict[str, Score], Counts, SplitTimings]:
     scores = {m: aggregate(m, rows, seed=ctx.seed) for m in ctx.task.metrics}
     secs = np.array([r["seconds"] for r in rows])
-    fresh = [r for r in rows if not r["cached"]]
+    # cached rows keep the seconds measured when they were computed (a warm re-run bills what the cold run did);
+    # a row cached before timings were kept has none and is left out
+    fresh = [r for r in rows if not r["cached"] or r["seconds"] > 0]
+    waits = np.array([r["latency"] for r in rows if r.get("latency") is not None])  # cached rows keep theirs
     timings = SplitTimings(
         predict_seconds=predict_seconds,
         examples_per_second=len(fresh) / max(sum(r["seconds"] for r in fresh), 1e-9) if fresh else None,
-        latency_p50=float(np.percentile(secs, 50)), latency_p95=float(np.percentile(secs, 95)))
+        latency_p50=float(np.percentile(secs, 50)), latency_p95=float(np.percentile(secs, 95)),
+        request_latency_p50=float(np.percentile(waits, 50)) if len(waits) else None,
+        request_latency_p95=float(np.percentile(waits, 95)) if len(waits) else None,
+        requests_in_flight=in_flight if len(waits) else None, latency_requests=len(waits))
     counts = Counts(examples=len(rows), cached=sum(r["cached"] for r in rows),
                     truncated=sum(r["truncated"] for r in rows), tokens_in=sum(r["tokens_in"] for r in rows),
                     tokens_out=sum(r["tokens_out"] for r in rows))
@@ -293,12 +302,13 @@ def _summarize_split(ctx: RunContext, name: str, split: str, rows: list[dict],
     return scores, counts, timings
 
 
-_AGGREGATED = ("scores", "seconds", "cached", "truncated", "tokens_in", "tokens_out")
+_AGGREGATED = ("scores", "seconds", "cached", "truncated", "tokens_in", "tokens_out", "latency")
 
 
 def _compact(row: dict[str, Any], keep: tuple[str, ...] = _AGGREGATED) -> dict[str, Any]:
-    """The part of a prediction row that aggregation needs; the prompt and output stay on disk."""
-    return {k: row.get(k, 0) for k in keep}
+    """The part of a prediction row that aggregation needs; the prompt and output stay on disk. A row written
+    before request latencies were kept has none (None, not 0)."""
+    return {k: row.get(k, None if k == "latency" else 0) for k in keep}
 
 
 def _row(ctx: RunContext, p) -> dict[str, Any]:

@@ -17,9 +17,12 @@ class Generation:
     text: str
     tokens_in: int  # prompt tokens actually sent (after any truncation)
     tokens_out: int
-    seconds: float  # this example's share of its batch's wall time (batches run in parallel on an endpoint)
+    seconds: float  # this example's share of its batch's wall time (what throughput and the ledger bill)
     truncated: bool = False
     cached: bool = False
+    # request latency: seconds from submission to the last token. In a batch (hf, vllm) every request waits for
+    # the whole batch, so it is the batch's wall time; on an endpoint, the request's own send-to-last-byte time.
+    latency: float | None = None  # None: an entry cached before latencies were kept
 
 
 @dataclass
@@ -30,6 +33,10 @@ class OptionScore:
     logprob: float  # sum over the option's tokens, in nats
     tokens: int
     cached: bool = False
+    seconds: float = 0.0  # this option's share of its batch's wall time (kept in the cache, as for generations)
+    latency: float | None = None  # its batch's wall time: what a request scoring it waits
+    tokens_in: int = 0  # tokens the backend processed for this option (a shared context counted once, on one option)
+    tokens_out: int = 0  # tokens the backend generated for it (an endpoint's echo request generates one)
 
     @property
     def mean(self) -> float:
@@ -61,6 +68,11 @@ class Backend:
     def count_tokens(self, text: str) -> int:
         raise NotImplementedError
 
+    def in_flight(self, batch_size: int) -> int:
+        """How many requests run together when the runner hands over `batch_size` prompts: the batch a request
+        waits for (hf, vllm) or the endpoint's concurrency (openai). Request latencies are measured at this."""
+        return batch_size
+
     def generate(self, prompts: list[str], *, max_new_tokens: int, batch_size: int = 16, cache=None,
                  adapter: str = "", on_batch: Callable[[int], None] | None = None) -> list[Generation]:
         """Greedy completions of already-rendered prompts, reusing cached ones."""
@@ -76,7 +88,7 @@ class Backend:
 
     def describe(self) -> dict[str, Any]:
         return {"backend": self.backend, "name": self.name, "fingerprint": self.fingerprint, "device": self.device,
-                "context_length": self.context_length}
+                "context_length": self.context_length, "context_length_source": "model", "token_count": "tokenizer"}
 
     def close(self) -> None:
         """Free what the backend holds (an engine's memory, a client's connections)."""
@@ -128,6 +140,7 @@ def options_from_logprobs(split, limit: int, prompt_logprobs) -> list[list[Optio
         for _ in wholes:
             lp, s = next(flat)
             option = lp[s - 1 :]  # lp[j] is the log-probability of token j + 1
-            scores.append(OptionScore(float(sum(option)), len(option)))
+            # each sequence is sent whole (context + option) and the engine generates one token after it
+            scores.append(OptionScore(float(sum(option)), len(option), tokens_in=len(lp) + 1, tokens_out=1))
         out.append(scores)
     return out

@@ -26,7 +26,8 @@ from harness.cache import (NoCache, cached_choices, cached_map, cached_perplexit
                            load_generation)
 from harness.errors import HarnessError
 
-DEFAULT_CONTEXT = 4096  # when neither the config nor the server says
+DEFAULT_CONTEXT = 4096  # when neither the config nor the server says (recorded as context_length_source "default")
+ESTIMATED_TOKENS = "estimated: characters / 4"  # token counts of a hosted chat model without a tokenizer
 
 
 class EndpointError(HarnessError):
@@ -55,6 +56,7 @@ class OpenAIBackend(Backend):
         self.client = OpenAI(base_url=self.base_url, api_key=key, timeout=timeout, max_retries=0)
         self.fingerprint = hashlib.sha256(f"openai|{self.base_url}|{model}|{api}".encode()).hexdigest()[:16]
         self._context_length = context_length
+        self._context_source = "config" if context_length else None
         self._loglik: bool | None = None
         self.retries = 0  # retried requests, for the cost record
 
@@ -63,7 +65,9 @@ class OpenAIBackend(Backend):
     @property
     def context_length(self) -> int:
         if self._context_length is None:
-            self._context_length = self._server_context_length() or DEFAULT_CONTEXT
+            said = self._server_context_length()
+            self._context_length = said or DEFAULT_CONTEXT
+            self._context_source = "server" if said else "default"
         return self._context_length
 
     def render(self, messages: list[dict[str, str]]) -> str:
@@ -75,6 +79,9 @@ class OpenAIBackend(Backend):
         if self.tokenizer is None:
             return max(1, len(text) // 4)  # no tokenizer for a hosted chat model: about 4 characters a token
         return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def in_flight(self, batch_size: int) -> int:
+        return min(batch_size, self.concurrency)
 
     @property
     def supports_loglik(self) -> bool:  # type: ignore[override]
@@ -99,8 +106,8 @@ class OpenAIBackend(Backend):
                                   max_tokens=max_new_tokens, temperature=0)
                 text = resp.choices[0].text
             usage = resp.usage
-            gen = Generation(text.strip(), usage.prompt_tokens, usage.completion_tokens, time.perf_counter() - start,
-                             truncated)
+            took = time.perf_counter() - start  # this request's own send-to-last-byte time (retries included)
+            gen = Generation(text.strip(), usage.prompt_tokens, usage.completion_tokens, took, truncated, latency=took)
             cache.put_many("generation", {keys[i]: dump_generation(gen)})  # kept even if a neighbour fails
             return gen
 
@@ -109,7 +116,7 @@ class OpenAIBackend(Backend):
             with ThreadPoolExecutor(self.concurrency) as pool:
                 gens = list(pool.map(one, batch))
             share = (time.perf_counter() - start) / len(batch)  # like the other backends: the batch's wall time
-            for gen in gens:  # shared out (a request's own latency counts its wait behind the others in flight)
+            for gen in gens:  # shared out as the billed seconds; each keeps its own request latency
                 gen.seconds = share
             return gens
 
@@ -135,8 +142,10 @@ class OpenAIBackend(Backend):
             raise LoglikUnsupported(f"Endpoint {self.base_url} (model {self.name}) gives no prompt log-probabilities")
 
     def describe(self) -> dict[str, Any]:
-        return super().describe() | {"base_url": self.base_url, "api": self.api, "concurrency": self.concurrency,
-                                     "loglik": self._loglik}
+        described = super().describe()  # asks the server for its context length first, if the config did not say
+        return described | {"base_url": self.base_url, "api": self.api, "concurrency": self.concurrency,
+                            "loglik": self._loglik, "context_length_source": self._context_source,
+                            "token_count": "tokenizer" if self.tokenizer is not None else ESTIMATED_TOKENS}
 
     def close(self) -> None:
         self.client.close()

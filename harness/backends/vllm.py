@@ -74,6 +74,9 @@ class VLLMBackend(Backend):
     def count_tokens(self, text: str) -> int:
         return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 
+    def in_flight(self, batch_size: int) -> int:
+        return min(batch_size, CHUNK)
+
     def _run(self, token_lists: list[list[int]], params) -> list:
         from vllm.inputs import TokensPrompt
 
@@ -90,8 +93,9 @@ class VLLMBackend(Backend):
             ids = [fit_context(x, limit) for x in encoded]
             start = time.perf_counter()
             outs = self._run(ids, params)
-            share = (time.perf_counter() - start) / len(batch)
-            return [Generation(o.outputs[0].text.strip(), len(x), len(o.outputs[0].token_ids), share, len(e) > limit)
+            wall = time.perf_counter() - start  # every request of the engine call waits for all of it
+            return [Generation(o.outputs[0].text.strip(), len(x), len(o.outputs[0].token_ids), wall / len(batch),
+                               len(e) > limit, latency=wall)
                     for o, x, e in zip(outs, ids, encoded)]
 
         keys = [generation_key(self.fingerprint, adapter, p, max_new_tokens) for p in prompts]
