@@ -132,3 +132,30 @@ def test_why_line_says_no_drop_detectable_above_the_probe_s_reach(tmp_path):
     # a drop is reported beside what the probe could see; without a limit a probe that misses 0.05 is weak
     fell, md = _run(tmp_path / "fell", {"arc": _probe((0.6, 0.5, 0.7), (0.5, 0.4, 0.6), -0.1, 0.2, True)}, None)
     assert "accuracy fell by 0.100 on the 'arc' probes (its largest drop; the paired test detects drops from 0.200)" in md
+
+
+def test_dry_run_warns_when_the_probe_size_cannot_detect_max_forgetting_drop(tmp_path, tiny_dir):
+    import yaml
+    from typer.testing import CliRunner
+
+    from harness.app.cli import app
+    from harness.app.dryrun import probe_warnings
+    from harness.config import build_config
+
+    def config(limit, drop, items=120):
+        return build_config({"task": "summarization", "limit": limit, "probes": {"items": items},
+                             "decision": {"constraints": {"max_forgetting_drop": drop}}})
+
+    (warning,) = probe_warnings(config(40, 0.1))  # 20 items: at best a drop of 0.367 is seen
+    assert "has 20 items" in warning and f"detects drops from {detectable_drop(20):.3f}" in warning
+    assert "max_forgetting_drop 0.1" in warning
+    assert probe_warnings(config(None, 0.1)) == []  # 120 items see 0.066 at best
+    assert probe_warnings(config(40, None)) == []  # no limit: nothing to miss
+    assert "cannot detect any drop" in probe_warnings(config(8, 0.1))[0]  # 4 items never reach p < 0.05
+    run_yaml = tmp_path / "run.yaml"
+    run_yaml.write_text(yaml.safe_dump({"decision": {"constraints": {"max_forgetting_drop": 0.1}}}))
+    result = CliRunner().invoke(app, ["run", "--task", "summarization", "--model", str(tiny_dir), "--limit", "4",
+                                      "--max-new-tokens", "4", "--strategies", "prompt", "--out", str(tmp_path / "o"),
+                                      "--config", str(run_yaml), "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "forgetting probe 'forgetting' has 2 items" in " ".join(result.output.split())
