@@ -96,7 +96,7 @@ def _probe(base: tuple, adapted: tuple, delta: float, detectable: float | None, 
 
 def _run(tmp_path, sets: dict, limit: float | None = 0.05):
     from harness.results import BaseProbes
-    from reports.markdown import render
+    from reports import html, markdown
 
     strategies = {"prompt": {"scores": [0.0, 1.0] * 15},
                   "lora": {"scores": [1.0] * 30, "setup_seconds": 60, "trainable_params": 10**6,
@@ -105,13 +105,13 @@ def _run(tmp_path, sets: dict, limit: float | None = 0.05):
     record = store.read()
     record.base = BaseProbes(model_fingerprint="0" * 16)  # the probe sections render against a base
     store.write(record)
-    return analysed(store), render(store)
+    return analysed(store), markdown.render(store), html.render(store)
 
 
 def test_a_constraint_resting_only_on_a_probe_at_chance_is_not_measured_and_the_report_says_why(tmp_path):
     """ARC-Challenge-like: the base at 0.267 [0.183, 0.350] with chance 0.25. A drop of 0.15 there (over the
     0.05 limit) vetoed lora before; now the probe could not have seen a drop, so the constraint is not measured."""
-    record, md = _run(tmp_path, {"arc": _probe((0.267, 0.183, 0.35), (0.117, 0.05, 0.2), -0.15, 0.2, False)})
+    record, md, page = _run(tmp_path, {"arc": _probe((0.267, 0.183, 0.35), (0.117, 0.05, 0.2), -0.15, 0.2, False)})
     r = record.recommendation
     assert r.forgetting is None and "lora" not in r.vetoed and r.recommended == "lora"
     assert "| lora | arc (chance 0.25) · not informative (base at chance) | 0.267 [0.183, 0.350] |" in md
@@ -119,18 +119,19 @@ def test_a_constraint_resting_only_on_a_probe_at_chance_is_not_measured_and_the_
     why = next(line for line in md.splitlines() if "probes 'arc' (base 0.267" in line)
     assert "not informative for this model" in why and "the forgetting constraint is not measured" in why
     assert "use a probe the base model can do" in why and "no drop" not in why
+    assert "arc · not informative (base at chance)" in page and "the forgetting constraint is not measured" in page
 
 
 def test_why_line_says_no_drop_detectable_above_the_probe_s_reach(tmp_path):
-    weak, md = _run(tmp_path / "weak", {"arc": _probe((0.6, 0.48, 0.72), (0.6, 0.48, 0.72), 0.0, 0.367, True, 20)})
+    weak, md, _ = _run(tmp_path / "weak", {"arc": _probe((0.6, 0.48, 0.72), (0.6, 0.48, 0.72), 0.0, 0.367, True, 20)})
     assert weak.recommendation.forgetting.detectable == 0.367
     assert "lora: no drop detectable above 0.367 on the forgetting probes (+0.000 on 'arc'" in md
     assert "| lora | arc (chance 0.25) | 0.600 [0.480, 0.720] | 0.600 [0.480, 0.720] |" in md and "| 0.367 |" in md
-    strong, md = _run(tmp_path / "strong", {"arc": _probe((0.6, 0.55, 0.65), (0.61, 0.56, 0.66), 0.01, 0.03, True, 900)})
+    strong, md, _ = _run(tmp_path / "strong", {"arc": _probe((0.6, 0.55, 0.65), (0.61, 0.56, 0.66), 0.01, 0.03, True, 900)})
     assert "lora: no drop on the forgetting probes (-0.010; a drop of 0.030 would have been seen)" in md
     assert "detectable above" not in md
     # a drop is reported beside what the probe could see; without a limit a probe that misses 0.05 is weak
-    fell, md = _run(tmp_path / "fell", {"arc": _probe((0.6, 0.5, 0.7), (0.5, 0.4, 0.6), -0.1, 0.2, True)}, None)
+    fell, md, _ = _run(tmp_path / "fell", {"arc": _probe((0.6, 0.5, 0.7), (0.5, 0.4, 0.6), -0.1, 0.2, True)}, None)
     assert "accuracy fell by 0.100 on the 'arc' probes (its largest drop; the paired test detects drops from 0.200)" in md
 
 
