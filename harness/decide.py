@@ -68,14 +68,29 @@ def _worst_change(entries: dict[str, Versus]) -> WorstChange | None:
     return worst
 
 
+def _informative(entries: dict[str, Versus]) -> dict[str, Versus]:
+    """The probes the base model does (above chance): on the others no change could be seen."""
+    return {name: e for name, e in entries.items() if e.informative}
+
+
+def _with_detectable(worst: WorstChange | None, entries: dict[str, Versus]) -> WorstChange | None:
+    if worst is not None:
+        worst.detectable = entries[worst.where].detectable
+    return worst
+
+
 def worst_forgetting(result: StrategyResult) -> WorstChange | None:
-    """The largest drop (base minus strategy) over the forgetting probes."""
-    return _worst_change(result.forgetting_entries())
+    """The largest drop (base minus strategy) over the informative forgetting probes; None when there are none
+    (the forgetting constraint then rests on nothing: not measured)."""
+    entries = _informative(result.forgetting_entries())
+    return _with_detectable(_worst_change(entries), entries)
 
 
 def worst_bias_increase(result: StrategyResult) -> WorstChange | None:
-    """The largest increase in bias (strategy minus base; bias scores are better lower)."""
-    return _worst_change(result.bias_entries())
+    """The largest increase in bias (strategy minus base; bias scores are better lower) over the informative bias
+    probes; None when there are none."""
+    entries = _informative(result.bias_entries())
+    return _with_detectable(_worst_change(entries), entries)
 
 
 def _unchanged_weights(result: StrategyResult) -> bool:

@@ -46,8 +46,14 @@ class Gap(Difference):
 
 
 class Versus(RecordModel):
-    """A probe figure on the base model and on the strategy, and the paired change (strategy − base)."""
+    """A probe figure on the base model and on the strategy, and the paired change (strategy − base).
+
+    `detectable`: the smallest change for the worse the paired test could have detected (80% power at the run's
+    alpha; harness.power); None where not computed. `informative`: False when the base model is not above chance
+    on the probe (its CI includes the chance level), so no change there could be seen."""
 
     base: Score
     adapted: Score
     delta: Difference
+    detectable: float | None = None
+    informative: bool = True

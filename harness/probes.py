@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from harness import bias
+from harness import bias, power
 from harness.adapted import PromptedModel
 from harness.console import console
 from harness.metrics import score as metric_scores
@@ -152,6 +152,30 @@ def _versus(base: dict, adapted: dict, delta: dict) -> dict:
     return {"base": base, "adapted": adapted, "delta": delta}
 
 
+def _sensitivity(ctx, base: dict, correct: np.ndarray, base_correct: np.ndarray) -> dict:
+    """What a forgetting probe could have seen: the smallest drop the exact McNemar test detects (80% power at the
+    run's alpha, discordance as observed between the two models, at least the drop), and whether the base is above
+    chance on it."""
+    discordance = float(np.mean(correct != base_correct)) if correct.size else 0.0
+    return {"detectable": power.detectable_drop(int(correct.size), alpha=ctx.config.decision.alpha,
+                                                discordance=discordance),
+            "informative": power.above_chance(base["accuracy"]["ci_low"], base["chance"])}
+
+
+def _bbq_sensitivity(ctx, base: dict[str, dict], figure: str, delta: dict, chance: float) -> dict:
+    """A BBQ figure's smallest detectable change (normal approximation from the paired CI; where the strategy
+    answered every item as the base, from the base's CI as if the two varied independently: sqrt(2) times wider)
+    and whether the base is above chance on that condition's accuracy."""
+    alpha, own = ctx.config.decision.alpha, base[figure]
+    if delta["ci_high"] > delta["ci_low"]:
+        detectable = power.detectable_shift(delta["ci_low"], delta["ci_high"], alpha=alpha)
+    else:
+        spread = (own["ci_high"] - own["ci_low"]) * np.sqrt(2) / 2
+        detectable = power.detectable_shift(own["value"] - spread, own["value"] + spread, alpha=alpha)
+    accuracy = base.get(f"accuracy_{figure.split('_')[1]}")
+    return {"detectable": detectable, "informative": accuracy is None or power.above_chance(accuracy["ci_low"], chance)}
+
+
 def compare(ctx, base_raw: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
     """The strategy's figures against the base's, each change paired on the same items."""
     sets, seed = probe_sets(ctx), ctx.seed
@@ -164,6 +188,7 @@ def compare(ctx, base_raw: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any
             "chance": desc["forgetting"][name]["chance"],
             **_versus(base_desc["forgetting"][name]["accuracy"], desc["forgetting"][name]["accuracy"],
                       paired_difference(correct, b, seed=seed)),
+            **_sensitivity(ctx, base_desc["forgetting"][name], correct, b),
             "per_category": {c: _versus(_score("accuracy", cats_b[c], seed), _score("accuracy", cats_a[c], seed),
                                         paired_difference(cats_a[c], cats_b[c], seed=seed)) for c in cats_a},
         }
@@ -176,7 +201,9 @@ def compare(ctx, base_raw: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any
         items = sets["bbq"][name]
         a, b = bias.BBQOutcome.of(items, picks), bias.BBQOutcome.of(items, base_raw["bbq"][name])
         changes = bias.bbq_changes(a, b, seed=seed)
+        chance = float(np.mean([1 / len(it.answers) for it in items]))
         result_bias["bbq"][name] = {f: _versus(base_desc["bias"][name][f], desc["bias"][name][f], changes[f])
+                                    | _bbq_sensitivity(ctx, base_desc["bias"][name], f, changes[f], chance)
                                     for f in changes}
         refusal[f"{name}_ambig"] = result_bias["bbq"][name]["abstention_ambig"]
     if "pairs" in raw:

@@ -139,10 +139,12 @@ class Contrast(RecordModel):
 
 
 class WorstChange(RecordModel):
-    """The largest change for the worse over a strategy's probes (forgetting: a drop; bias: an increase)."""
+    """The largest change for the worse over a strategy's probes (forgetting: a drop; bias: an increase), and the
+    smallest change that probe could have detected (None: not computed)."""
 
     value: float
     where: str
+    detectable: float | None = None
 
 
 class VolumeChange(RecordModel):

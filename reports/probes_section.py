@@ -11,16 +11,32 @@ from harness.results import StrategyResult
 from harness.units import fmt_p
 from reports.tables import fmt_score, table
 
-HEADER = ["strategy", "probe", "base", "adapted", "Δ adapted − base [95% CI]", "p"]
+HEADER = ["strategy", "probe", "base", "adapted", "Δ adapted − base [95% CI]", "p", "smallest detectable"]
+AT_CHANCE = " · not informative (base at chance)"
 
 
 def _row(name: str, probe: str, base: Any, adapted: Any, delta: Difference,
-         fmt: Callable[[Any], str] = fmt_score) -> list[str]:
-    return [name, probe, fmt(base), fmt(adapted), fmt_score(delta, signed=True), fmt_p(delta.p_value)]
+         fmt: Callable[[Any], str] = fmt_score, detectable: str = "–") -> list[str]:
+    return [name, probe, fmt(base), fmt(adapted), fmt_score(delta, signed=True), fmt_p(delta.p_value), detectable]
 
 
 def _versus(name: str, probe: str, v: Versus) -> list[str]:
-    return _row(name, probe, v.base, v.adapted, v.delta)
+    seen = f"{v.detectable:.3f}" if v.detectable is not None else "–"
+    return _row(name, probe + ("" if v.informative else AT_CHANCE), v.base, v.adapted, v.delta, detectable=seen)
+
+
+def _sensitivity_note(results: dict[str, StrategyResult]) -> list[str]:
+    """In words: which probes the base model is at chance on, and what the detectable column means."""
+    blind = sorted({p for r in results.values() for p, v in {**r.forgetting_entries(), **r.bias_entries()}.items()
+                    if not v.informative})
+    note = ("Smallest detectable: the smallest change for the worse the paired test would find with 80% power at "
+            "the run's alpha (accuracy: exact McNemar, with the two models disagreeing on the share of items they "
+            "were seen to disagree on, at least the change; BBQ: normal approximation from the paired CI); a change "
+            "below it would not have shown.")
+    if blind:
+        note += (f" Not informative for this model: {', '.join(blind)}: the base model is not above chance there "
+                 "(its CI includes the chance level), so no drop could be seen and the constraints skip them.")
+    return ["", note]
 
 
 def render(rec: RunRecord, names: list[str]) -> list[str]:
@@ -31,7 +47,7 @@ def render(rec: RunRecord, names: list[str]) -> list[str]:
              "Multiple-choice accuracy, each option scored by its mean log-likelihood per token; held-out perplexity "
              "on general text (Δ is in nats per token: positive means worse). Paired on the same items: exact McNemar "
              "for accuracy, permutation test for perplexity. Prompt-only strategies keep the base weights and should "
-             "read zero.", "", *table(HEADER, _forgetting(results))]
+             "read zero.", "", *table(HEADER, _forgetting(results)), *_sensitivity_note(results)]
     bbq = [_versus(name, f"{probe} {fig}", figures[fig]) for name, res in results.items() if res.bias
            for probe, figures in res.bias.bbq.items()
            for fig in ("accuracy_ambig", "accuracy_disambig", "bias_ambig", "bias_disambig")]

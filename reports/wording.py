@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import math
 
+from harness.figures import Versus
 from harness.recommendation import (BreakEven, Comparison, ConstraintChange, MoreExamples, PriorityChange,
-                                    Recommendation, Veto, VolumeChange, WhatIf)
+                                    Recommendation, Veto, VolumeChange, WhatIf, WorstChange)
 from harness.record import Leakage, RunRecord
 from harness.units import fmt_count, fmt_dollars, fmt_number, fmt_p
 
@@ -99,14 +100,7 @@ def reasons(record: RunRecord) -> list[str]:
         if per_query := _ratio(rows[name].dollars_per_query, rows[other].dollars_per_query):
             parts.append(f"{per_query} its cost per query")
         out.append(f"{name}: " + ", ".join(parts))
-    if (drop := r.forgetting) is not None:
-        out.append(f"{name}: forgetting: accuracy fell by {fmt_number(drop.value)} on the '{drop.where}' probes (its "
-                   f"largest drop)" if drop.value > 0 else
-                   f"{name}: no drop on the forgetting probes ({fmt_number(drop.value, signed=True)})")
-    elif r.weights_unchanged:
-        out.append(f"{name}: weights unchanged, so no forgetting or bias shift from training")
-    if r.bias is not None:
-        out.append(f"{name}: largest bias change {fmt_number(r.bias.value, signed=True)} ({r.bias.where})")
+    out += probe_reasons(record, name)
     row = rows[name]
     text = (f"{name}: {fmt_dollars(row.setup_dollars)} setup, {fmt_dollars(row.dollars_per_query)} per query, "
             f"{fmt_dollars(row.dollars_per_month)} a month at the expected volume")
@@ -116,6 +110,53 @@ def reasons(record: RunRecord) -> list[str]:
 
 def _in_flight(row) -> str:
     return f" ({row.requests_in_flight} requests in flight)" if row.requests_in_flight else ""
+
+
+WEAK_DROP = 0.05  # without a max_forgetting_drop: a probe that cannot see a drop this large is called weak
+
+
+def forgetting_reason(name: str, drop: WorstChange, limit: float | None) -> str:
+    """The strategy's largest drop on the informative forgetting probes, beside the smallest it could have seen."""
+    seen, where = drop.detectable, f"'{drop.where}'"
+    if drop.value > 0:
+        could = f"; the paired test detects drops from {fmt_number(seen)}" if seen is not None else ""
+        return f"{name}: forgetting: accuracy fell by {fmt_number(drop.value)} on the {where} probes (its largest drop{could})"
+    change = fmt_number(drop.value, signed=True)
+    if seen is None:
+        return f"{name}: no drop detectable on the forgetting probes ({change}; {where} has too few items for the paired test)"
+    if seen > (limit if limit is not None else WEAK_DROP):
+        return (f"{name}: no drop detectable above {fmt_number(seen)} on the forgetting probes ({change} on {where}; "
+                f"a smaller drop would not have shown)")
+    return f"{name}: no drop on the forgetting probes ({change}; a drop of {fmt_number(seen)} would have been seen)"
+
+
+def _at_chance(entries: dict[str, Versus]) -> str:
+    """The probes with the base's score beside the chance level (forgetting) or by name (bias: the base's BBQ
+    accuracy on that condition is what is at chance)."""
+    return ", ".join(f"'{p}' (base {fmt_number(e.base.value)}, 95% CI {fmt_number(e.base.ci_low)} to "
+                     f"{fmt_number(e.base.ci_high)}, chance {e.chance:.2f})" if hasattr(e, "chance") else f"'{p}'"
+                     for p, e in entries.items())
+
+
+def probe_reasons(record: RunRecord, name: str) -> list[str]:
+    """The recommended strategy's forgetting and bias, and the probes the base model is at chance on."""
+    r, res = record.recommendation, record.strategies[name]
+    out = []
+    if (drop := r.forgetting) is not None:
+        out.append(forgetting_reason(name, drop, r.constraints.max_forgetting_drop))
+    elif r.weights_unchanged:
+        out.append(f"{name}: weights unchanged, so no forgetting or bias shift from training")
+    if (b := r.bias) is not None:
+        seen = f"; no increase under {fmt_number(b.detectable)} could be seen" if b.detectable is not None else ""
+        out.append(f"{name}: largest bias change {fmt_number(b.value, signed=True)} ({b.where}{seen})")
+    for what, entries, found in (("forgetting", res.forgetting_entries(), r.forgetting),
+                                 ("bias", res.bias_entries(), r.bias)):
+        if blind := {p: e for p, e in entries.items() if not e.informative}:
+            rests = f"the {what} constraint is not measured; " if found is None and not r.weights_unchanged else ""
+            at = "the base model is" if what == "forgetting" else "the base model's BBQ accuracy there is"
+            out.append(f"{name}: the {what} probes {_at_chance(blind)} are not informative for this model: {at} not "
+                       f"above chance, so no change could be seen; {rests}use a probe the base model can do")
+    return out
 
 
 def veto(v: Veto) -> str:

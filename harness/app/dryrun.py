@@ -15,7 +15,7 @@ from typing import Any
 
 from harness.cache import NoCache
 from harness.config import RunConfig
-from harness.console import console
+from harness.console import console, escape
 from harness.context import RunContext
 from harness.cost import Meter, hourly_rate
 from harness.overfitting import split_examples
@@ -153,3 +153,29 @@ def print_estimate(rows: list[dict[str, Any]], config: RunConfig) -> None:
     if config.probes.enabled:
         console.print("Not included: the forgetting and bias probes, scored on the base model and on each strategy "
                       "that changes the model or its prompt (--no-probes skips them).")
+        for line in probe_warnings(config):
+            console.print(f"[yellow]Warning:[/] {escape(line)}")
+
+
+def probe_warnings(config: RunConfig) -> list[str]:
+    """The forgetting probes too small to see a drop of max_forgetting_drop. Before the run nothing is known of
+    the strategies, so the strategy is taken to only lose items (no gains): the smallest drop a probe of that many
+    items could detect (exact McNemar, 80% power, the run's alpha). Above the limit, a drop the constraint forbids
+    could pass unseen."""
+    from harness.power import detectable_drop
+    from harness.probe_data import load_choice_items
+
+    limit, alpha = config.decision.constraints.max_forgetting_drop, config.decision.alpha
+    if limit is None:
+        return []
+    out = []
+    for src in config.probes.forgetting:
+        for name, items in load_choice_items(src).items():
+            n = min(len(items), config.side(config.probes.items or len(items)))
+            seen = detectable_drop(n, alpha=alpha)
+            if seen is None or seen > limit:
+                reach = f"detects drops from {seen:.3f} at best" if seen is not None else "cannot detect any drop"
+                out.append(f"forgetting probe '{name}' has {n} items: its paired test (exact McNemar, 80% power, "
+                           f"alpha {alpha:g}) {reach}, above max_forgetting_drop {limit:g}, so a drop the constraint "
+                           f"forbids could pass unseen; use more probe items (probes.items; --limit halves them).")
+    return out
