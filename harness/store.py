@@ -23,6 +23,7 @@ from typing import Any, Iterator
 
 from harness.errors import HarnessError
 from harness.migrate import load
+from harness.redact import redact_data
 from harness.record import RunRecord
 
 
@@ -38,7 +39,7 @@ def write_json(path: Path, data: Any) -> None:
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     with tmp.open("w", encoding="utf-8") as f:
-        json.dump(data, f, indent=2, ensure_ascii=False, default=str)
+        json.dump(redact_data(data), f, indent=2, ensure_ascii=False, default=str)
         f.write("\n")
         f.flush()
         os.fsync(f.fileno())
@@ -121,7 +122,7 @@ class RunStore:
         """Append a batch in one write (a kill leaves whole batches), after dropping a line a crash cut short."""
         path = self.predictions_path(strategy, split)
         path.parent.mkdir(parents=True, exist_ok=True)
-        data = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows).encode("utf-8")
+        data = "".join(json.dumps(redact_data(row), ensure_ascii=False) + "\n" for row in rows).encode("utf-8")
         with path.open("ab", buffering=0) as f:
             end = f.seek(0, os.SEEK_END)
             if end:

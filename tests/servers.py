@@ -73,7 +73,8 @@ class VLLMServer:
 class ScriptedServer:
     """An OpenAI-compatible /v1/completions endpoint that answers deterministically (the prompt's last words,
     reversed) and follows a script: `script` is a list of what to do for the next requests ("429", "500",
-    "malformed", "slow", "404"); after it runs out, requests succeed. `die_after` stops the server after that many
+    "malformed", "slow", "404", "echo-key": a 401 whose error body quotes the request's Authorization header, as
+    careless servers do); after it runs out, requests succeed. `auth` records every Authorization header received. `die_after` stops the server after that many
     successful answers (a server killed mid-run)."""
 
     def __init__(self, script: list[str] | None = None, *, die_after: int | None = None, port: int | None = None,
@@ -83,6 +84,7 @@ class ScriptedServer:
         self.slow_seconds = slow_seconds
         self.answered = 0
         self.requests = 0
+        self.auth: list[str] = []
         self.lock = threading.Lock()
         self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
@@ -100,6 +102,7 @@ class ScriptedServer:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 with server.lock:
                     server.requests += 1
+                    server.auth.append(self.headers.get("Authorization", ""))
                     action = server.script.pop(0) if server.script else "ok"
                     dead = server.die_after is not None and server.answered >= server.die_after
                     if action in ("ok", "slow") and not dead:
@@ -109,6 +112,10 @@ class ScriptedServer:
                     return
                 if action == "429":
                     return self._send(429, {"error": {"message": "rate limited"}}, {"Retry-After": "0"})
+                if action == "echo-key":
+                    header = self.headers.get("Authorization", "")
+                    return self._send(401, {"error": {"message": f"Incorrect API key provided: {header} "
+                                                                 f"(key {header.partition(' ')[2]})"}})
                 if action in ("500", "404"):
                     return self._send(int(action), {"error": {"message": f"scripted {action}"}})
                 if action == "malformed":

@@ -25,6 +25,7 @@ from harness.backends.base import Backend, Generation, LoglikUnsupported, fit_co
 from harness.cache import (NoCache, cached_choices, cached_map, cached_perplexity, dump_generation, generation_key,
                            load_generation)
 from harness.errors import HarnessError
+from harness.redact import clean_url, register
 
 DEFAULT_CONTEXT = 4096  # when neither the config nor the server says
 
@@ -41,18 +42,20 @@ class OpenAIBackend(Backend):
                  retry_wait: float = 1.0, context_length: int | None = None):
         from openai import OpenAI
 
-        self.name, self.base_url, self.api = model, base_url.rstrip("/"), api
+        url = base_url.rstrip("/")  # the requests keep its credentials; what is recorded or shown does not
+        self.name, self.base_url, self.api = model, clean_url(url), api
         self.device = "remote"
         self.tokenizer = tokenizer
         self.concurrency, self.max_retries, self.retry_wait = concurrency, max_retries, retry_wait
         key = "EMPTY"  # local servers take any key
         if api_key_env:
             key = os.environ.get(api_key_env, "")
+            register(key)
             if not key:
                 raise HarnessError(f"The API key for model '{model}' is to come from ${api_key_env}, which is not set.",
                                    hint=f"export {api_key_env}=... (the key is read from the environment, never "
                                         "from the config file).")
-        self.client = OpenAI(base_url=self.base_url, api_key=key, timeout=timeout, max_retries=0)
+        self.client = OpenAI(base_url=url, api_key=key, timeout=timeout, max_retries=0)
         self.fingerprint = hashlib.sha256(f"openai|{self.base_url}|{model}|{api}".encode()).hexdigest()[:16]
         self._context_length = context_length
         self._loglik: bool | None = None
