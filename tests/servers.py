@@ -74,12 +74,16 @@ class ScriptedServer:
     """An OpenAI-compatible /v1/completions endpoint that answers deterministically (the prompt's last words,
     reversed) and follows a script: `script` is a list of what to do for the next requests ("429", "500",
     "malformed", "slow", "404", "echo-key": a 401 whose error body quotes the request's Authorization header, as
-    careless servers do); after it runs out, requests succeed. `auth` records every Authorization header received. `die_after` stops the server after that many
+    careless servers do; bytes: a 200 reply with that body; a dict: an answer with those fields replaced, e.g.
+    {"usage": None}); after it runs out, requests succeed. `auth` records every Authorization header received.
+    `card` adds fields to the /v1/models entry (max_model_len, root); `reply` replaces fields of every answer (a
+    `model` other than the one asked for, a `system_fingerprint`); `chat` answers /v1/chat/completions. `die_after` stops the server after that many
     successful answers (a server killed mid-run)."""
 
-    def __init__(self, script: list[str] | None = None, *, die_after: int | None = None, port: int | None = None,
-                 slow_seconds: float = 3.0):
+    def __init__(self, script: list | None = None, *, die_after: int | None = None, port: int | None = None,
+                 slow_seconds: float = 3.0, card: dict | None = None, reply: dict | None = None):
         self.script = list(script or [])
+        self.card, self.reply = dict(card or {}), dict(reply or {})
         self.die_after = die_after
         self.slow_seconds = slow_seconds
         self.answered = 0
@@ -96,7 +100,7 @@ class ScriptedServer:
 
             def do_GET(self):  # /v1/models: no max_model_len, like most servers
                 self._send(200, {"object": "list", "data": [{"id": "scripted", "object": "model", "created": 0,
-                                                            "owned_by": "test"}]})
+                                                            "owned_by": "test", **server.card}]})
 
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
@@ -104,6 +108,8 @@ class ScriptedServer:
                     server.requests += 1
                     server.auth.append(self.headers.get("Authorization", ""))
                     action = server.script.pop(0) if server.script else "ok"
+                    changes = action if isinstance(action, dict) else {}
+                    action = "ok" if changes else action
                     dead = server.die_after is not None and server.answered >= server.die_after
                     if action in ("ok", "slow") and not dead:
                         server.answered += 1  # reserved here, so exactly `die_after` requests are answered
@@ -120,14 +126,19 @@ class ScriptedServer:
                     return self._send(int(action), {"error": {"message": f"scripted {action}"}})
                 if action == "malformed":
                     return self._raw(200, b'{"id": "x", "choices": [')
+                if isinstance(action, bytes):
+                    return self._raw(200, action)
                 if action == "slow":
                     time.sleep(server.slow_seconds)
-                words = str(body["prompt"]).split()
+                chat = "messages" in body
+                words = str(body["messages"][-1]["content"] if chat else body["prompt"]).split()
                 text = " " + " ".join(reversed(words[-4:]))
-                self._send(200, {"id": "cmpl", "object": "text_completion", "created": 0, "model": body["model"],
-                                 "choices": [{"index": 0, "text": text, "finish_reason": "stop", "logprobs": None}],
+                choice = {"index": 0, "finish_reason": "stop", "logprobs": None,
+                          **({"message": {"role": "assistant", "content": text}} if chat else {"text": text})}
+                self._send(200, {"id": "cmpl", "object": "chat.completion" if chat else "text_completion", "created": 0,
+                                 "model": body["model"], "choices": [choice],
                                  "usage": {"prompt_tokens": len(words), "completion_tokens": 4,
-                                           "total_tokens": len(words) + 4}})
+                                           "total_tokens": len(words) + 4}, **server.reply, **changes})
                 if server.die_after is not None and server.answered >= server.die_after:
                     threading.Thread(target=server.stop, daemon=True).start()
 
