@@ -4,6 +4,7 @@ a run that loses its server mid-way and resumes, and per-strategy models in one 
 from __future__ import annotations
 
 import json
+from importlib import metadata
 
 import pytest
 import yaml
@@ -159,6 +160,8 @@ def test_per_strategy_models_and_token_prices_reach_the_record_and_report(tmp_pa
     rec = json.loads((run_dir / "run.json").read_text())
     assert rec["strategies"]["prompt@api"]["backend"] == "openai" and rec["strategies"]["prompt"]["backend"] == "hf"
     assert rec["models"]["api"]["base_url"] == server.base_url
+    assert rec["models"]["api"]["served"]["model"] == "scripted"  # what identified the served weights
+    assert rec["environment"]["packages"]["openai"] == metadata.version("openai")  # the backend's client, recorded
     ledger = rec["cost_ledger"]["strategies"]
     api = ledger["prompt@api"]
     assert api["pricing"] == "per token" and ledger["prompt"]["pricing"] == "per hour"
@@ -280,3 +283,42 @@ def test_new_weights_under_the_same_name_miss_the_cache(tiny_tok, change):
         assert [g.cached for g in gens] == [False, False] and after.requests == 1 + 2
     finally:
         after.stop()
+
+
+def test_a_served_base_model_without_logprobs_says_which_probes_cannot_run_and_runs_the_rest(tmp_path, tiny_dir,
+                                                                                                monkeypatch, capsys):
+    server = ScriptedServer()
+    try:
+        cfg = {"models": {"base": {"backend": "openai", "base_url": server.base_url, "id": "scripted",
+                                   "tokenizer": str(tiny_dir), "max_retries": 0}}}
+        (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
+        status, output = cli(monkeypatch, capsys, "run", "--task", "summarization", "--limit", "4",
+                             "--overfit-sample", "0", "--strategies", "prompt", "--config", str(tmp_path / "c.yaml"),
+                             "--out", str(tmp_path / "o"))
+    finally:
+        server.stop()
+    assert status == 0, output
+    assert "gives no prompt log-probabilities, so the forgetting, BBQ bias and perplexity probes cannot run" in output
+    rec = json.loads((next((tmp_path / "o").iterdir()) / "run.json").read_text())
+    assert rec["base"]["forgetting"] == {} and rec["base"]["counterfactual"]["pairs"] == 2  # the rest ran
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:notaport/v1", "127.0.0.1:8000/v1", "http:///v1"])
+def test_an_unparseable_base_url_is_caught_before_the_run_folder_and_any_request(tmp_path, tiny_dir, monkeypatch,
+                                                                                capsys, url):
+    config = _served_config(tmp_path, tiny_dir, url)
+    status, output = cli(monkeypatch, capsys, "run", "--task", "summarization", "--model", str(tiny_dir),
+                         "--strategies", "prompt@api", "--config", config, "--out", str(tmp_path / "o"))
+    assert status == 2 and "models.api.base_url" in output and "http://HOST:PORT/v1" in output, output
+    assert not (tmp_path / "o").exists()
+
+
+def test_an_unset_api_key_env_is_caught_before_the_run_folder(tmp_path, tiny_dir, monkeypatch, capsys):
+    monkeypatch.delenv("HARNESS_UNSET_KEY", raising=False)
+    cfg = yaml.safe_load(open(_served_config(tmp_path, tiny_dir, "http://127.0.0.1:9/v1")))
+    cfg["models"]["api"]["api_key_env"] = "HARNESS_UNSET_KEY"
+    (tmp_path / "k.yaml").write_text(yaml.safe_dump(cfg))
+    status, output = cli(monkeypatch, capsys, "run", "--task", "summarization", "--model", str(tiny_dir),
+                         "--strategies", "prompt@api", "--config", str(tmp_path / "k.yaml"), "--out", str(tmp_path / "o"))
+    assert status == 2 and "models.api.api_key_env" in output and "$HARNESS_UNSET_KEY" in output, output
+    assert not (tmp_path / "o").exists()
