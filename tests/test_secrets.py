@@ -109,3 +109,24 @@ def test_redaction_removes_registered_keys_and_url_credentials_from_text_and_dat
         assert redact.redact("key") == "key" and redact.clean_url("http://h/v1") == "http://h/v1"
     finally:
         redact.forget()
+
+
+def test_a_traceback_from_a_bug_is_redacted_too(monkeypatch, capsys):
+    import harness.app.cli as cli_module
+
+    key = "sk-live-" + secrets.token_hex(16)
+
+    def crash():
+        redact.register(key)  # as the backend does when it reads the key
+        raise RuntimeError(f"unexpected reply quoting {key} from https://u:{key[:12]}xyz@h/v1")
+
+    monkeypatch.setattr(cli_module, "app", crash)
+    try:
+        try:
+            cli_module.main()
+        except SystemExit as done:
+            assert done.code == 1
+        err = capsys.readouterr().err
+    finally:
+        redact.forget()
+    assert "RuntimeError: unexpected reply quoting [redacted] from https://h/v1" in err and key not in err

@@ -294,6 +294,14 @@ def main() -> None:
         raise SystemExit(2)
     except KeyboardInterrupt as exc:
         raise SystemExit(getattr(exc, "exit_code", 130))  # 130 after SIGINT, 143 after SIGTERM
+    except Exception:  # a bug: its traceback as Python prints it, through the one redaction step
+        import sys
+        import traceback
+
+        from harness.redact import redact
+
+        sys.stderr.write(redact(traceback.format_exc()))
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ from typing import Any
 from harness.backends.base import Backend, Generation, LoglikUnsupported, fit_context, options_from_logprobs
 from harness.cache import (NoCache, cached_choices, cached_map, cached_perplexity, dump_generation, generation_key,
                            load_generation)
-from harness.backends.replies import ChatCompletion, Completion, Malformed, ModelCard, ModelList, parse
+from harness.backends.replies import ChatCompletion, Completion, Echoed, Malformed, ModelCard, ModelList, parse
 from harness.errors import HarnessError
 from harness.redact import clean_url, register
 
@@ -191,7 +191,7 @@ class OpenAIBackend(Backend):
 
     def _echo_logprobs(self, token_lists: list[list[int]]) -> list[list[float]]:
         """Per sequence, the log-probability of each token after the first (one request for the batch)."""
-        resp = self._call(self.client.completions.with_raw_response.create, Completion, model=self.name,
+        resp = self._call(self.client.completions.with_raw_response.create, Echoed, model=self.name,
                           prompt=token_lists, max_tokens=1, temperature=0, echo=True, logprobs=0)
         choices = sorted(resp.choices, key=lambda c: c.index)
         out = []

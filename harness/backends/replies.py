@@ -64,16 +64,25 @@ class ChatCompletion(Served):
     choices: list[ChatChoice] = Field(min_length=1)
 
 
+class Echoed(Reply):
+    """A reply to a log-probability request (`echo`): only its choices are read."""
+
+    choices: list[CompletionChoice] = Field(min_length=1)
+
+
+IDENTITY = {"id", "root", "parent", "owned_by", "created", "max_model_len"}  # the /v1/models card fields kept
+
+
 class ModelCard(Reply):
     id: StrictStr
     max_model_len: Optional[StrictInt] = Field(None, ge=1)  # vLLM says; most others do not
 
     def identity(self) -> dict[str, Any]:
-        """What the card says about the weights served (vLLM's `created` is the time of the request: left out)."""
+        """What the card says about the weights served. vLLM's `created` (and its `permission` entries) are made
+        afresh for every request: left out."""
         card = self.model_dump(mode="json")
-        if card.get("owned_by") == "vllm":
-            card.pop("created", None)
-        return card
+        keep = IDENTITY - ({"created"} if card.get("owned_by") == "vllm" else set())
+        return {k: card[k] for k in sorted(keep) if card.get(k) is not None}
 
 
 class ModelList(Reply):
