@@ -71,6 +71,14 @@ def redact_data(value: Any) -> Any:
     return value
 
 
+def redacting_excepthook(kind, value, tb) -> None:
+    """sys.excepthook: the traceback Python would print, redacted."""
+    import sys
+    import traceback
+
+    sys.stderr.write(redact("".join(traceback.format_exception(kind, value, tb))))
+
+
 def forget() -> None:
     """Drop every registered secret (tests)."""
     with _lock:

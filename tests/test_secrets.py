@@ -9,6 +9,7 @@ import json
 import secrets
 from pathlib import Path
 
+import pytest
 import yaml
 
 from harness import redact
@@ -112,6 +113,8 @@ def test_redaction_removes_registered_keys_and_url_credentials_from_text_and_dat
 
 
 def test_a_traceback_from_a_bug_is_redacted_too(monkeypatch, capsys):
+    import sys
+
     import harness.app.cli as cli_module
 
     key = "sk-live-" + secrets.token_hex(16)
@@ -121,11 +124,11 @@ def test_a_traceback_from_a_bug_is_redacted_too(monkeypatch, capsys):
         raise RuntimeError(f"unexpected reply quoting {key} from https://u:{key[:12]}xyz@h/v1")
 
     monkeypatch.setattr(cli_module, "app", crash)
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # restored after the test
     try:
-        try:
+        with pytest.raises(RuntimeError) as crashed:
             cli_module.main()
-        except SystemExit as done:
-            assert done.code == 1
+        sys.excepthook(crashed.type, crashed.value, crashed.tb)  # what Python does with it at the top level
         err = capsys.readouterr().err
     finally:
         redact.forget()

@@ -287,6 +287,11 @@ def cache_clear(kind: Optional[str] = typer.Option(None, "--kind", help="only th
 
 
 def main() -> None:
+    import sys
+
+    from harness.redact import redacting_excepthook
+
+    sys.excepthook = redacting_excepthook  # a bug's traceback, as Python prints it, through the redaction step
     try:
         app()
     except HarnessError as exc:
@@ -294,14 +299,6 @@ def main() -> None:
         raise SystemExit(2)
     except KeyboardInterrupt as exc:
         raise SystemExit(getattr(exc, "exit_code", 130))  # 130 after SIGINT, 143 after SIGTERM
-    except Exception:  # a bug: its traceback as Python prints it, through the one redaction step
-        import sys
-        import traceback
-
-        from harness.redact import redact
-
-        sys.stderr.write(redact(traceback.format_exc()))
-        raise SystemExit(1)
 
 
 if __name__ == "__main__":
