@@ -27,6 +27,7 @@ from harness.config import RunConfig
 from harness.errors import HarnessError, unknown_name
 from harness.record import Environment, ModelInfo, TaskInfo, problems
 from harness.figures import RecordModel, Score
+from harness.redact import redact_data
 from harness.store import RunStore, safe_name, write_json
 
 BASELINE_SCHEMA = 1
@@ -193,7 +194,7 @@ def scan_baselines(folder: Path | str | None = None) -> tuple[list[Baseline], di
 
 def _write_lines(path: Path, rows: list[dict[str, Any]]) -> None:
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    tmp.write_text("".join(json.dumps(redact_data(r), ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     os.replace(tmp, path)
 
 

@@ -18,6 +18,7 @@ class Section(BaseModel):
 
 
 DEVICE_PATTERN = r"auto|cpu|cuda|cuda:\d+|mps"
+ENV_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 
 
 class FewShotConfig(Section):
@@ -236,6 +237,15 @@ class ModelSpec(Section):
     kv_cache_gb: float = Field(2.0, gt=0, description="vllm on a CPU: GiB set aside for the KV cache")
     engine_args: dict[str, Any] = Field(default_factory=dict, description="vllm: more vllm.LLM arguments")
     prices: ModelPrices = Field(default_factory=ModelPrices)
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _a_variable_name(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(ENV_NAME, v):  # a pasted key: never echo it
+            raise ValueError(f"api_key_env must name an environment variable (letters, digits, _; it was {len(v)} "
+                             "characters that are not one: a key pasted in place of a name?); put the key in a "
+                             "variable (export MY_API_KEY=...) and give its name, api_key_env: MY_API_KEY")
+        return v
 
     @model_validator(mode="after")
     def _openai_needs_url(self) -> "ModelSpec":

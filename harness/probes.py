@@ -76,13 +76,13 @@ def outcomes(ctx, model) -> dict[str, Any]:
     sets = probe_sets(ctx)
     out: dict[str, Any] = {"choice": {}, "bbq": {}}
     with console.status(f"{model.name}: probes (log-likelihood)..."):
-        for name, items in sets["choice"].items():
+        for name, items in (sets["choice"] if model.model.supports_loglik else {}).items():
             scored = model.score_choices([(it.context, list(it.choices)) for it in items])
             out["choice"][name] = np.array([pick(s) == it.answer for s, it in zip(scored, items)], dtype=float)
-        for name, items in sets["bbq"].items():
+        for name, items in (sets["bbq"] if model.model.supports_loglik else {}).items():
             scored = model.score_choices([(it.prompt, [" " + a for a in it.answers]) for it in items])
             out["bbq"][name] = [pick(s) for s in scored]
-        if sets["texts"]:
+        if sets["texts"] and model.model.supports_loglik:
             ppl = model.perplexity(sets["texts"])
             out["nll"] = np.array([-s.logprob / max(s.tokens, 1) for s in ppl])
             out["nll_total"] = (-sum(s.logprob for s in ppl), sum(s.tokens for s in ppl))
@@ -222,6 +222,15 @@ def compare(ctx, base_raw: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any
 
 
 # --- the runner's two calls --------------------------------------------------------------------------------------
+
+
+def loglik_note(backend) -> str | None:
+    """What cannot be measured on a backend without prompt log-probabilities (said before the probes run)."""
+    if backend.supports_loglik:
+        return None
+    return (f"{backend.name} ({backend.backend}) gives no prompt log-probabilities, so the forgetting, BBQ bias and "
+            "perplexity probes cannot run on it and are skipped; the counterfactual-pair and refusal probes "
+            "(generation) run.")
 
 
 def base_model(ctx):

@@ -8,7 +8,7 @@ harness/run.schema.json).
 from __future__ import annotations
 
 import json
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError
 
@@ -54,6 +54,7 @@ class ModelInfo(RecordModel):
     api: str | None = None
     concurrency: int | None = None
     loglik: bool | None = None
+    served: dict[str, Any] | None = None  # openai: what the server says identifies the weights (card, model, fingerprint)
     load_seconds: float | None = None  # vllm
 
 

@@ -23,6 +23,7 @@ from typing import Any, Iterator
 
 from harness.errors import HarnessError, write_failed
 from harness.migrate import load
+from harness.redact import redact_data
 from harness.record import RunRecord
 
 
@@ -52,7 +53,7 @@ def write_json(path: Path, data: Any) -> None:
     an empty sample; the reports print it as nan); user settings never hold NaN or infinity (the config rejects them)."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    text = json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
+    text = json.dumps(redact_data(data), indent=2, ensure_ascii=False, default=str) + "\n"
     try:
         with tmp.open("wb") as f:
             _write_bytes(f, text.encode("utf-8"))
@@ -149,7 +150,7 @@ class RunStore:
         if self._writers.setdefault(path, strategy) != strategy:
             check_distinct_files([self._writers[path], strategy])
         path.parent.mkdir(parents=True, exist_ok=True)
-        data = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows).encode("utf-8")
+        data = "".join(json.dumps(redact_data(row), ensure_ascii=False) + "\n" for row in rows).encode("utf-8")
         with path.open("ab", buffering=0) as f:
             end = f.seek(0, os.SEEK_END)
             if end:

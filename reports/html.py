@@ -11,6 +11,7 @@ from markupsafe import Markup
 
 from harness.figures import Gap, Score
 from harness.record import RunRecord
+from harness.redact import redact
 from harness.store import RunStore
 from harness.units import fmt_count, fmt_dollars, fmt_number, fmt_p
 from reports import plots, search_section, wording
@@ -131,5 +132,5 @@ def render(store: RunStore) -> str:
 def write_html(run_dir: Path) -> Path:
     store = RunStore.open(run_dir)
     path = store.path / "report.html"
-    path.write_text(render(store), encoding="utf-8")
+    path.write_text(redact(render(store)), encoding="utf-8")
     return path

@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 
 from harness.record import RunRecord
+from harness.redact import redact
 from harness.store import RunStore
 from harness.units import fmt_count, fmt_dollars, fmt_number, fmt_p
 from reports import probes_section, search_section, wording
@@ -43,7 +44,7 @@ def render(store: RunStore) -> str:
 def write_report(run_dir: Path) -> Path:
     store = RunStore.open(run_dir)
     path = store.path / "report.md"
-    path.write_text(render(store), encoding="utf-8")
+    path.write_text(redact(render(store)), encoding="utf-8")
     return path
 
 

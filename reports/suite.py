@@ -8,6 +8,7 @@ from pathlib import Path
 
 from harness.figures import Score
 from harness.record import RunRecord
+from harness.redact import redact
 from harness.store import RunStore
 from harness.suite_record import SuiteRecord
 from reports import multitask_section, wording
@@ -89,5 +90,5 @@ def render_html(suite_dir: Path) -> str:
 
 def write_suite_reports(suite_dir: Path) -> None:
     suite_dir = Path(suite_dir)
-    (suite_dir / "suite.md").write_text(render_markdown(suite_dir), encoding="utf-8")
-    (suite_dir / "suite.html").write_text(render_html(suite_dir), encoding="utf-8")
+    (suite_dir / "suite.md").write_text(redact(render_markdown(suite_dir)), encoding="utf-8")
+    (suite_dir / "suite.html").write_text(redact(render_html(suite_dir)), encoding="utf-8")

