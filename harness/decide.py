@@ -74,31 +74,49 @@ def worst_forgetting(result: StrategyResult) -> WorstChange | None:
 
 
 def worst_bias_increase(result: StrategyResult) -> WorstChange | None:
-    """The largest increase in bias (strategy minus base; bias scores are better lower)."""
-    return _worst_change(result.bias_entries())
+    """The largest increase in the size of bias, |strategy| − |base|, over the BBQ bias scores. The scores run
+    from −1 (always against the stereotype) through 0 (unbiased) to +1 (always stereotyped), so a move away from 0
+    in either direction is an increase: 0 → −0.8 is +0.8, and +0.3 → −0.3 is 0."""
+    worst = None
+    for name, entry in result.bias_entries().items():
+        change = abs(entry.adapted.value) - abs(entry.base.value)
+        if worst is None or change > worst.value:
+            worst = WorstChange(value=change, where=name)
+    return worst
 
 
 def _unchanged_weights(result: StrategyResult) -> bool:
     return not result.cost.trainable_params
 
 
-def violations(result: StrategyResult, row: CostRow, decision: DecisionConfig,
-               skip: frozenset[str] = frozenset()) -> list[Veto]:
-    """The constraints a strategy breaks. A strategy that trains nothing and has no probe figures counts as no
-    forgetting and no bias change."""
-    c = decision.constraints
+def _measured(result: StrategyResult, row: CostRow) -> dict[str, tuple[float | None, str | None]]:
+    """Each constraint's measured value (None: not measured) and where. A strategy that trains nothing and has no
+    probe figures counts as no forgetting and no bias change (its weights are the base model's)."""
     unchanged = WorstChange(value=0.0, where="") if _unchanged_weights(result) else None
     drop = worst_forgetting(result) or unchanged
     inc = worst_bias_increase(result) or unchanged
-    measured = {"max_forgetting_drop": (drop.value if drop else None, drop.where if drop else None),
-                "max_bias_increase": (inc.value if inc else None, inc.where if inc else None),
-                "max_latency_p95": (row.latency_p95, None), "max_setup_dollars": (row.setup_dollars, None)}
+    return {"max_forgetting_drop": (drop.value if drop else None, drop.where if drop else None),
+            "max_bias_increase": (inc.value if inc else None, inc.where if inc else None),
+            "max_latency_p95": (row.latency_p95, None), "max_setup_dollars": (row.setup_dollars, None)}
+
+
+def violations(result: StrategyResult, row: CostRow, decision: DecisionConfig,
+               skip: frozenset[str] = frozenset()) -> list[Veto]:
+    """The constraints a strategy breaks (a constraint with no measured value is in `unmeasured`, not here)."""
     found = []
-    for key, (value, where) in measured.items():
-        limit = getattr(c, key)
+    for key, (value, where) in _measured(result, row).items():
+        limit = getattr(decision.constraints, key)
         if key not in skip and limit is not None and value is not None and value > limit:
             found.append(Veto(constraint=key, limit=limit, value=value, where=where or None))
     return found
+
+
+def unmeasured(result: StrategyResult, row: CostRow, decision: DecisionConfig) -> list[str]:
+    """The constraints set in the decision that could not be checked for a strategy (no measured value: a trained
+    strategy run with --no-probes or whose probes did not apply, a latency never timed). Such a strategy is not
+    vetoed, since nothing shows it breaks the limit, but it is not reported as meeting the constraint either."""
+    return [key for key, (value, _) in _measured(result, row).items()
+            if getattr(decision.constraints, key) is not None and value is None]
 
 
 # --- ranking ----------------------------------------------------------------------------------------------------
@@ -198,7 +216,9 @@ def recommend(record: RunRecord, decision: DecisionConfig) -> Recommendation:
         monthly_queries=decision.monthly_queries, horizon_months=decision.horizon_months, alpha=decision.alpha,
         constraints=decision.constraints, metric=base.metric, verdict=base.verdict, recommended=base.recommended,
         runner_up=base.runner_up, comparison=base.comparison, ranking=base.ranking, tie_break=base.tie_break,
-        vetoed=base.vetoed, what_ifs=_what_ifs(record, rows, decision, base))
+        vetoed=base.vetoed, what_ifs=_what_ifs(record, rows, decision, base),
+        unmeasured={n: u for n in record.names() if n in rows and n not in base.vetoed
+                    and (u := unmeasured(record.strategies[n], rows[n], decision))})
     if base.recommended:
         r = base.recommended
         result = record.strategies[r]

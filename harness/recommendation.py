@@ -131,7 +131,8 @@ class Contrast(RecordModel):
 
 
 class WorstChange(RecordModel):
-    """The largest change for the worse over a strategy's probes (forgetting: a drop; bias: an increase)."""
+    """The largest change for the worse over a strategy's probes (forgetting: a drop in accuracy; bias: an
+    increase in |bias score|, the distance from unbiased)."""
 
     value: float
     where: str
@@ -196,7 +197,9 @@ class Recommendation(RecordModel):
     recommended strategy first; `tie_break` is True when it is first because it ties with a strategy of higher
     utility and costs less. `comparison` is recommended − runner_up on `metric`; `contrasts` set it against every
     other strategy compared; `forgetting` and `bias` are its largest changes for the worse (None where not
-    measured), `weights_unchanged` True where it trains nothing.
+    measured; bias as |strategy| − |base|), `weights_unchanged` True where it trains nothing. `unmeasured` lists,
+    per strategy not vetoed, the constraints that could not be checked for it (no measured value): it stays
+    eligible, but it is not said to meet them.
     """
 
     priority: Literal["quality", "balanced", "cost", "custom"]
@@ -218,3 +221,4 @@ class Recommendation(RecordModel):
     bias: WorstChange | None = None
     weights_unchanged: bool = False
     what_ifs: list[WhatIf] = []
+    unmeasured: dict[str, list[Constraint]] = {}

@@ -72,7 +72,9 @@ def _verdict(rec: RunRecord) -> dict[str, Any]:
         return {"headline": wording.no_recommendation(rec.status)}
     return {"headline": wording.headline(r), "basis": wording.basis(r), "reasons": wording.reasons(rec),
             "ranking": r.ranking, "ranking_note": wording.ranking_note(r), "what_ifs": wording.what_ifs(r),
-            "vetoes": [(n, wording.veto(v)) for n, found in r.vetoed.items() for v in found]}
+            "vetoes": [(n, wording.veto(v)) for n, found in r.vetoed.items() for v in found],
+            "unmeasured": [wording.not_measured(n, found) for n, found in r.unmeasured.items()],
+            "unmeasured_note": wording.unmeasured_note(r)}
 
 
 def _accuracy(rec: RunRecord, names: list[str]) -> dict[str, Any]:

@@ -69,8 +69,11 @@ def _verdict(rec: RunRecord) -> list[str]:
                + (f" ({note})" if note and x.strategy == r.recommended else "")
                for i, x in enumerate(r.ranking, 1)]
     vetoed = [f"- vetoed {name}: {inline(wording.veto(v))}" for name, found in r.vetoed.items() for v in found]
-    return ["## Verdict", "", f"**{inline(wording.headline(r))}**", "", inline(wording.basis(r)), "", "Why:", "",
-            *[f"- {inline(x)}" for x in wording.reasons(rec)], *vetoed, "", "Ranking:", "", *ranking, "",
+    missing = [f"- {inline(wording.not_measured(name, found))}" for name, found in r.unmeasured.items()]
+    note = [inline(caveat), ""] if (caveat := wording.unmeasured_note(r)) else []
+    return ["## Verdict", "", f"**{inline(wording.headline(r))}**", "", *note, inline(wording.basis(r)), "",
+            "Why:", "", *[f"- {inline(x)}" for x in wording.reasons(rec)], *vetoed, *missing, "", "Ranking:", "",
+            *ranking, "",
             "What would change the decision:", "", *[f"- {inline(x)}" for x in wording.what_ifs(r)], ""]
 
 

@@ -30,6 +30,9 @@ def headline(r: Recommendation) -> str:
     if r.verdict == "none":
         return "No strategy meets the constraints; relax one (see what would change the decision)."
     if r.verdict == "only":
+        if r.unmeasured.get(rec):
+            return (f"Recommend {rec}: the only strategy not vetoed ({', '.join(r.unmeasured[rec])} not measured "
+                    f"for it, so not checked).")
         return f"Recommend {rec}: the only strategy that meets the constraints."
     if r.verdict == "winner":
         return f"Recommend {rec}: it beats {other} on {m} outside the noise ({_signed(comp.value)}, {_ci(comp)})."
@@ -106,11 +109,26 @@ def reasons(record: RunRecord) -> list[str]:
     elif r.weights_unchanged:
         out.append(f"{name}: weights unchanged, so no forgetting or bias shift from training")
     if r.bias is not None:
-        out.append(f"{name}: largest bias change {fmt_number(r.bias.value, signed=True)} ({r.bias.where})")
+        out.append(f"{name}: largest increase in |bias| (distance from unbiased) "
+                   f"{fmt_number(r.bias.value, signed=True)} ({r.bias.where})")
     row = rows[name]
     text = (f"{name}: {fmt_dollars(row.setup_dollars)} setup, {fmt_dollars(row.dollars_per_query)} per query, "
             f"{fmt_dollars(row.dollars_per_month)} a month at the expected volume")
     return out + [text + (f", p95 latency {row.latency_p95:.2f} s" if row.latency_p95 is not None else "")]
+
+
+def not_measured(strategy: str, constraints: list[str]) -> str:
+    """The constraints that could not be checked for a strategy: it is not vetoed, nor said to meet them."""
+    return (f"not measured for {strategy}: {', '.join(constraints)} (no measured value, so not checked: it is "
+            f"not vetoed, and not known to meet {'it' if len(constraints) == 1 else 'them'})")
+
+
+def unmeasured_note(r: Recommendation) -> str | None:
+    """A caveat beside the headline when the recommended strategy has constraints that were not checked."""
+    missing = r.unmeasured.get(r.recommended or "")
+    if not missing:
+        return None
+    return f"Not checked for {r.recommended}: {', '.join(missing)} (not measured)."
 
 
 def veto(v: Veto) -> str:
@@ -120,7 +138,7 @@ def veto(v: Veto) -> str:
         return f"setup cost {fmt_dollars(v.value)} exceeds {v.constraint} {fmt_dollars(v.limit)}"
     if v.constraint == "max_latency_p95":
         return f"p95 latency {v.value:.3g} s exceeds {v.constraint} {v.limit:.3g} s"
-    what = "forgetting drop" if v.constraint == "max_forgetting_drop" else "bias increase"
+    what = "forgetting drop" if v.constraint == "max_forgetting_drop" else "increase in |bias|"
     return f"{what}{where} {v.value:.3g} exceeds {v.constraint} {v.limit:.3g}"
 
 
