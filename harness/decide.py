@@ -276,9 +276,20 @@ def _what_ifs(record: RunRecord, rows: dict[str, CostRow], decision: DecisionCon
             out.append(PriorityChange(priority=profile, recommended=other))
     comp = base.comparison  # a tie may be a difference too small for this test set
     if base.verdict == "tie" and comp and comp.effect_size:
-        need = math.ceil((2.8 / abs(comp.effect_size)) ** 2)  # 80% power, two-sided alpha 0.05, paired
-        out.append(MoreExamples(needed=need, effect_size=abs(comp.effect_size), n=comp.n))
+        out.append(more_examples(comp, decision.alpha))
     return out or [Stable()]
+
+
+def more_examples(comp: Comparison, alpha: float, power: float = 0.8) -> MoreExamples:
+    """How many paired examples a difference of this d_z needs to be significant with `power`, at the strictest
+    level Holm holds a pair of this family to (alpha / family size: whatever the other pairs' p-values, a pair
+    whose p is below it is rejected). Normal approximation: n = ((z_{1 − a/2} + z_power) / d_z)²."""
+    from scipy.stats import norm
+
+    family = comp.family_size or 1
+    level = alpha / family
+    need = math.ceil(((norm.ppf(1 - level / 2) + norm.ppf(power)) / abs(comp.effect_size)) ** 2)
+    return MoreExamples(needed=need, effect_size=abs(comp.effect_size), n=comp.n, alpha=level, family=family)
 
 
 # --- everything a finished run gets -----------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from harness.record import RunRecord
 from harness.store import RunStore
 from harness.units import fmt_count, fmt_dollars, fmt_number, fmt_p
 from reports import plots, search_section, wording
-from reports.markdown import strategy_models
+from reports.markdown import adjusted_interval, strategy_models
 from reports.samples import display_metric, side_by_side
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -32,6 +32,8 @@ def environment():
     env.filters["signed"] = lambda x: fmt_number(x, signed=True)
     env.filters["num"] = lambda x, d=3: fmt_number(x, d)
     env.filters["pval"] = fmt_p
+    env.filters["adjusted"] = adjusted_interval
+    env.filters["presolution"] = lambda c: wording.p_resolution(c).removeprefix("p").removeprefix("=")
     env.filters["dollars"] = fmt_dollars
     env.filters["count"] = fmt_count
     env.filters["mb"] = lambda x: "–" if not x else f"{x:,.0f} MB"

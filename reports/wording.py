@@ -20,8 +20,30 @@ def _p(p: float | None) -> str:
     return text if text.startswith("<") else f"={text}"
 
 
+def interval(c: Comparison) -> str:
+    """The interval the verdict rests on: the Holm-adjusted one (the same test inverted, so it holds 0 exactly when
+    the difference is inside the noise), labelled with its level; a record from before it has only the unadjusted
+    bootstrap interval, labelled so."""
+    if c.adj_ci_low is None or c.adj_ci_high is None or c.adj_confidence is None:
+        return f"unadjusted 95% CI {fmt_number(c.ci_low)} to {fmt_number(c.ci_high)}"
+    return (f"Holm-adjusted {confidence(c.adj_confidence)} CI {fmt_number(c.adj_ci_low)} to "
+            f"{fmt_number(c.adj_ci_high)}")
+
+
+def confidence(level: float) -> str:
+    """0.95 -> "95%", 0.98333 -> "98.3%"."""
+    return f"{100 * level:.3g}%"
+
+
+def p_resolution(c: Comparison) -> str:
+    """p with the resolution of a resampled test where it sits at its floor ("p<0.0002, 9999 random flips")."""
+    if c.resamples and c.p_value is not None and c.p_value <= 1.5 / (c.resamples + 1):
+        return f"p<{2 / (c.resamples + 1):.2g}, {c.resamples} random flips"
+    return f"p{_p(c.p_value)}"
+
+
 def _ci(c: Comparison) -> str:
-    return f"95% CI {fmt_number(c.ci_low)} to {fmt_number(c.ci_high)}, Holm p{_p(c.p_holm)}"
+    return f"{interval(c)}, Holm p{_p(c.p_holm)}"
 
 
 def headline(r: Recommendation) -> str:
@@ -38,14 +60,12 @@ def headline(r: Recommendation) -> str:
         return f"Recommend {rec}: it beats {other} on {m} outside the noise ({_signed(comp.value)}, {_ci(comp)})."
     if r.verdict == "trade-off":
         better = comp.oriented(other, rec)
-        return (f"Recommend {rec} for its cost: {other} is better on {m} ({_signed(better.value)}, 95% CI "
-                f"{fmt_number(better.ci_low)} to {fmt_number(better.ci_high)}) but does not repay its extra cost "
-                f"under these priorities.")
+        return (f"Recommend {rec} for its cost: {other} is better on {m} ({_signed(better.value)}, {_ci(better)}) "
+                f"but does not repay its extra cost under these priorities.")
     if comp is None:
         return f"{rec} and {other} cannot be told apart (no paired examples); recommend {rec}, the cheaper."
-    return (f"{rec} and {other} tie on {m} (difference {_signed(comp.value)}, 95% CI {fmt_number(comp.ci_low)} to "
-            f"{fmt_number(comp.ci_high)}; paired test: Holm p{_p(comp.p_holm)}, not significant); recommend {rec}, "
-            f"the cheaper.")
+    return (f"{rec} and {other} tie on {m} (difference {_signed(comp.value)}, {interval(comp)}; paired test: "
+            f"Holm p{_p(comp.p_holm)}, not significant); recommend {rec}, the cheaper.")
 
 
 def basis(r: Recommendation) -> str:
@@ -53,7 +73,8 @@ def basis(r: Recommendation) -> str:
     weights = ", ".join(f"{k} {v:.2f}" for k, v in r.weights.model_dump().items())
     return (f"Decided on {r.metric} (test split) with priority {r.priority} (weights: {weights}), "
             f"{fmt_count(r.monthly_queries)} queries a month over {r.horizon_months:g} months; a difference counts "
-            f"when its Holm-adjusted paired test has p < {r.alpha:g}.")
+            f"when its Holm-adjusted paired test has p < {r.alpha:g}, which is when its Holm-adjusted interval (the "
+            f"same test inverted) excludes 0.")
 
 
 def no_recommendation(status: str) -> str:
@@ -153,8 +174,10 @@ def what_if(w: WhatIf, current: str | None) -> str:
     if isinstance(w, PriorityChange):
         return f"With --priority {w.priority}, {w.recommended or 'no strategy'} would be recommended."
     if isinstance(w, MoreExamples):
+        level = (f" at the Holm-adjusted level {w.alpha:.2g} ({w.family} pairs)" if w.alpha is not None
+                 and (w.family or 1) > 1 else "")
         return (f"If the observed difference is real (d_z={abs(w.effect_size):.2f}), about {fmt_count(w.needed)} "
-                f"paired test examples would detect it (80% power); this run has {w.n}.")
+                f"paired test examples would detect it (80% power{level}); this run has {w.n}.")
     return ("Nothing in the range checked changes it: query volumes from 1 to 10^10 a month, lifting any constraint, "
             "or another priority profile.")
 
