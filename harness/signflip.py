@@ -24,7 +24,7 @@ N_FLIPS = 9999
 _CHUNK = 4096
 
 
-@lru_cache(maxsize=4)
+@lru_cache(maxsize=2)
 def _patterns(n: int, seed: int) -> tuple[np.ndarray, bool]:
     """The sign patterns (rows of ±1) and whether they are every pattern (exact) or a random sample; float64 where
     that stays under 40 MB (a matrix product per shift tried), int8 converted chunk by chunk above."""
