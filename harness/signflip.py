@@ -79,9 +79,10 @@ def _lower(d: np.ndarray, a: float, reject0: bool, signs: np.ndarray, exact: boo
     if reject0 and 0 < mean:
         lo = 0.0  # rejected: the interval lies above 0
     else:
-        lo = min(float(d.min()), hi)  # below min(d) every x_i has one sign: p stays at its floor
+        edge = min(float(d.min()), hi)
+        lo = edge - 1e-6 * max(1.0, float(np.ptp(d)))  # below min(d) every x_i has one sign: p is at its floor
         if _p(d - lo, signs, exact) >= a:
-            return lo  # the floor does not reject: clipped to the range of the differences
+            return edge  # even the floor does not reject: clipped to the range of the differences
     span = max(hi - lo, 1e-12)
     for _ in range(40):
         if hi - lo <= 1e-5 * span:
