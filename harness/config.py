@@ -169,7 +169,8 @@ class ConstraintsConfig(Section):
     """Hard limits: a strategy that breaks one is vetoed, whatever it scores (None: no limit)."""
 
     max_forgetting_drop: float | None = Field(None, ge=0, description="largest allowed drop on any forgetting probe")
-    max_bias_increase: float | None = Field(None, ge=0, description="largest allowed increase on any bias measure")
+    max_bias_increase: float | None = Field(None, ge=0, description="largest allowed increase in |bias score| "
+                                            "(its distance from unbiased, in either direction) on any bias measure")
     max_latency_p95: float | None = Field(None, gt=0, description=(
         "request latency (seconds from a request's submission to its last token), 95th percentile, at the run's "
         "batch size or the endpoint's concurrency"))

@@ -87,33 +87,52 @@ def worst_forgetting(result: StrategyResult) -> WorstChange | None:
 
 
 def worst_bias_increase(result: StrategyResult) -> WorstChange | None:
-    """The largest increase in bias (strategy minus base; bias scores are better lower) over the informative bias
-    probes; None when there are none."""
+    """The largest increase in the size of bias, |strategy| − |base|, over the informative BBQ bias scores (None
+    when there are none). The scores run from −1 (always against the stereotype) through 0 (unbiased) to +1
+    (always stereotyped), so a move away from 0 in either direction is an increase: 0 → −0.8 is +0.8, and
+    +0.3 → −0.3 is 0."""
     entries = _informative(result.bias_entries())
-    return _with_detectable(_worst_change(entries), entries)
+    worst = None
+    for name, entry in entries.items():
+        change = abs(entry.adapted.value) - abs(entry.base.value)
+        if worst is None or change > worst.value:
+            worst = WorstChange(value=change, where=name)
+    return _with_detectable(worst, entries)
 
 
 def _unchanged_weights(result: StrategyResult) -> bool:
     return not result.cost.trainable_params
 
 
-def violations(result: StrategyResult, row: CostRow, decision: DecisionConfig,
-               skip: frozenset[str] = frozenset()) -> list[Veto]:
-    """The constraints a strategy breaks. A strategy that trains nothing and has no probe figures counts as no
-    forgetting and no bias change."""
-    c = decision.constraints
+def _measured(result: StrategyResult, row: CostRow) -> dict[str, tuple[float | None, str | None]]:
+    """Each constraint's measured value (None: not measured) and where. A strategy that trains nothing and has no
+    probe figures counts as no forgetting and no bias change (its weights are the base model's)."""
     unchanged = WorstChange(value=0.0, where="") if _unchanged_weights(result) else None
     drop = worst_forgetting(result) or unchanged
     inc = worst_bias_increase(result) or unchanged
-    measured = {"max_forgetting_drop": (drop.value if drop else None, drop.where if drop else None),
-                "max_bias_increase": (inc.value if inc else None, inc.where if inc else None),
-                "max_latency_p95": (row.request_latency_p95, row.requests_in_flight and f"{row.requests_in_flight} in flight"), "max_setup_dollars": (row.setup_dollars, None)}
+    in_flight = row.requests_in_flight and f"{row.requests_in_flight} in flight"
+    return {"max_forgetting_drop": (drop.value if drop else None, drop.where if drop else None),
+            "max_bias_increase": (inc.value if inc else None, inc.where if inc else None),
+            "max_latency_p95": (row.request_latency_p95, in_flight), "max_setup_dollars": (row.setup_dollars, None)}
+
+
+def violations(result: StrategyResult, row: CostRow, decision: DecisionConfig,
+               skip: frozenset[str] = frozenset()) -> list[Veto]:
+    """The constraints a strategy breaks (a constraint with no measured value is in `unmeasured`, not here)."""
     found = []
-    for key, (value, where) in measured.items():
-        limit = getattr(c, key)
+    for key, (value, where) in _measured(result, row).items():
+        limit = getattr(decision.constraints, key)
         if key not in skip and limit is not None and value is not None and value > limit:
             found.append(Veto(constraint=key, limit=limit, value=value, where=where or None))
     return found
+
+
+def unmeasured(result: StrategyResult, row: CostRow, decision: DecisionConfig) -> list[str]:
+    """The constraints set in the decision that could not be checked for a strategy (no measured value: a trained
+    strategy run with --no-probes or whose probes did not apply, a latency never timed). Such a strategy is not
+    vetoed, since nothing shows it breaks the limit, but it is not reported as meeting the constraint either."""
+    return [key for key, (value, _) in _measured(result, row).items()
+            if getattr(decision.constraints, key) is not None and value is None]
 
 
 # --- ranking ----------------------------------------------------------------------------------------------------
@@ -213,7 +232,9 @@ def recommend(record: RunRecord, decision: DecisionConfig) -> Recommendation:
         monthly_queries=decision.monthly_queries, horizon_months=decision.horizon_months, alpha=decision.alpha,
         constraints=decision.constraints, metric=base.metric, verdict=base.verdict, recommended=base.recommended,
         runner_up=base.runner_up, comparison=base.comparison, ranking=base.ranking, tie_break=base.tie_break,
-        vetoed=base.vetoed, what_ifs=_what_ifs(record, rows, decision, base))
+        vetoed=base.vetoed, what_ifs=_what_ifs(record, rows, decision, base),
+        unmeasured={n: u for n in record.names() if n in rows and n not in base.vetoed
+                    and (u := unmeasured(record.strategies[n], rows[n], decision))})
     if base.recommended:
         r = base.recommended
         result = record.strategies[r]
@@ -271,9 +292,20 @@ def _what_ifs(record: RunRecord, rows: dict[str, CostRow], decision: DecisionCon
             out.append(PriorityChange(priority=profile, recommended=other))
     comp = base.comparison  # a tie may be a difference too small for this test set
     if base.verdict == "tie" and comp and comp.effect_size:
-        need = math.ceil((2.8 / abs(comp.effect_size)) ** 2)  # 80% power, two-sided alpha 0.05, paired
-        out.append(MoreExamples(needed=need, effect_size=abs(comp.effect_size), n=comp.n))
+        out.append(more_examples(comp, decision.alpha))
     return out or [Stable()]
+
+
+def more_examples(comp: Comparison, alpha: float, power: float = 0.8) -> MoreExamples:
+    """How many paired examples a difference of this d_z needs to be significant with `power`, at the strictest
+    level Holm holds a pair of this family to (alpha / family size: whatever the other pairs' p-values, a pair
+    whose p is below it is rejected). Normal approximation: n = ((z_{1 − a/2} + z_power) / d_z)²."""
+    from scipy.stats import norm
+
+    family = comp.family_size or 1
+    level = alpha / family
+    need = math.ceil(((norm.ppf(1 - level / 2) + norm.ppf(power)) / abs(comp.effect_size)) ** 2)
+    return MoreExamples(needed=need, effect_size=abs(comp.effect_size), n=comp.n, alpha=level, family=family)
 
 
 # --- everything a finished run gets -----------------------------------------------------------------------------

@@ -26,7 +26,9 @@ class Score(RecordModel):
 
 
 class Difference(RecordModel):
-    """A change a − b with its 95% bootstrap CI, the test behind its p-value and the effect size (paired d_z)."""
+    """A change a − b with its 95% bootstrap CI, the test behind its p-value and the effect size (paired d_z).
+    `resamples`: the random sign flips (or permutations) the p-value was estimated from, so its resolution is
+    1/(resamples + 1); None where it is exact (or not recorded)."""
 
     value: float
     ci_low: float
@@ -34,6 +36,7 @@ class Difference(RecordModel):
     n: int
     p_value: float | None = None
     test: str = ""
+    resamples: int | None = None
     effect_size: float | None = None
 
 

@@ -16,7 +16,10 @@ Constraint = Literal["max_forgetting_drop", "max_bias_increase", "max_latency_p9
 
 class Comparison(Difference):
     """Strategy `a` against `b` on one metric, a − b paired on the examples both scored; `p_holm` is adjusted
-    within the metric's family of pairs, and `better` names the one ahead outside the noise (None inside it)."""
+    within the metric's family of `family_size` pairs, and `better` names the one ahead outside the noise (None
+    inside it). `ci_low`/`ci_high` are the unadjusted 95% bootstrap interval; `adj_ci_low`/`adj_ci_high` the
+    Holm-adjusted interval at `adj_confidence`, from inverting the same sign-flip test the verdict uses at the
+    level Holm holds this pair to: it excludes 0 exactly when `significant` (None in records from before it)."""
 
     metric: str
     a: str
@@ -25,14 +28,19 @@ class Comparison(Difference):
     p_holm: float
     significant: bool
     better: str | None = None
+    adj_ci_low: float | None = None
+    adj_ci_high: float | None = None
+    adj_confidence: float | None = None
+    family_size: int | None = None
 
     def oriented(self, x: str, y: str) -> "Comparison":
-        """The same comparison as x − y (the CI and effect size flipped where it was stored as y − x)."""
+        """The same comparison as x − y (the CIs and effect size flipped where it was stored as y − x)."""
         if (self.a, self.b) == (x, y):
             return self
+        neg = lambda v: None if v is None else -v  # noqa: E731
         return self.model_copy(update={"a": x, "b": y, "value": -self.value, "ci_low": -self.ci_high,
-                                       "ci_high": -self.ci_low,
-                                       "effect_size": None if self.effect_size is None else -self.effect_size})
+                                       "ci_high": -self.ci_low, "adj_ci_low": neg(self.adj_ci_high),
+                                       "adj_ci_high": neg(self.adj_ci_low), "effect_size": neg(self.effect_size)})
 
 
 def find_comparison(comparisons: list[Comparison], metric: str, x: str, y: str) -> Comparison | None:
@@ -139,8 +147,9 @@ class Contrast(RecordModel):
 
 
 class WorstChange(RecordModel):
-    """The largest change for the worse over a strategy's probes (forgetting: a drop; bias: an increase), and the
-    smallest change that probe could have detected (None: not computed)."""
+    """The largest change for the worse over a strategy's probes (forgetting: a drop in accuracy; bias: an
+    increase in |bias score|, the distance from unbiased), and the smallest change that probe could have detected
+    (None: not computed)."""
 
     value: float
     where: str
@@ -177,12 +186,15 @@ class PriorityChange(RecordModel):
 
 class MoreExamples(RecordModel):
     """A tie that more data might break: `needed` paired test examples would detect an effect of `effect_size`
-    (d_z) with 80% power at alpha 0.05; the run had `n`."""
+    (d_z) with 80% power at the two-sided level `alpha` (the decision's alpha over the Holm family size `family`:
+    the strictest level Holm holds a pair to); the run had `n`."""
 
     kind: Literal["examples"] = "examples"
     needed: int
     effect_size: float
     n: int
+    alpha: float | None = None
+    family: int | None = None
 
 
 class Stable(RecordModel):
@@ -206,7 +218,9 @@ class Recommendation(RecordModel):
     recommended strategy first; `tie_break` is True when it is first because it ties with a strategy of higher
     utility and costs less. `comparison` is recommended − runner_up on `metric`; `contrasts` set it against every
     other strategy compared; `forgetting` and `bias` are its largest changes for the worse (None where not
-    measured), `weights_unchanged` True where it trains nothing.
+    measured; bias as |strategy| − |base|), `weights_unchanged` True where it trains nothing. `unmeasured` lists,
+    per strategy not vetoed, the constraints that could not be checked for it (no measured value): it stays
+    eligible, but it is not said to meet them.
     """
 
     priority: Literal["quality", "balanced", "cost", "custom"]
@@ -228,3 +242,4 @@ class Recommendation(RecordModel):
     bias: WorstChange | None = None
     weights_unchanged: bool = False
     what_ifs: list[WhatIf] = []
+    unmeasured: dict[str, list[Constraint]] = {}

@@ -261,7 +261,7 @@ class StrategyResult(RecordModel):
         return dict(self.forgetting.sets) if self.forgetting else {}
 
     def bias_entries(self) -> dict[str, Versus]:
-        """{"<bbq set> <bias score>": base, adapted, delta}: the BBQ bias scores (lower is better)."""
+        """{"<bbq set> <bias score>": base, adapted, delta}: the BBQ bias scores (−1 to +1, 0 unbiased: |score| is the bias)."""
         bbq = self.bias.bbq if self.bias else {}
         return {f"{name} {field}": e for name, fields in bbq.items() for field, e in fields.items()
                 if field.startswith("bias_")}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from harness import signflip
 from harness.figures import Score
 
 N_BOOT = 2000
@@ -49,35 +50,23 @@ def summarize_corpus(metric: str, fn, outputs: list, references: list, *, higher
 
 
 def is_binary(values) -> bool:
-    x = np.asarray(values, dtype=float)
-    return bool(np.all((x == 0) | (x == 1)))
+    return signflip.is_binary(np.asarray(values, dtype=float))
 
 
 def paired_difference(a, b, *, confidence: float = 0.95, n_boot: int = N_BOOT, seed: int = 0) -> dict:
-    """Compare two systems scored on the same examples (a - b): mean difference with a paired bootstrap CI, a
-    two-sided p-value (exact McNemar for 0/1 scores, paired sign-flip permutation test otherwise) and the paired
-    effect size d_z = mean(diff) / sd(diff)."""
+    """Compare two systems scored on the same examples (a - b): mean difference with a paired bootstrap CI
+    (descriptive, unadjusted), a two-sided p-value from the paired sign-flip test (harness.signflip: exact McNemar
+    for 0/1 scores, full enumeration up to 16 differences, else 9999 random flips; `resamples` says which) and
+    the paired effect size d_z = mean(diff) / sd(diff)."""
     x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if x.shape != y.shape:
         raise ValueError(f"paired samples differ in length: {x.size} vs {y.size}")
     d = x - y
     diff, low, high = bootstrap_ci(d, confidence=confidence, n_boot=n_boot, seed=seed)
-    if d.size == 0 or np.all(d == 0):
-        p, test = 1.0, "none (identical scores)"
-    elif is_binary(x) and is_binary(y):
-        from scipy.stats import binomtest
-
-        wins, losses = int(np.sum(d > 0)), int(np.sum(d < 0))
-        p, test = float(binomtest(wins, wins + losses, 0.5).pvalue), "exact McNemar"
-    else:
-        from scipy.stats import permutation_test
-
-        res = permutation_test((d,), np.mean, permutation_type="samples", n_resamples=n_boot, vectorized=True,
-                               alternative="two-sided", random_state=np.random.default_rng(seed))
-        p, test = float(res.pvalue), "paired permutation"
+    p, test, resamples = signflip.p_value(x, y, seed=seed)
     sd = float(d.std(ddof=1)) if d.size > 1 else 0.0
     return {"value": diff, "ci_low": low, "ci_high": high, "n": int(d.size), "p_value": p, "test": test,
-            "effect_size": diff / sd if sd > 0 else 0.0}
+            "resamples": resamples, "effect_size": diff / sd if sd > 0 else 0.0}
 
 
 def independent_difference(a, b, *, confidence: float = 0.95, n_boot: int = N_BOOT, seed: int = 0) -> dict:
@@ -126,28 +115,37 @@ def compare_all(per_example: dict[str, dict[str, dict[str, float]]], metrics: di
     """Every pair of strategies on every metric, on the examples both scored (a paired test per pair), with
     Holm-adjusted p-values within each metric's family of pairs.
 
+    One rule decides and prints: a difference is significant when its Holm-adjusted p < alpha, i.e. when its
+    sign-flip p-value is below the level Holm's step-down holds it to (alpha/m for the smallest p of m pairs,
+    alpha/(m − 1) for the next, ...; harness.signflip.holm_steps). The interval printed beside it (adj_ci_low,
+    adj_ci_high, at adj_confidence = 1 − that level) inverts the same test at the same level, so it excludes 0
+    exactly when the difference is significant. ci_low/ci_high stay the unadjusted 95% bootstrap interval.
+
     per_example: {strategy: {example_id: {metric: value}}}; metrics: {metric: higher_is_better}. Each comparison
-    holds paired_difference's fields for a - b plus p_holm, significant and `better` (the strategy that is better
-    outside the noise, or None)."""
+    holds paired_difference's fields for a - b plus p_holm, significant, the adjusted interval, family_size and
+    `better` (the strategy that is better outside the noise, or None)."""
     names = list(per_example)
     out: list[dict] = []
     for metric, higher in metrics.items():
-        family = []
+        family, samples = [], []
         for i, a in enumerate(names):
             for b in names[i + 1:]:
-                ids = [k for k in per_example[a] if k in per_example[b]
-                       and metric in per_example[a][k] and metric in per_example[b][k]]
+                ids = sorted(k for k in per_example[a] if k in per_example[b]
+                             and metric in per_example[a][k] and metric in per_example[b][k])
                 if not ids:
                     continue
-                ids.sort()
-                diff = paired_difference([per_example[a][k][metric] for k in ids],
-                                         [per_example[b][k][metric] for k in ids], seed=seed)
-                family.append({"metric": metric, "a": a, "b": b, "higher_is_better": higher} | diff)
-        for comp, p_adj in zip(family, holm([c["p_value"] for c in family])):
-            comp["p_holm"] = p_adj
-            comp["significant"] = bool(p_adj < alpha)
+                xa = np.array([per_example[a][k][metric] for k in ids], dtype=float)
+                xb = np.array([per_example[b][k][metric] for k in ids], dtype=float)
+                family.append({"metric": metric, "a": a, "b": b, "higher_is_better": higher}
+                              | paired_difference(xa, xb, seed=seed))
+                samples.append((xa, xb))
+        p_values = [c["p_value"] for c in family]
+        for comp, (xa, xb), p_adj, (level, rejected) in zip(family, samples, holm(p_values),
+                                                             signflip.holm_steps(p_values, alpha)):
+            low, high = signflip.interval(xa, xb, level, rejected, seed=seed)
+            comp |= {"p_holm": p_adj, "significant": rejected, "adj_ci_low": low, "adj_ci_high": high,
+                     "adj_confidence": 1 - level, "family_size": len(family)}
             a_better = (comp["value"] > 0) == higher
-            comp["better"] = (comp["a"] if a_better else comp["b"]) if comp["significant"] and comp["value"] != 0 else None
+            comp["better"] = (comp["a"] if a_better else comp["b"]) if rejected and comp["value"] != 0 else None
         out += family
     return out
-

@@ -15,7 +15,7 @@ from harness.redact import redact
 from harness.store import RunStore
 from harness.units import fmt_count, fmt_dollars, fmt_number, fmt_p
 from reports import plots, search_section, wording
-from reports.markdown import strategy_models
+from reports.markdown import adjusted_interval, strategy_models
 from reports.samples import display_metric, side_by_side
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -33,6 +33,8 @@ def environment():
     env.filters["signed"] = lambda x: fmt_number(x, signed=True)
     env.filters["num"] = lambda x, d=3: fmt_number(x, d)
     env.filters["pval"] = fmt_p
+    env.filters["adjusted"] = adjusted_interval
+    env.filters["presolution"] = lambda c: wording.p_resolution(c).removeprefix("p").removeprefix("=")
     env.filters["dollars"] = fmt_dollars
     env.filters["count"] = fmt_count
     env.filters["mb"] = lambda x: "–" if not x else f"{x:,.0f} MB"
@@ -73,7 +75,9 @@ def _verdict(rec: RunRecord) -> dict[str, Any]:
         return {"headline": wording.no_recommendation(rec.status)}
     return {"headline": wording.headline(r), "basis": wording.basis(r), "reasons": wording.reasons(rec),
             "ranking": r.ranking, "ranking_note": wording.ranking_note(r), "what_ifs": wording.what_ifs(r),
-            "vetoes": [(n, wording.veto(v)) for n, found in r.vetoed.items() for v in found]}
+            "vetoes": [(n, wording.veto(v)) for n, found in r.vetoed.items() for v in found],
+            "unmeasured": [wording.not_measured(n, found) for n, found in r.unmeasured.items()],
+            "unmeasured_note": wording.unmeasured_note(r)}
 
 
 def _accuracy(rec: RunRecord, names: list[str]) -> dict[str, Any]:

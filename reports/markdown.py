@@ -70,8 +70,11 @@ def _verdict(rec: RunRecord) -> list[str]:
                + (f" ({note})" if note and x.strategy == r.recommended else "")
                for i, x in enumerate(r.ranking, 1)]
     vetoed = [f"- vetoed {name}: {inline(wording.veto(v))}" for name, found in r.vetoed.items() for v in found]
-    return ["## Verdict", "", f"**{inline(wording.headline(r))}**", "", inline(wording.basis(r)), "", "Why:", "",
-            *[f"- {inline(x)}" for x in wording.reasons(rec)], *vetoed, "", "Ranking:", "", *ranking, "",
+    missing = [f"- {inline(wording.not_measured(name, found))}" for name, found in r.unmeasured.items()]
+    note = [inline(caveat), ""] if (caveat := wording.unmeasured_note(r)) else []
+    return ["## Verdict", "", f"**{inline(wording.headline(r))}**", "", *note, inline(wording.basis(r)), "",
+            "Why:", "", *[f"- {inline(x)}" for x in wording.reasons(rec)], *vetoed, *missing, "", "Ranking:", "",
+            *ranking, "",
             "What would change the decision:", "", *[f"- {inline(x)}" for x in wording.what_ifs(r)], ""]
 
 
@@ -130,12 +133,24 @@ def _win_rates(rec: RunRecord, names: list[str]) -> list[str]:
 def _comparisons(rec: RunRecord) -> list[str]:
     if not rec.comparisons:
         return []
-    rows = [[c.metric, c.a, c.b, fmt_score(c, signed=True), c.n, c.test, fmt_p(c.p_value), fmt_p(c.p_holm),
+    rows = [[c.metric, c.a, c.b, fmt_score(c, signed=True), adjusted_interval(c), c.n, c.test,
+             wording.p_resolution(c).removeprefix("p").removeprefix("="), fmt_p(c.p_holm),
              fmt_number(c.effect_size, 2), f"{c.better} better" if c.better else "inside the noise"]
             for c in rec.comparisons]
-    return ["", "## Paired comparisons", "", "A − B on the examples both scored, paired bootstrap 95% CI, "
-            "Holm-adjusted p within each metric.", "",
-            *table(["metric", "A", "B", "A − B [95% CI]", "n", "test", "p", "Holm p", "d_z", "verdict"], rows)]
+    return ["", "## Paired comparisons", "", "A − B on the examples both scored. The verdict column, the Holm p and "
+            "the Holm-adjusted interval come from one test (the paired sign-flip test, exact McNemar on 0/1 scores): "
+            "the adjusted interval inverts it at the level Holm holds that pair to within its metric, so it excludes "
+            "0 exactly when the pair is outside the noise. The bootstrap 95% CI is unadjusted and descriptive only.",
+            "", *table(["metric", "A", "B", "A − B [bootstrap 95% CI, unadjusted]", "Holm-adjusted CI (level)", "n",
+                        "test", "p", "Holm p", "d_z", "verdict"], rows)]
+
+
+def adjusted_interval(c) -> str:
+    """The Holm-adjusted interval with its confidence level, "–" in records from before it."""
+    if c.adj_ci_low is None or c.adj_ci_high is None or c.adj_confidence is None:
+        return "–"
+    return (f"[{fmt_number(c.adj_ci_low, signed=True)}, {fmt_number(c.adj_ci_high, signed=True)}] "
+            f"({wording.confidence(c.adj_confidence)})")
 
 
 def _costs(rec: RunRecord, names: list[str]) -> list[str]:

@@ -54,7 +54,9 @@ def render(rec: RunRecord, names: list[str]) -> list[str]:
     lines += ["", "## Bias (against the base model)", "",
               "BBQ: accuracy per condition and bias scores (disambiguated 2·biased/non-unknown − 1; ambiguous "
               "(1 − accuracy) × that; 0 is unbiased, +1 always stereotyped). CIs bootstrap the items; Δ is paired "
-              "(same items), p from a paired permutation test. A positive Δ in a bias score is bias amplification.",
+              "(same items), p from a paired permutation test. Bias is its size, |bias score|: a move away from 0 in "
+              "either direction (0 → −0.8 as much as 0 → +0.8) is bias amplification, and max_bias_increase limits "
+              "the increase in |bias|.",
               "", *table(HEADER, bbq)]
     return lines + _counterfactual(results) + _refusal(results) + [""]
 

@@ -21,8 +21,30 @@ def _p(p: float | None) -> str:
     return text if text.startswith("<") else f"={text}"
 
 
+def interval(c: Comparison) -> str:
+    """The interval the verdict rests on: the Holm-adjusted one (the same test inverted, so it holds 0 exactly when
+    the difference is inside the noise), labelled with its level; a record from before it has only the unadjusted
+    bootstrap interval, labelled so."""
+    if c.adj_ci_low is None or c.adj_ci_high is None or c.adj_confidence is None:
+        return f"unadjusted 95% CI {fmt_number(c.ci_low)} to {fmt_number(c.ci_high)}"
+    return (f"Holm-adjusted {confidence(c.adj_confidence)} CI {fmt_number(c.adj_ci_low)} to "
+            f"{fmt_number(c.adj_ci_high)}")
+
+
+def confidence(level: float) -> str:
+    """0.95 -> "95%", 0.98333 -> "98.3%"."""
+    return f"{100 * level:.3g}%"
+
+
+def p_resolution(c: Comparison) -> str:
+    """p with the resolution of a resampled test where it sits at its floor ("p<0.0002, 9999 random flips")."""
+    if c.resamples and c.p_value is not None and c.p_value <= 1.5 / (c.resamples + 1):
+        return f"p<{2 / (c.resamples + 1):.2g}, {c.resamples} random flips"
+    return f"p{_p(c.p_value)}"
+
+
 def _ci(c: Comparison) -> str:
-    return f"95% CI {fmt_number(c.ci_low)} to {fmt_number(c.ci_high)}, Holm p{_p(c.p_holm)}"
+    return f"{interval(c)}, Holm p{_p(c.p_holm)}"
 
 
 def headline(r: Recommendation) -> str:
@@ -31,19 +53,20 @@ def headline(r: Recommendation) -> str:
     if r.verdict == "none":
         return "No strategy meets the constraints; relax one (see what would change the decision)."
     if r.verdict == "only":
+        if r.unmeasured.get(rec):
+            return (f"Recommend {rec}: the only strategy not vetoed ({', '.join(r.unmeasured[rec])} not measured "
+                    f"for it, so not checked).")
         return f"Recommend {rec}: the only strategy that meets the constraints."
     if r.verdict == "winner":
         return f"Recommend {rec}: it beats {other} on {m} outside the noise ({_signed(comp.value)}, {_ci(comp)})."
     if r.verdict == "trade-off":
         better = comp.oriented(other, rec)
-        return (f"Recommend {rec} for its cost: {other} is better on {m} ({_signed(better.value)}, 95% CI "
-                f"{fmt_number(better.ci_low)} to {fmt_number(better.ci_high)}) but does not repay its extra cost "
-                f"under these priorities.")
+        return (f"Recommend {rec} for its cost: {other} is better on {m} ({_signed(better.value)}, {_ci(better)}) "
+                f"but does not repay its extra cost under these priorities.")
     if comp is None:
         return f"{rec} and {other} cannot be told apart (no paired examples); recommend {rec}, the cheaper."
-    return (f"{rec} and {other} tie on {m} (difference {_signed(comp.value)}, 95% CI {fmt_number(comp.ci_low)} to "
-            f"{fmt_number(comp.ci_high)}; paired test: Holm p{_p(comp.p_holm)}, not significant); recommend {rec}, "
-            f"the cheaper.")
+    return (f"{rec} and {other} tie on {m} (difference {_signed(comp.value)}, {interval(comp)}; paired test: "
+            f"Holm p{_p(comp.p_holm)}, not significant); recommend {rec}, the cheaper.")
 
 
 def basis(r: Recommendation) -> str:
@@ -51,7 +74,8 @@ def basis(r: Recommendation) -> str:
     weights = ", ".join(f"{k} {v:.2f}" for k, v in r.weights.model_dump().items())
     return (f"Decided on {r.metric} (test split) with priority {r.priority} (weights: {weights}), "
             f"{fmt_count(r.monthly_queries)} queries a month over {r.horizon_months:g} months; a difference counts "
-            f"when its Holm-adjusted paired test has p < {r.alpha:g}.")
+            f"when its Holm-adjusted paired test has p < {r.alpha:g}, which is when its Holm-adjusted interval (the "
+            f"same test inverted) excludes 0.")
 
 
 def no_recommendation(status: str) -> str:
@@ -148,7 +172,8 @@ def probe_reasons(record: RunRecord, name: str) -> list[str]:
         out.append(f"{name}: weights unchanged, so no forgetting or bias shift from training")
     if (b := r.bias) is not None:
         seen = f"; no increase under {fmt_number(b.detectable)} could be seen" if b.detectable is not None else ""
-        out.append(f"{name}: largest bias change {fmt_number(b.value, signed=True)} ({b.where}{seen})")
+        out.append(f"{name}: largest increase in |bias| (distance from unbiased) {fmt_number(b.value, signed=True)} "
+                   f"({b.where}{seen})")
     for what, entries, found in (("forgetting", res.forgetting_entries(), r.forgetting),
                                  ("bias", res.bias_entries(), r.bias)):
         if blind := {p: e for p, e in entries.items() if not e.informative}:
@@ -159,6 +184,20 @@ def probe_reasons(record: RunRecord, name: str) -> list[str]:
     return out
 
 
+def not_measured(strategy: str, constraints: list[str]) -> str:
+    """The constraints that could not be checked for a strategy: it is not vetoed, nor said to meet them."""
+    return (f"not measured for {strategy}: {', '.join(constraints)} (no measured value, so not checked: it is "
+            f"not vetoed, and not known to meet {'it' if len(constraints) == 1 else 'them'})")
+
+
+def unmeasured_note(r: Recommendation) -> str | None:
+    """A caveat beside the headline when the recommended strategy has constraints that were not checked."""
+    missing = r.unmeasured.get(r.recommended or "")
+    if not missing:
+        return None
+    return f"Not checked for {r.recommended}: {', '.join(missing)} (not measured)."
+
+
 def veto(v: Veto) -> str:
     """The constraint a strategy breaks, with its value and the limit."""
     where = f" on {v.where}" if v.where else ""
@@ -166,7 +205,7 @@ def veto(v: Veto) -> str:
         return f"setup cost {fmt_dollars(v.value)} exceeds {v.constraint} {fmt_dollars(v.limit)}"
     if v.constraint == "max_latency_p95":
         return f"p95 request latency {v.value:.3g} s{f' ({v.where})' if v.where else ''} exceeds {v.constraint} {v.limit:.3g} s"
-    what = "forgetting drop" if v.constraint == "max_forgetting_drop" else "bias increase"
+    what = "forgetting drop" if v.constraint == "max_forgetting_drop" else "increase in |bias|"
     return f"{what}{where} {v.value:.3g} exceeds {v.constraint} {v.limit:.3g}"
 
 
@@ -181,8 +220,10 @@ def what_if(w: WhatIf, current: str | None) -> str:
     if isinstance(w, PriorityChange):
         return f"With --priority {w.priority}, {w.recommended or 'no strategy'} would be recommended."
     if isinstance(w, MoreExamples):
+        level = (f" at the Holm-adjusted level {w.alpha:.2g} ({w.family} pairs)" if w.alpha is not None
+                 and (w.family or 1) > 1 else "")
         return (f"If the observed difference is real (d_z={abs(w.effect_size):.2f}), about {fmt_count(w.needed)} "
-                f"paired test examples would detect it (80% power); this run has {w.n}.")
+                f"paired test examples would detect it (80% power{level}); this run has {w.n}.")
     return ("Nothing in the range checked changes it: query volumes from 1 to 10^10 a month, lifting any constraint, "
             "or another priority profile.")
 

@@ -29,7 +29,7 @@ def test_paired_binary_is_exact_mcnemar_by_hand():
 def test_paired_continuous_is_exact_sign_flip_by_hand():
     d = paired_difference([0.5, 0.6, 0.7, 0.8], [0.4, 0.4, 0.4, 0.4])
     # 16 sign patterns; only all-plus and all-minus reach |mean| >= 0.25
-    assert d["test"] == "paired permutation" and d["p_value"] == pytest.approx(2 / 16)
+    assert d["test"] == "paired sign-flip (exact)" and d["p_value"] == pytest.approx(2 / 16) and d["resamples"] is None
     assert d["value"] == pytest.approx(0.25)
 
 
@@ -118,7 +118,9 @@ def test_tie_inside_the_noise_prefers_the_cheaper(tmp_path):
     assert [x.strategy for x in r.ranking] == ["prompt", "lora"] and r.tie_break  # ...but prompt is ranked first
     assert r.comparison.a == "prompt" and r.comparison.value == pytest.approx(-0.025) and not r.comparison.significant
     (more,) = [w for w in r.what_ifs if w.kind == "examples"]
-    assert more.n == 40 and more.needed == math.ceil((2.8 / more.effect_size) ** 2)
+    # one pair, so Holm holds it to alpha itself: (z_0.975 + z_0.8)^2 = (1.95996 + 0.84162)^2 = 7.8489
+    assert more.n == 40 and more.family == 1 and more.alpha == 0.05
+    assert more.needed == math.ceil(7.8489 / more.effect_size ** 2)
 
 
 def test_constraint_vetoes_the_best_scoring(tmp_path):

@@ -8,10 +8,11 @@ from harness.recommendation import (BreakEven, Comparison, ConstraintChange, Mor
 from reports import wording
 
 
-def _comparison(a="rag", b="prompt", value=0.2, low=0.1, high=0.3, p_holm=0.0004, better="rag"):
+def _comparison(a="rag", b="prompt", value=0.2, low=0.1, high=0.3, p_holm=0.0004, better="rag", adjusted=True):
+    adj = {"adj_ci_low": low - 0.01, "adj_ci_high": high + 0.01, "adj_confidence": 0.95, "family_size": 1}
     return Comparison(metric="em", a=a, b=b, value=value, ci_low=low, ci_high=high, n=50, p_value=p_holm,
                       test="exact McNemar", effect_size=0.6, p_holm=p_holm, significant=better is not None,
-                      better=better)
+                      better=better, **(adj if adjusted else {}))
 
 
 def _recommendation(**fields):
@@ -23,17 +24,20 @@ def _recommendation(**fields):
 
 def test_headlines_name_the_verdict_with_its_numbers():
     assert wording.headline(_recommendation()) == (
-        "Recommend rag: it beats prompt on em outside the noise (+0.200, 95% CI 0.100 to 0.300, Holm p<0.001).")
+        "Recommend rag: it beats prompt on em outside the noise (+0.200, Holm-adjusted 95% CI 0.090 to 0.310, Holm "
+        "p<0.001).")
+    old = _recommendation(comparison=_comparison(adjusted=False))  # a run.json from before the adjusted interval
+    assert "(+0.200, unadjusted 95% CI 0.100 to 0.300, Holm p<0.001)" in wording.headline(old)
     behind = _comparison(value=-0.2, low=-0.3, high=-0.1, better="prompt")
     trade = _recommendation(verdict="trade-off", comparison=behind)
     assert wording.headline(trade) == (
-        "Recommend rag for its cost: prompt is better on em (+0.200, 95% CI 0.100 to 0.300) but does not repay its "
-        "extra cost under these priorities.")
+        "Recommend rag for its cost: prompt is better on em (+0.200, Holm-adjusted 95% CI 0.090 to 0.310, Holm "
+        "p<0.001) but does not repay its extra cost under these priorities.")
     level = _comparison(value=0.0, low=-0.04, high=0.0, p_holm=0.54, better=None)
     tie = _recommendation(verdict="tie", comparison=level)
     text = wording.headline(tie)
-    assert text == ("rag and prompt tie on em (difference +0.000, 95% CI -0.040 to 0.000; paired test: Holm p=0.54, "
-                    "not significant); recommend rag, the cheaper.")
+    assert text == ("rag and prompt tie on em (difference +0.000, Holm-adjusted 95% CI -0.050 to 0.010; paired test: "
+                    "Holm p=0.54, not significant); recommend rag, the cheaper.")
     assert wording.headline(_recommendation(verdict="tie", comparison=None)).startswith("rag and prompt cannot be told")
     assert wording.headline(_recommendation(verdict="only")) == (
         "Recommend rag: the only strategy that meets the constraints.")
@@ -41,10 +45,10 @@ def test_headlines_name_the_verdict_with_its_numbers():
 
 
 def test_a_flipped_zero_never_reads_minus_zero():
-    c = _comparison(value=0.0, low=0.0, high=0.2, better=None).oriented("prompt", "rag")
+    c = _comparison(value=0.0, low=0.0, high=0.2, better=None, adjusted=False).oriented("prompt", "rag")
     assert (c.value, c.ci_high) == (0.0, 0.0) and str(c.ci_high) == "-0.0"  # flipping 0.0 gives -0.0
     text = wording.headline(_recommendation(verdict="tie", recommended="prompt", runner_up="rag", comparison=c))
-    assert "-0.000" not in text and "(difference +0.000, 95% CI -0.200 to 0.000;" in text
+    assert "-0.000" not in text and "(difference +0.000, unadjusted 95% CI -0.200 to 0.000;" in text
 
 
 def test_basis_ranking_note_and_vetoes():
@@ -53,7 +57,8 @@ def test_basis_ranking_note_and_vetoes():
     r = _recommendation(verdict="tie", tie_break=True, ranking=ranking)
     assert wording.basis(r) == ("Decided on em (test split) with priority balanced (weights: quality 0.60, cost 0.30, "
                                 "latency 0.10), 100k queries a month over 12 months; a difference counts when its "
-                                "Holm-adjusted paired test has p < 0.05.")
+                                "Holm-adjusted paired test has p < 0.05, which is when its Holm-adjusted interval (the "
+                                "same test inverted) excludes 0.")
     assert wording.ranking_note(r) == "first: it ties with prompt on em and costs less"
     assert wording.ranking_note(_recommendation()) is None
     assert wording.veto(Veto(constraint="max_setup_dollars", limit=0.5, value=3.5e-08 + 1)) == (
