@@ -173,3 +173,19 @@ def break_even(b: BreakEven) -> str:
         return f"{dearer} from the first query."
     months = f" ({period(b.months)} at the expected volume)" if b.months is not None else ""
     return f"{dearer} after {fmt_count(math.ceil(b.queries))} queries{months}."
+
+
+def checkpoint_notes(record: RunRecord, names: list[str]) -> list[str]:
+    """One sentence per fine-tuned strategy whose validation metric never moved: its checkpoint was chosen by
+    validation loss, not by the metric."""
+    out = []
+    for name in names:
+        res = record.strategies[name]
+        t = res.training
+        if t is None or not t.metric_flat or t.best is None:
+            continue
+        first = next((p.val_metric for p in res.learning_curve if p.val_metric is not None), None)
+        out.append(f"{name}: no signal in the validation metric ({t.monitor_metric or 'metric'} stayed at "
+                   f"{fmt_number(first)} over {len(res.learning_curve)} validations): the checkpoint was chosen by "
+                   f"loss (step {t.best.step}, validation loss {fmt_number(t.best.val_loss)}).")
+    return out
