@@ -79,7 +79,15 @@ class FinetuneConfig(Section):
     val_examples: int = Field(12, ge=1, description="validation sample for the loss and the task metric")
     patience: int = Field(2, ge=1, description="validations without improvement before stopping early")
     min_delta: float = Field(0.0, ge=0, description="smallest change that counts as an improvement")
-    monitor: Literal["metric", "loss"] = Field("metric", description="what early stopping and the kept checkpoint follow")
+    monitor: Literal["metric", "loss"] = Field("metric", description=(
+        "what early stopping and the kept checkpoint follow; with `metric`, a tie on the metric (within min_delta) "
+        "goes to the lower validation loss, then to the later step"))
+    monitor_metric: str | None = Field(None, description=(
+        "the per-example metric validations score (monitor: metric); None = the task's first metric, or token_f1 "
+        "where that is exact_match: a small model's exact match often sits at 0 for a while, token F1 moves first"))
+    loss_tolerance: float = Field(0.01, ge=0, description=(
+        "while the monitored metric is flat (within min_delta), a validation loss this much below the best one "
+        "(nats per target token) still counts as an improvement: early stopping waits while the loss falls"))
     lora_r: int = Field(16, ge=1)
     lora_alpha: int = Field(32, ge=1)
     lora_dropout: float = Field(0.0, ge=0, lt=1, description=(

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable
 
+from harness.errors import HarnessError, unknown_name
 from harness.registry import metrics
 
 
@@ -37,6 +38,25 @@ def metric(name: str, *, higher_is_better: bool = True, description: str = ""):
 
 def get(name: str) -> Metric:
     return metrics.get(name)
+
+
+FINER = {"exact_match": "token_f1"}  # a metric with more resolution: it moves before the coarse one does
+
+
+def validation_metric(task_metrics: list[str], chosen: str | None) -> str:
+    """The metric fine-tuning validates on: `chosen` (finetune.monitor_metric), which must be a registered
+    per-example metric; else the task's first metric, or its finer counterpart (`FINER`)."""
+    if chosen is None:
+        return FINER.get(task_metrics[0], task_metrics[0])
+    if chosen not in metrics.names():
+        err = unknown_name("metric", chosen, metrics.names())
+        raise HarnessError(f"finetune.monitor_metric: {err.message}", hint=err.hint)
+    if get(chosen).fn is None:
+        raise HarnessError(f"finetune.monitor_metric: '{chosen}' is a corpus-level metric; a validation during "
+                           "training averages per-example scores.",
+                           hint="Name a per-example metric: " + ", ".join(n for n in metrics.names() if get(n).fn)
+                           + ".")
+    return chosen
 
 
 def score(names: list[str], output: str, references: list[str]) -> dict[str, float]:

@@ -46,6 +46,10 @@ class Training(RecordModel):
     stopped_early: bool | None = None
     best: CurvePoint | None = None
     monitor: str | None = None
+    monitor_metric: str | None = None  # the metric the validations scored (monitor: metric)
+    # True: the monitored metric never moved from its first value (within min_delta) over two or more validations
+    # -- no signal in the validation metric: the checkpoint was chosen by validation loss. None: not monitored.
+    metric_flat: bool | None = None
     tokens: int | None = None
     target_tokens: int | None = None
     train_seconds: float | None = None

@@ -55,6 +55,7 @@ def context(store: RunStore) -> dict[str, Any]:
         **_verdict(rec), **_accuracy(rec, names), **_costs(rec, names, metric), **_probes(rec, names),
         "curves": [c for n in names if (c := _svg(plots.learning_curve(rec.strategies[n].learning_curve, n)))],
         "retrieval": _retrieval(rec, names), "overfitting": _overfitting(rec, names),
+        "checkpoint_notes": wording.checkpoint_notes(rec, names),
         "win_rates": [(n, w) for n in names if (w := rec.strategies[n].win_rate)],
         "searches": [(n, s, search_section.summary(n, s, rec.strategies[n].cost.setup_seconds),
                       _svg(search_section.plot(n, s))) for n, s in search_section.searches(rec, names)],

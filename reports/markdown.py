@@ -194,20 +194,23 @@ def _single(c) -> str:
 def _overfitting(rec: RunRecord, names: list[str]) -> list[str]:
     """Train-sample minus test and test minus ood on the first metric, and fine-tuning's validation curve."""
     found = [n for n in names if rec.strategies[n].overfitting]
+    notes = [f"- {inline(s)}" for s in wording.checkpoint_notes(rec, names)]
     if not found or not rec.task or not rec.task.metrics:
-        return []
+        return ["", "## Fine-tuning", "", *notes] if notes else []
     m = rec.task.metrics[0]
     rows = []
     for name in found:
         res = rec.strategies[name]
         curve = "; ".join(f"{p.step}: {fmt_number(p.val_loss)} / {fmt_number(p.val_metric)}"
                           for p in res.learning_curve) or "–"
+        if res.training and res.training.monitor_metric and res.learning_curve:
+            curve = f"({inline(res.training.monitor_metric)}) {curve}"
         rows.append([name, fmt_score(res.overfitting.train_minus_test.get(m), signed=True),
                      fmt_score(res.overfitting.test_minus_ood.get(m), signed=True), curve])
     return ["", f"## Overfitting ({m})", "", "Difference of means with a 95% bootstrap CI; a train − test gap above "
             "0 means the strategy does better on examples it was built from.", "",
             *table(["strategy", "train − test", "test − ood", "validation curve (step: val loss / val metric)"],
-                   rows)]
+                   rows), *([""] + notes if notes else [])]
 
 
 def _retrieval(rec: RunRecord, names: list[str]) -> list[str]:

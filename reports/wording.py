@@ -277,3 +277,19 @@ def estimates(rec) -> list[str]:
         if cost.setup_source == "reused":
             out.append(f"{name}: setup {cost.setup_seconds:.1f} s is an earlier run's ({cost.setup_note or 'reused'})")
     return out
+
+
+def checkpoint_notes(record: RunRecord, names: list[str]) -> list[str]:
+    """One sentence per fine-tuned strategy whose validation metric never moved: its checkpoint was chosen by
+    validation loss, not by the metric."""
+    out = []
+    for name in names:
+        res = record.strategies[name]
+        t = res.training
+        if t is None or not t.metric_flat or t.best is None:
+            continue
+        first = next((p.val_metric for p in res.learning_curve if p.val_metric is not None), None)
+        out.append(f"{name}: no signal in the validation metric ({t.monitor_metric or 'metric'} stayed at "
+                   f"{fmt_number(first)} over {len(res.learning_curve)} validations): the checkpoint was chosen by "
+                   f"loss (step {t.best.step}, validation loss {fmt_number(t.best.val_loss)}).")
+    return out

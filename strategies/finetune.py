@@ -24,7 +24,7 @@ from harness.adapted import PromptedModel
 from harness.config import FinetuneConfig
 from harness.context import RunContext
 from harness.metrics import get as get_metric
-from harness.metrics import score
+from harness.metrics import score, validation_metric
 from harness.models import ModelHandle, wrap
 from harness.overfitting import seeded_order
 from harness.registry import strategies
@@ -49,6 +49,9 @@ class FineTune(Strategy):
     def applies_to(self, task) -> bool:
         return "train" in task.splits
 
+    def check_config(self, config, task) -> None:
+        validation_metric(task.metrics, config.finetune.monitor_metric)  # a misspelt monitor_metric fails here
+
     def training_items(self, ctx: RunContext, cfg: FinetuneConfig, examples: list[Example]) -> list[Item]:
         return supervised_items(ctx.model, ctx.task, examples, cfg.max_seq_len)
 
@@ -70,7 +73,8 @@ class FineTune(Strategy):
         details: dict[str, Any] = {"training": {
             "method": self.name, "train_examples": len(train_examples), "val_examples": len(val_examples),
             "lr": cfg.lr or DEFAULT_LR[self.name], "steps": result.steps, "stopped_early": result.stopped_early,
-            "best": result.best, "monitor": cfg.monitor, "tokens": result.tokens, "target_tokens": result.target_tokens,
+            "best": result.best, "monitor": cfg.monitor, "monitor_metric": monitored_metric(ctx, cfg),
+            "metric_flat": result.metric_flat, "tokens": result.tokens, "target_tokens": result.target_tokens,
             "train_seconds": result.seconds, "eval_seconds": result.eval_seconds, "tokens_per_second": result.tokens_per_second,
             "processes": accelerator.num_processes, "mixed_precision": accelerator.mixed_precision, **notes}}
         details["learning_curve"] = result.curve
@@ -166,7 +170,7 @@ class FineTune(Strategy):
         model, notes = trainable_copy(ctx.model.model, self.name, cfg)
         if is_prompt_learning(model):
             init_virtual_tokens(model, ctx.model.tokenizer, ctx.task.instruction)
-        primary = ctx.task.metrics[0]
+        primary = monitored_metric(ctx, cfg)
         result = train(
             model, ctx.model.tokenizer, self.training_items(ctx, cfg, train_examples),
             supervised_items(ctx.model, ctx.task, val_examples, cfg.max_seq_len), cfg,
@@ -222,6 +226,11 @@ class FineTune(Strategy):
             if model is not full_model:
                 del model
         return fit_and_project(points, primary, higher_is_better=get_metric(primary).higher_is_better, seed=ctx.seed)
+
+
+def monitored_metric(ctx: RunContext, cfg: FinetuneConfig) -> str:
+    """The metric the validations during training score (finetune.monitor_metric, or the task's default)."""
+    return validation_metric(ctx.task.metrics, cfg.monitor_metric)
 
 
 def _shard(examples: list[Example], accelerator) -> list[Example]:

@@ -74,9 +74,11 @@ def run_search(strategy, ctx, train_examples, val_examples, accelerator):
 
     from harness.console import console
     from harness.metrics import get as get_metric
+    from harness.metrics import validation_metric
 
     search, base_cfg = ctx.config.search, ctx.config.finetune
-    higher = base_cfg.monitor == "metric" and get_metric(ctx.task.metrics[0]).higher_is_better
+    monitored = validation_metric(ctx.task.metrics, base_cfg.monitor_metric)
+    higher = base_cfg.monitor == "metric" and get_metric(monitored).higher_is_better
     key = "val_metric" if base_cfg.monitor == "metric" else "val_loss"
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(

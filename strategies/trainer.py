@@ -33,6 +33,8 @@ class TrainResult:
     seconds: float = 0.0  # wall time of the loop, validations included
     eval_seconds: float = 0.0  # of which validations
     tokens_per_second: float = 0.0  # training throughput: tokens / (seconds - eval_seconds)
+    metric_flat: bool | None = None  # monitoring a metric: it never moved from its first value (within min_delta)
+    # over two or more validations, so validation loss chose the checkpoint; None when no metric was monitored
 
 
 def make_accelerator(cfg: FinetuneConfig, device: str):
@@ -173,7 +175,7 @@ def _trainable_state(model) -> dict[str, Any]:
 @dataclass
 class Validation:
     """Validation during training: each one adds a point to the learning curve; the best point's weights are kept
-    and early stopping counts the validations since it."""
+    (`compare`) and early stopping counts the validations since the last improvement."""
 
     items: list[Item]
     cfg: FinetuneConfig
@@ -184,10 +186,23 @@ class Validation:
     result: TrainResult
     since_best: int = 0
 
-    def objective(self, point: dict[str, Any]) -> float:  # larger is better
-        if self.cfg.monitor == "metric" and "val_metric" in point:
-            return (1.0 if self.higher_is_better else -1.0) * point["val_metric"]
-        return -point["val_loss"]
+    def compare(self, point: dict[str, Any], best: dict[str, Any] | None) -> tuple[bool, bool]:
+        """(keep: `point` replaces `best` as the kept checkpoint, improved: it resets early stopping's count).
+        Monitoring the metric, a tie (within min_delta) goes to the lower validation loss, then to the later step;
+        it counts as an improvement where the loss fell by more than loss_tolerance."""
+        cfg = self.cfg
+        if best is None:
+            return True, True
+        if cfg.monitor == "metric" and "val_metric" in point and "val_metric" in best:
+            gain = (1.0 if self.higher_is_better else -1.0) * (point["val_metric"] - best["val_metric"])
+            if gain > cfg.min_delta:
+                return True, True
+            if not abs(gain) <= cfg.min_delta:  # worse, or not a number
+                return False, False
+            loss_gain = best["val_loss"] - point["val_loss"]
+            return loss_gain >= 0, loss_gain > cfg.loss_tolerance
+        improved = best["val_loss"] - point["val_loss"] > cfg.min_delta
+        return improved, improved
 
     def __call__(self, trainer: Trainer, epoch: float, train_loss: float | None) -> bool:
         """Validate now; True when early stopping says stop."""
@@ -200,18 +215,17 @@ class Validation:
             point["val_metric_n"] = len(scores)
         result = self.result
         result.curve.append(point)
-        if result.best is None or self.objective(point) > self.objective(result.best) + self.cfg.min_delta:
+        keep, improved = self.compare(point, result.best)
+        if keep:
             result.best = dict(point)
             trainer.keep_best()
-            self.since_best = 0
-        else:
-            self.since_best += 1
+        self.since_best = 0 if improved else self.since_best + 1
         result.eval_seconds += time.perf_counter() - start
         if trainer.acc.is_main_process:
             shown = f" · val {point['val_metric']:.3f}" if "val_metric" in point else ""
             console.print(f"[dim]{self.label} · step {trainer.steps} · train loss "
                           f"{train_loss if train_loss is None else round(train_loss, 4)} · val loss {val_loss:.4f}"
-                          f"{shown}{' · best' if self.since_best == 0 else ''}[/]")
+                          f"{shown}{' · kept' if keep else ''}[/]")
         if self.on_validation is not None:  # e.g. a hyperparameter search's pruner (it may raise to stop the trial)
             self.on_validation(point)
         return self.since_best >= self.cfg.patience
@@ -250,8 +264,16 @@ def train(
     result.steps, result.tokens, result.target_tokens = trainer.steps, trainer.tokens, trainer.target_tokens
     result.seconds = time.perf_counter() - start
     result.tokens_per_second = result.tokens / max(result.seconds - result.eval_seconds, 1e-9)
+    result.metric_flat = metric_flat(result.curve, cfg) if val_metric is not None and cfg.monitor == "metric" else None
     trainer.restore_best()
     return result
+
+
+def metric_flat(curve: list[dict[str, Any]], cfg: FinetuneConfig) -> bool:
+    """Whether the validation metric never moved from its first value (within min_delta) over two or more
+    validations: then it carried no signal, and the checkpoint was chosen by validation loss."""
+    values = [p["val_metric"] for p in curve if "val_metric" in p]
+    return len(values) >= 2 and all(abs(v - values[0]) <= cfg.min_delta for v in values)
 
 
 def _run(trainer: Trainer, validation: Validation, show_progress: bool) -> bool:
