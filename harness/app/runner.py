@@ -274,7 +274,7 @@ def evaluate_splits(ctx: RunContext, adapted,
                 seconds[split] += (time.perf_counter() - t0) * len(rows) / len(batch)
             elapsed = time.perf_counter() - start
             bar.update(job, advance=len(batch), rate=f"{(i + len(batch)) / max(elapsed, 1e-9):.2f} ex/s")
-    in_flight = adapted.model.in_flight(bs)
+    in_flight = adapted.model.in_flight(min(bs, max(total, 1)))  # a run smaller than one batch runs as one
     return {split: _summarize_split(ctx, name, split, [done[split][ex.id] for ex in examples[split]], seconds[split],
                                     in_flight) for split in splits}
 
