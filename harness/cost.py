@@ -132,7 +132,8 @@ def _request_latency(result: StrategyResult, timings) -> dict[str, Any]:
             "requests_in_flight": timings.requests_in_flight if timings else None,
             "single_request_s": one.total_p50 if one else None,
             "single_request_first_token_s": one.first_token_p50 if one else None,
-            "single_requests": one.requests if one else None}
+            "single_requests": one.requests if one else None,
+            "single_request_cached": bool(one and one.cached)}
 
 
 def ledger(record: RunRecord, decision: DecisionConfig) -> dict[str, CostRow]:

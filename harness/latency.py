@@ -3,6 +3,9 @@ them (batch 1, nothing cached), through the strategy's own `predict` (retrieval 
 
 Time to first token is a one-token request (the prompt's prefill and the first decode step); total is the full
 answer. A task answered by scoring labels (or a classifier head) has no separate first token: both are the same.
+
+The figures are kept in the run cache under the strategy's fingerprint and the prompts, so a re-run with nothing
+changed does no model work for them either; the record then says they were measured earlier (`cached`).
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
-from harness.cache import NoCache
+from harness.cache import NoCache, key
 from harness.context import RunContext
 from harness.results import SingleRequest
 
@@ -22,6 +25,12 @@ def single_request(ctx: RunContext, adapted, requests: int) -> SingleRequest | N
     if not examples or not isinstance(getattr(adapted, "ctx", None), RunContext):
         return None
     own_ctx, extra = adapted.ctx, dict(adapted.cost.extra)
+    model = getattr(adapted, "model", None) or ctx.model
+    slot = key("single_request", getattr(adapted, "fingerprint", ""), getattr(model, "fingerprint", ""),
+               getattr(adapted, "adapter", ""), [(ex.id, ex.input) for ex in examples],
+               ctx.config.max_new_tokens or ctx.task.max_new_tokens)
+    if (hit := ctx.cache.get_many("latency", [slot]).get(slot)) is not None:
+        return SingleRequest.model_validate(hit | {"cached": True})
     quiet = replace(own_ctx, cache=NoCache(), store=None)
     first_ctx = replace(quiet, config=own_ctx.config.model_copy(update={"max_new_tokens": 1}))
     firsts, totals = [], []
@@ -37,8 +46,10 @@ def single_request(ctx: RunContext, adapted, requests: int) -> SingleRequest | N
     finally:
         adapted.ctx = own_ctx
         adapted.cost.extra = extra  # these requests are no part of the evaluation's counts
-    return SingleRequest(requests=len(totals), first_token_p50=_median(firsts), first_token_max=max(firsts),
-                         total_p50=_median(totals), total_max=max(totals))
+    measured = SingleRequest(requests=len(totals), first_token_p50=_median(firsts), first_token_max=max(firsts),
+                             total_p50=_median(totals), total_max=max(totals))
+    ctx.cache.put_many("latency", {slot: measured.model_dump(exclude={"cached"})})
+    return measured
 
 
 def _timed(adapted, example) -> float:

@@ -77,6 +77,7 @@ class CostRow(RecordModel):
     single_request_s: float | None = None  # median total seconds of a request sent alone (batch 1)
     single_request_first_token_s: float | None = None
     single_requests: int | None = None  # how many requests the single-request figures come from
+    single_request_cached: bool = False  # those figures were measured by an earlier run (the run cache)
     tokens_in_per_query: float | None = None
     tokens_out_per_query: float | None = None
     dollars_per_hour: float

@@ -57,6 +57,7 @@ class SingleRequest(RecordModel):
     first_token_max: float
     total_p50: float
     total_max: float
+    cached: bool = False  # measured by an earlier run with the same strategy, model and prompts (the run cache)
 
 
 # --- probes: forgetting, bias, refusal --------------------------------------------------------------------------

@@ -188,7 +188,7 @@ def _single(c) -> str:
     if not c.single_requests:
         return "–"
     return (f"{fmt_number(c.single_request_first_token_s, 2)} / {fmt_number(c.single_request_s, 2)} "
-            f"(n={c.single_requests})")
+            f"(n={c.single_requests}{', measured earlier' if c.single_request_cached else ''})")
 
 
 def _overfitting(rec: RunRecord, names: list[str]) -> list[str]:

@@ -88,8 +88,11 @@ def test_a_warm_classification_rerun_costs_what_the_cold_run_did(tmp_path, tiny_
     cold, cold_counts = _ledger_row(tmp_path, tiny_dir, task_yaml, "cold")
     warm, warm_counts = _ledger_row(tmp_path, tiny_dir, task_yaml, "warm")
     assert cold_counts["cached"] == 0 and warm_counts["cached"] == warm_counts["examples"] > 0
-    for field in ("dollars_per_query", "seconds_per_query", "request_latency_p50", "request_latency_p95"):
+    for field in ("dollars_per_query", "seconds_per_query", "request_latency_p50", "request_latency_p95",
+                  "single_request_s"):
         assert cold[field] > 0 and warm[field] == pytest.approx(cold[field], rel=0.01), field
+    # the single-request figures are measured once and kept: a warm re-run does no model work for them either
+    assert cold["single_request_cached"] is False and warm["single_request_cached"] is True
     assert warm["tokens_in_per_query"] == cold["tokens_in_per_query"]
 
 
