@@ -49,6 +49,7 @@ def test_one_adapter_is_trained_once_for_the_suite_and_reused_by_every_task(tmp_
 def test_a_second_suite_reuses_the_cached_adapter(tmp_path, tiny_dir, monkeypatch):
     from strategies import multitask
 
+    monkeypatch.setenv("HARNESS_CACHE", str(tmp_path / "cache"))  # its own cache: the first suite trains the adapter
     _, first = _suite(tmp_path / "a", tiny_dir)
     trainer = next(r["run_id"] for r in first.values()
                    if r["strategies"]["multitask-lora"]["cost"]["extra"]["shared_setup"]["trained_in_this_run"])
