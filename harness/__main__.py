@@ -1,4 +1,4 @@
-from harness.app.cli import main
+from harness.cli.main import main
 
 if __name__ == "__main__":
     main()

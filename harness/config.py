@@ -15,6 +15,20 @@ from harness.section import DEVICE_PATTERN, ENV_NAME, Section  # noqa: F401 (re-
 from harness.model_spec import ModelPrices, ModelSpec  # noqa: F401 (re-exported)
 
 
+def check_labels(labels: dict[str, str]) -> dict[str, str]:
+    """Labels and verbalizers must be non-empty, and two labels cannot share a verbalizer (the model's answer
+    could only ever be the first)."""
+    owner: dict[str, str] = {}
+    for label, verbalizer in labels.items():
+        if not label.strip() or not verbalizer.strip():
+            raise ValueError(f"empty label or verbalizer in {label!r}: {verbalizer!r}")
+        if verbalizer.strip() in owner:
+            raise ValueError(f"labels {owner[verbalizer.strip()]!r} and {label!r} share the verbalizer "
+                             f"{verbalizer.strip()!r}; give each label its own word")
+        owner[verbalizer.strip()] = label
+    return labels
+
+
 class FewShotConfig(Section):
     k: int = Field(3, ge=1, le=32, description="demonstrations per prompt")
     selection: Literal["random", "similar"] = Field("random", description="random with the seed, or by embedding similarity")
@@ -216,7 +230,7 @@ class HeadConfig(Section):
 
 class DataConfig(Section):
     """A task straight from data: `--data SOURCE` (its own splits, or a seeded split of one table) or
-    `--data split=SOURCE` per split; a SOURCE is anything harness.datasource reads (files, save_to_disk, hf:...)."""
+    `--data split=SOURCE` per split; a SOURCE is anything harness.tasks.datasource reads (files, save_to_disk, hf:...)."""
 
     files: dict[str, Path] = Field(default_factory=dict)
     input_field: str = "input"
@@ -232,8 +246,6 @@ class DataConfig(Section):
     @field_validator("labels")
     @classmethod
     def _labels_distinct(cls, v: dict[str, str] | None) -> dict[str, str] | None:
-        from harness.task_spec import check_labels
-
         return None if v is None else check_labels(v)
 
 

@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from typing import Callable, Generic, TypeVar
+from typing import TYPE_CHECKING, Callable, Generic, TypeVar
 
 from harness.errors import unknown_name
-from harness.strategy import Strategy
+
+if TYPE_CHECKING:
+    from harness.strategy.base import Strategy
 
 T = TypeVar("T")
 
 
 class Registry(Generic[T]):
-    def __init__(self, kind: str, order: Callable[[T], float] | None = None):
+    def __init__(self, kind: str, order: Callable[[T], float] | None = None, discover: str | None = None):
         self.kind = kind
         self._items: dict[str, T] = {}
         self._order = order  # the listing order of items(); None: as registered
-        self._discover: str | None = None  # a package whose modules register items when imported
+        self._discover = discover  # a module or package whose modules register items when imported
 
     def register(self, name: str) -> Callable[[T], T]:
         def add(item: T) -> T:
@@ -29,14 +31,14 @@ class Registry(Generic[T]):
         return add
 
     def discover(self, package: str) -> None:
-        """Import every module of `package` on first use: the modules register their items when imported."""
+        """Import `package` and every module under it on first use: the modules register their items when imported."""
         self._discover = package
 
     def _load(self) -> None:
         if self._discover:
             package = importlib.import_module(self._discover)
-            for module in pkgutil.iter_modules(package.__path__):
-                importlib.import_module(f"{self._discover}.{module.name}")
+            for module in pkgutil.walk_packages(getattr(package, "__path__", []), prefix=f"{self._discover}."):
+                importlib.import_module(module.name)
             self._discover = None
 
     def get(self, name: str) -> T:
@@ -59,4 +61,4 @@ class Registry(Generic[T]):
 
 # filled by the app layer (harness/app), which knows the strategies
 strategies: Registry[type[Strategy]] = Registry("strategy", order=lambda strategy: strategy.order)
-metrics: Registry = Registry("metric")
+metrics: Registry = Registry("metric", discover="harness.measure.metrics")

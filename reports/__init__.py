@@ -1,1 +1,1 @@
-"""Rendering: run records (read through harness.store only) to report.md and report.html."""
+"""Rendering: run records (read through harness.record.store only) to report.md and report.html."""

@@ -9,14 +9,15 @@ from typing import Any
 import yaml
 from markupsafe import Markup
 
-from harness.figures import Gap, Score
-from harness.record import RunRecord
+from harness.record.figures import Gap, Score
+from harness.record.run_record import RunRecord
 from harness.redact import redact
-from harness.store import RunStore
+from harness.record.store import RunStore
 from harness.units import fmt_count, fmt_dollars, fmt_number, fmt_p
 from reports import plots, search_section, wording
 from reports.markdown import adjusted_interval, strategy_models
 from reports.samples import display_metric, side_by_side
+from harness.decide.recommend import read_run
 
 TEMPLATES = Path(__file__).parent / "templates"
 TEXT_LIMIT = 1200
@@ -45,7 +46,7 @@ def environment():
 
 
 def context(store: RunStore) -> dict[str, Any]:
-    rec = store.read()
+    rec = read_run(store)
     names = rec.names()
     metric = display_metric(rec)
     r = rec.recommendation

@@ -7,17 +7,18 @@ from pathlib import Path
 
 import yaml
 
-from harness.record import RunRecord
+from harness.record.run_record import RunRecord
 from harness.redact import redact
-from harness.store import RunStore
+from harness.record.store import RunStore
 from harness.units import fmt_count, fmt_dollars, fmt_number, fmt_p
 from reports import probes_section, search_section, wording
 from reports.samples import display_metric, side_by_side
 from reports.tables import TEXT_LIMIT, fmt_score, inline, table
+from harness.decide.recommend import read_run
 
 
 def render(store: RunStore) -> str:
-    rec = store.read()
+    rec = read_run(store)
     names = rec.names()
     lines = [
         *_header(rec),
@@ -119,7 +120,7 @@ def _models(rec: RunRecord, names: list[str]) -> list[str]:
 
 
 def _win_rates(rec: RunRecord, names: list[str]) -> list[str]:
-    """Preference win rate against the base model (harness.win_rate), where measured."""
+    """Preference win rate against the base model (harness.measure.win_rate), where measured."""
     found = [(n, w) for n in names if (w := rec.strategies[n].win_rate)]
     if not found:
         return []

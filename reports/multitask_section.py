@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from harness.figures import Score
-from harness.recommendation import Comparison, find_comparison
+from harness.record.figures import Score
+from harness.record.recommendation import Comparison, find_comparison
 from harness.units import fmt_number, fmt_p
 from reports.tables import fmt_score, table
 

@@ -10,8 +10,8 @@ import io
 import math
 import re
 
-from harness.figures import Difference, Score
-from harness.training_record import CurvePoint
+from harness.record.figures import Difference, Score
+from harness.record.training import CurvePoint
 
 PALETTE = ["#3b6ea8", "#e07b39", "#4f9d69", "#b5485d", "#7c62a8", "#8c6d46", "#c4a000", "#5b8c99"]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from harness.figures import Difference, Versus
-from harness.record import RunRecord
-from harness.results import StrategyResult
+from harness.record.figures import Difference, Versus
+from harness.record.run_record import RunRecord
+from harness.record.results import StrategyResult
 from harness.units import fmt_p
 from reports.tables import fmt_score, table
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness.record import RunRecord
-from harness.store import RunStore
+from harness.record.run_record import RunRecord
+from harness.record.store import RunStore
 
 COUNT = 4
 

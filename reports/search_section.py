@@ -3,8 +3,8 @@ score against each searched hyperparameter."""
 
 from __future__ import annotations
 
-from harness.record import RunRecord
-from harness.training_record import Search
+from harness.record.run_record import RunRecord
+from harness.record.training import Search
 from harness.units import fmt_number
 from reports.tables import table
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.figures import Score
-from harness.record import RunRecord
+from harness.record.figures import Score
+from harness.record.run_record import RunRecord
 from harness.redact import redact
-from harness.store import RunStore
-from harness.suite_record import SuiteRecord
+from harness.record.store import RunStore
+from harness.record.suite import SuiteRecord
 from reports import multitask_section, wording
 from reports.html import environment
 from reports.tables import fmt_score, table

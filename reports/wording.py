@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import math
 
-from harness.figures import Versus
-from harness.recommendation import (BreakEven, Comparison, ConstraintChange, MoreExamples, PriorityChange,
+from harness.record.figures import Versus
+from harness.record.recommendation import (BreakEven, Comparison, ConstraintChange, MoreExamples, PriorityChange,
                                     Recommendation, Veto, VolumeChange, WhatIf, WorstChange)
-from harness.record import Leakage, RunRecord
+from harness.record.run_record import Leakage, RunRecord
 from harness.units import fmt_count, fmt_dollars, fmt_number, fmt_p
 
 

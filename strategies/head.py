@@ -13,11 +13,11 @@ from typing import Any
 
 import numpy as np
 
-from harness.cache import key
-from harness.context import RunContext
+from harness.backends.cache import key
+from harness.strategy.context import RunContext
 from harness.errors import HarnessError
 from harness.registry import strategies
-from harness.strategy import Strategy
+from harness.strategy.base import Strategy
 from harness.types import Cost, Example, Prediction
 
 

@@ -8,10 +8,10 @@ import time
 
 import numpy as np
 
-from harness.adapted import PromptedModel
-from harness.context import RunContext
+from harness.strategy.prompted import PromptedModel
+from harness.strategy.context import RunContext
 from harness.registry import strategies
-from harness.strategy import Strategy
+from harness.strategy.base import Strategy
 from harness.types import Cost, Example
 
 

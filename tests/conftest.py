@@ -19,7 +19,7 @@ CHATML = (
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory, monkeypatch):
     """Every test session gets its own harness cache, so tests never see a user's cache (or each other's runs)."""
-    from harness.models import models_root
+    from harness.backends.hf import models_root
 
     # The converted default model is shared with the user's cache (converting it again costs ~30 s).
     monkeypatch.setenv("HARNESS_MODELS", str(models_root()))
@@ -79,7 +79,7 @@ def tiny_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture()
 def tiny_handle(tiny_dir):
-    from harness.models import load_generator
+    from harness.backends.hf import load_generator
 
     return load_generator(str(tiny_dir), device="cpu")
 

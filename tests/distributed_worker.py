@@ -15,10 +15,10 @@ def main(out: Path, single: bool) -> None:
 
     from conftest import tiny_model, tiny_tokenizer
     from harness.config import FinetuneConfig
-    from harness.models import weights_fingerprint
-    from strategies.trainable import trainable_copy
-    from strategies.trainer import make_accelerator, train
-    from strategies.training_data import Item, epoch_order
+    from harness.backends.hf import weights_fingerprint
+    from strategies.finetune.trainable import trainable_copy
+    from strategies.finetune.trainer import make_accelerator, train
+    from strategies.finetune.training_data import Item, epoch_order
 
     texts = [f"question {i} about the river and the bridge answer {i % 3}" for i in range(8)]
     tok = tiny_tokenizer(texts)

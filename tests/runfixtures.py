@@ -1,4 +1,4 @@
-"""Constructed run folders (run.json and predictions written through harness.store), so decision, report and
+"""Constructed run folders (run.json and predictions written through harness.record.store), so decision, report and
 browser tests need no model. Every number in them is given by the test that builds them."""
 
 from __future__ import annotations
@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from harness.config import RunConfig
-from harness.record import ModelInfo, RunRecord, TaskInfo
-from harness.results import StrategyResult
-from harness.stats import summarize
-from harness.store import RunStore
+from harness.record.run_record import ModelInfo, RunRecord, TaskInfo
+from harness.record.results import StrategyResult
+from harness.measure.stats import summarize
+from harness.record.store import RunStore
 
 
 def make_run(out: Path, strategies: dict[str, dict[str, Any]], *, metric: str = "exact_match",
@@ -64,7 +64,7 @@ def make_run(out: Path, strategies: dict[str, dict[str, Any]], *, metric: str = 
 
 def analysed(store: RunStore) -> RunRecord:
     """The record with comparisons, cost ledger and recommendation added, as the runner writes it."""
-    from harness.decide import analyse
+    from harness.decide.recommend import analyse
 
     record = store.read()
     analyse(store, record)

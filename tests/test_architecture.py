@@ -1,4 +1,19 @@
-"""The import graph's layers: core (harness.*) < strategies, reports < app (harness.app) < benchmarks.
+"""The import graph's floors: an import only goes down. From the bottom:
+
+  ground     harness/*.py: errors, console, redact, config, registry, types, ...
+  tasks      examples, tasks and where their data comes from
+  backends   the models: hf, vllm, openai, and the cache of what they computed
+  record     run.json's parts (pydantic), its store and migrations
+  strategy   the contract every strategy meets, PromptedModel, RunContext
+  measure    metrics, statistics, overfitting, win rate, latency
+  probes     forgetting, bias, refusal
+  decide     the recommendation and the cost ledger
+  strategies, reports   the concrete strategies; the reports (neither imports the other)
+  runs       the run loop, suite, dry run, preflight
+  guard      baselines, the regression check, drift
+  cli        the commands
+  api        `harness` itself: `from harness import run, RunConfig`
+  benchmarks
 
 Every import counts, including those inside functions (they are real dependencies, only deferred for start-up time);
 imports under `if TYPE_CHECKING:` do not (they never run). A violation names the importing module and line.
@@ -13,21 +28,28 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("harness", "strategies", "reports", "benchmarks")
-# what each layer may import, besides itself
-ALLOWED = {
-    "core": {"core"},
-    "strategies": {"core"},
-    "reports": {"core"},
-    "app": {"core", "strategies", "reports"},
-    "benchmarks": {"core", "strategies", "reports", "app"},
-}
+FLOORS = [["ground"], ["tasks"], ["backends"], ["record"], ["strategy"], ["measure"], ["probes"], ["decide"],
+          ["strategies", "reports"], ["runs"], ["guard"], ["cli"], ["api"], ["benchmarks"]]
+FLOOR = {room: level for level, rooms in enumerate(FLOORS) for room in rooms}
+MAX_MODULES_PER_ROOM = 12
 
 
 def layer(module: str) -> str:
-    if module in ("harness.app", "harness.__main__") or module.startswith("harness.app."):  # python -m harness
-        return "app"
-    top = module.split(".")[0]
-    return "core" if top == "harness" else top
+    """The room a module is in: its core folder, `ground` for a file of harness/ itself, or its top package."""
+    parts = module.split(".")
+    if parts[0] != "harness":
+        return parts[0]
+    if module == "harness":
+        return "api"
+    if module == "harness.__main__":
+        return "cli"
+    sub = ROOT.joinpath(*parts[:2])
+    return parts[1] if sub.is_dir() else "ground"
+
+
+def allowed(importer: str, target: str) -> bool:
+    a, b = layer(importer), layer(target)
+    return a == b or FLOOR[b] < FLOOR[a]
 
 
 def module_name(path: Path) -> str:
@@ -80,11 +102,20 @@ def graph() -> dict[str, dict[str, int]]:
     return edges
 
 
-def test_no_import_climbs_a_layer():
+def test_no_import_climbs_a_floor():
     bad = [f"{MODULES[m].relative_to(ROOT)}:{line}: {m} ({layer(m)}) imports {target} ({layer(target)})"
-           for m, targets in graph().items() for target, line in targets.items()
-           if layer(target) != layer(m) and layer(target) not in ALLOWED[layer(m)]]
-    assert not bad, "imports that climb a layer:\n" + "\n".join(bad)
+           for m, targets in graph().items() for target, line in targets.items() if not allowed(m, target)]
+    assert not bad, "imports that climb a floor (or cross to a room beside it):\n" + "\n".join(bad)
+
+
+def test_every_module_is_in_a_known_room_and_no_room_is_a_hall():
+    rooms: dict[str, list[str]] = {}
+    for module in MODULES:
+        rooms.setdefault(layer(module), []).append(module)
+    assert set(rooms) <= set(FLOOR), f"rooms without a floor: {set(rooms) - set(FLOOR)}"
+    crowded = {room: len(mods) for room, mods in rooms.items()
+               if room not in ("benchmarks", "strategies", "reports") and len(mods) > MAX_MODULES_PER_ROOM + 1}
+    assert not crowded, f"rooms over {MAX_MODULES_PER_ROOM} modules (besides __init__): {crowded}"
 
 
 def find_cycle(edges: dict[str, dict[str, int]]) -> list[str] | None:
@@ -118,12 +149,14 @@ def test_the_checks_catch_what_they_look_for():
     """The checks fail on a made-up circle and a made-up upward edge (so a passing run means something)."""
     assert find_cycle({"a": {"b": 1}, "b": {"c": 1}, "c": {"a": 1}}) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b": 1}, "b": {}}) is None
-    assert "app" not in ALLOWED[layer("harness.tasks")] and layer("harness.app.runner") == "app"
-    assert layer("reports") not in ALLOWED[layer("strategies.rag")]
+    assert layer("harness.runs.runner") == "runs" and layer("harness.errors") == "ground"
+    assert not allowed("harness.tasks.load", "harness.runs.runner")  # up
+    assert not allowed("strategies.rag.strategy", "reports.html")  # beside
+    assert allowed("harness.runs.runner", "reports.html") and allowed("harness.tasks.load", "harness.errors")
 
 
-@pytest.mark.parametrize("module", ["harness.app.runner", "harness.tasks"])
+@pytest.mark.parametrize("module", ["harness.runs.runner", "harness.tasks.load"])
 def test_the_graph_sees_imports_inside_functions(module):
     # runner imports reports inside a function; tasks imports squad inside one
-    expected = {"harness.app.runner": "reports.html", "harness.tasks": "harness.squad"}[module]
+    expected = {"harness.runs.runner": "reports.html", "harness.tasks.load": "harness.tasks.squad"}[module]
     assert expected in graph()[module]

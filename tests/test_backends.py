@@ -11,8 +11,8 @@ import yaml
 from typer.testing import CliRunner
 
 from harness.backends.openai import EndpointError, OpenAIBackend
-from harness.cache import RunCache
-from harness.app.cli import app
+from harness.backends.cache import RunCache
+from harness.cli.main import app
 from tests.servers import ScriptedServer
 from tests.test_bad_input import cli
 
@@ -97,11 +97,11 @@ def test_the_api_key_comes_from_the_named_environment_variable(tiny_tok, monkeyp
 def test_a_scripted_server_without_logprobs_classifies_by_generation(tiny_tok, tmp_path):
     """A backend without prompt log-probabilities cannot score the labels: the strategy generates, and the
     verbalizer the answer starts with (or, failing that, the closest one) is the predicted label."""
-    from harness.adapted import PromptedModel, closest_label
-    from harness.cache import NoCache
+    from harness.strategy.prompted import PromptedModel, closest_label
+    from harness.backends.cache import NoCache
     from harness.config import validate
-    from harness.context import RunContext
-    from harness.tasks import load_task
+    from harness.strategy.context import RunContext
+    from harness.tasks.load import load_task
 
     task = load_task("classification", limit=6)
     examples = task.split("test")[:6]

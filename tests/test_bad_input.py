@@ -16,11 +16,11 @@ import yaml
 from typer.testing import CliRunner
 
 from conftest import write_jsonl
-from harness.app.cli import app, main
+from harness.cli.main import app, main
 from harness.config import DataConfig
 from harness.errors import HarnessError
-from harness.store import RunStore, safe_name
-from harness.tasks import load_task, task_from_files
+from harness.record.store import RunStore, safe_name
+from harness.tasks.load import load_task, task_from_files
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -98,7 +98,7 @@ def test_unknown_task_exits_2_with_a_suggestion(monkeypatch, capsys):
 
 
 def test_model_not_found_offline_exits_2_and_says_what_to_do(monkeypatch, capsys):
-    from harness import models
+    from harness.backends import hf as models
 
     monkeypatch.setenv("HARNESS_OFFLINE", "1")
     models.hub_reachable.cache_clear()
@@ -122,7 +122,7 @@ def test_trust_remote_code_is_off_unless_asked(monkeypatch, tiny_dir):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from harness.config import build_config
-    from harness.models import load_generator
+    from harness.backends.hf import load_generator
 
     seen: list[bool] = []
     for cls in (AutoModelForCausalLM, AutoTokenizer):
@@ -203,7 +203,10 @@ def package_dirs(root: Path) -> list[Path]:
     """Every package of the tree: the ones pyproject ships and every folder below them with an __init__.py."""
     import tomllib
 
-    shipped = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    setuptools = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]
+    shipped = setuptools.get("packages", [])
+    if isinstance(shipped, dict):  # packages.find: its include patterns name the top packages
+        shipped = [name.rstrip("*").rstrip(".") for name in shipped["find"]["include"]]
     tops = {root / name.split(".")[0] for name in shipped}
     found = {init.parent for top in tops for init in top.rglob("__init__.py")}
     return sorted(found | {root / name.replace(".", "/") for name in shipped})
@@ -233,28 +236,28 @@ def shell_audit(root: Path) -> tuple[list[Path], list[str]]:
 
 
 def test_no_shell_commands_built_from_user_strings():
-    """Audit of every package, harness/app and harness/backends included."""
+    """Audit of every package, the nested ones (harness/runs, strategies/rag) included."""
     files, problems = shell_audit(ROOT)
     scanned = {str(f.relative_to(ROOT)) for f in files}
-    assert {"harness/app/cli.py", "harness/app/runner.py", "harness/backends/openai.py", "harness/backends/vllm.py",
-            "strategies/rag.py", "reports/html.py", "benchmarks/perf/__main__.py"} <= scanned
+    assert {"harness/cli/main.py", "harness/runs/runner.py", "harness/backends/openai.py", "harness/backends/vllm.py",
+            "strategies/rag/strategy.py", "reports/html.py", "benchmarks/perf/__main__.py"} <= scanned
     assert not problems, problems
 
 
 def test_the_shell_audit_reaches_nested_packages(tmp_path):
     """A shell command planted in a sub-package (or a new package listed in pyproject) is found."""
-    (tmp_path / "pyproject.toml").write_text('[tool.setuptools]\npackages = ["harness", "harness.app", "extra"]\n')
-    for pkg in ("harness", "harness/app", "harness/backends", "extra", "extra/deep"):
+    (tmp_path / "pyproject.toml").write_text('[tool.setuptools.packages.find]\ninclude = ["harness*", "extra*"]\n')
+    for pkg in ("harness", "harness/runs", "harness/backends", "extra", "extra/deep"):
         (tmp_path / pkg).mkdir(parents=True)
         (tmp_path / pkg / "__init__.py").write_text("")
-    (tmp_path / "harness/app/bad.py").write_text("import os\nos.system('ls ' + name)\n")
+    (tmp_path / "harness/runs/bad.py").write_text("import os\nos.system('ls ' + name)\n")
     (tmp_path / "harness/backends/bad.py").write_text("import subprocess\nsubprocess.run(cmd, shell=True)\n")
     (tmp_path / "extra/deep/bad.py").write_text("import subprocess\nsubprocess.run(['git', name])\n")
     _, problems = shell_audit(tmp_path)
     assert problems == ["extra/deep/bad.py:2: subprocess.run with a non-literal command",
-                        "harness/app/bad.py:2: os.system",
                         "harness/backends/bad.py:2: shell=",
-                        "harness/backends/bad.py:2: subprocess.run with a non-literal command"]
+                        "harness/backends/bad.py:2: subprocess.run with a non-literal command",
+                        "harness/runs/bad.py:2: os.system"]
 
 
 # -------------------------------------------------------------------------------------------------- long inputs

@@ -12,7 +12,7 @@ from harness.errors import HarnessError
 
 
 def test_weights_rewritten_in_place_with_the_mtime_restored_get_a_new_fingerprint(tmp_path):
-    from harness.models import directory_fingerprint
+    from harness.backends.hf import directory_fingerprint
 
     folder = tmp_path / "model"
     folder.mkdir()
@@ -30,7 +30,7 @@ def test_weights_rewritten_in_place_with_the_mtime_restored_get_a_new_fingerprin
 
 
 def test_strategy_names_that_map_to_one_file_collide_with_a_clear_error(tmp_path):
-    from harness.store import RunStore, check_distinct_files
+    from harness.record.store import RunStore, check_distinct_files
 
     with pytest.raises(HarnessError, match="same predictions file") as exc:
         check_distinct_files(["prompt@x y", "prompt@x-y"])
@@ -44,7 +44,7 @@ def test_strategy_names_that_map_to_one_file_collide_with_a_clear_error(tmp_path
 
 
 def test_a_run_whose_strategies_share_a_file_name_stops_before_any_model_work(tiny_dir, tmp_path):
-    from harness.app.runner import run
+    from harness.runs.runner import run
     from harness.config import validate
 
     models = {name: {"backend": "hf", "id": str(tiny_dir)} for name in ("x y", "x-y")}
@@ -61,7 +61,7 @@ def _garbage(path: Path) -> None:
 
 
 def test_two_corruptions_in_one_second_keep_both_moved_aside_files(tmp_path, monkeypatch):
-    import harness.cache as cache_mod
+    import harness.backends.cache as cache_mod
 
     monkeypatch.setattr(cache_mod.time, "strftime", lambda fmt, *a: "20260101-000000")  # one second, twice
     path = tmp_path / "cache.sqlite"
@@ -77,7 +77,7 @@ def test_two_corruptions_in_one_second_keep_both_moved_aside_files(tmp_path, mon
 
 
 def test_a_cache_with_another_schema_is_moved_aside_and_rebuilt(tmp_path, monkeypatch, capsys):
-    from harness.app.cli import app
+    from harness.cli.main import app
     from typer.testing import CliRunner
 
     monkeypatch.setenv("HARNESS_CACHE", str(tmp_path))
@@ -90,7 +90,7 @@ def test_a_cache_with_another_schema_is_moved_aside_and_rebuilt(tmp_path, monkey
     assert result.exit_code == 0, result.output
     assert "no such column" not in result.output and "moved it aside" in " ".join(result.output.split())
     assert len(list(tmp_path.glob("cache.sqlite.corrupt-*"))) == 1
-    from harness.cache import Cache
+    from harness.backends.cache import Cache
 
     cache = Cache()
     cache.put_many("generation", {"k": 1})

@@ -10,14 +10,14 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from harness.baseline import BASELINE_SCHEMA, list_baselines, load_baseline, save_baseline
-from harness.app.check import CANNOT_CHECK, OK, REGRESSION, Rule, compare
-from harness.app.cli import app
+from harness.guard.baseline import BASELINE_SCHEMA, list_baselines, load_baseline, save_baseline
+from harness.guard.check import CANNOT_CHECK, OK, REGRESSION, Rule, compare
+from harness.cli.main import app
 from harness.config import RunConfig
 from harness.errors import HarnessError
-from harness.record import ModelInfo, RunRecord, TaskInfo
-from harness.results import StrategyResult
-from harness.store import RunStore, write_json
+from harness.record.run_record import ModelInfo, RunRecord, TaskInfo
+from harness.record.results import StrategyResult
+from harness.record.store import RunStore, write_json
 
 METRICS = ["rougeL", "rouge1"]
 
@@ -80,7 +80,7 @@ def test_a_significant_drop_is_a_regression_exit_1_with_junit_failures(tmp_path)
     assert result.exit_code == REGRESSION, result.output
     root = ET.parse(xml).getroot()
     cases = root.findall(".//testcase")
-    assert [c.get("name") for c in cases] == METRICS and all(c.get("classname") == "harness.app.check.prompt" for c in cases)
+    assert [c.get("name") for c in cases] == METRICS and all(c.get("classname") == "harness.guard.check.prompt" for c in cases)
     assert all(c.find("failure") is not None for c in cases)
     assert root.get("failures") == "2"
     text = md.read_text()
@@ -186,7 +186,7 @@ def test_holm_corrects_across_strategies_and_metrics(tmp_path):
 
 def _run_tiny(tiny_dir, out: Path, seed: int = 0, **extra) -> Path:
     from harness.config import validate
-    from harness.app.runner import run
+    from harness.runs.runner import run
 
     cfg = {"task": "summarization", "model": str(tiny_dir), "strategies": ["prompt", "few-shot"], "limit": 4,
            "seed": seed, "out": str(out), "device": "cpu", "max_new_tokens": 8, **extra}
@@ -254,7 +254,7 @@ def test_check_with_data_sharing_no_ids_exits_2(tiny_dir, tmp_path):
 
 
 def test_pinned_test_ids_survive_any_seed_and_limit():
-    from harness.tasks import load_task
+    from harness.tasks.load import load_task
 
     ids = ["sum-test-0007", "sum-test-0042", "sum-test-0100"]
     for seed in (0, 1, 2):

@@ -42,7 +42,7 @@ def perturbed_copy(src: Path, dst: Path, scale: float, seed: int = 0) -> Path:
 
 
 def test_check_passes_across_seeds_and_fails_on_a_degraded_model(tmp_path):
-    from harness.models import offline_generator_dir
+    from harness.backends.hf import offline_generator_dir
 
     env = {"HARNESS_BASELINES": str(tmp_path / "baselines")}
     # the check compares test-split scores: probes and overfitting splits would only add time here

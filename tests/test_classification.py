@@ -3,12 +3,12 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from harness.app.cli import app
+from harness.cli.main import app
 from harness.config import DataConfig
 from harness.errors import HarnessError
-from harness.metrics import accuracy, macro_f1
-from harness.stats import summarize_corpus
-from harness.tasks import load_task, read_examples, task_from_files
+from harness.measure.metrics import accuracy, macro_f1
+from harness.measure.stats import summarize_corpus
+from harness.tasks.load import load_task, read_examples, task_from_files
 from tests.conftest import SHARED_DATA
 
 

@@ -11,11 +11,11 @@ import pytest
 import yaml
 
 from conftest import write_jsonl
-from harness.app.cli import main
+from harness.cli.main import main
 from harness.config import DataConfig, validate
 from harness.errors import HarnessError
-from harness.probe_data import load_choice_items
-from harness.tasks import load_task, read_corpus, read_examples, task_from_files
+from harness.probes.data import load_choice_items
+from harness.tasks.load import load_task, read_corpus, read_examples, task_from_files
 
 
 def cli(monkeypatch, capsys, *args: str) -> tuple[int, str]:
@@ -178,7 +178,7 @@ def test_unknown_placeholder_in_input_template_is_an_error_at_load(tmp_path):
 
 
 def test_labels_with_a_stray_comma_are_rejected(monkeypatch, capsys, tmp_path, no_model):
-    from harness.task_spec import parse_labels
+    from harness.tasks.spec import parse_labels
 
     with pytest.raises(HarnessError, match="'awful' has no '='"):
         parse_labels("0=bad, awful,1=good")
@@ -193,7 +193,7 @@ def test_labels_with_a_stray_comma_are_rejected(monkeypatch, capsys, tmp_path, n
 
 
 def test_two_labels_sharing_a_verbalizer_are_rejected(tmp_path):
-    from harness.task_spec import parse_labels
+    from harness.tasks.spec import parse_labels
 
     with pytest.raises(HarnessError, match="share the verbalizer 'yes'"):
         parse_labels("a=yes,b=yes")

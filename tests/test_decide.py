@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from harness.config import DecisionConfig
-from harness.cost import break_even, break_even_queries, strategy_cost
-from harness.recommendation import Comparison, find_comparison
-from harness.results import StrategyResult
-from harness.stats import compare_all, holm, paired_difference
+from harness.decide.cost import break_even, break_even_queries, strategy_cost
+from harness.record.recommendation import Comparison, find_comparison
+from harness.record.results import StrategyResult
+from harness.measure.stats import compare_all, holm, paired_difference
 from runfixtures import analysed, make_run
 
 
@@ -160,7 +160,7 @@ def test_break_even_flip_with_query_volume(tmp_path):
 def test_report_recomputes_with_new_priority(tmp_path):
     from typer.testing import CliRunner
 
-    from harness.app.cli import app
+    from harness.cli.main import app
 
     strategies = {"prompt": {"scores": _binary(0.5, 60, 6)},
                   "lora": {"scores": _binary(0.95, 60, 7), "setup_seconds": 900_000, "trainable_params": 10**6}}
@@ -177,8 +177,8 @@ def test_report_recomputes_with_new_priority(tmp_path):
 def test_compare_runs_pairs_matching_examples(tmp_path):
     from typer.testing import CliRunner
 
-    from harness.app.cli import app
-    from harness.compare import compare_runs
+    from harness.cli.main import app
+    from harness.decide.compare import compare_runs
 
     a = make_run(tmp_path / "a", {"prompt": {"scores": _binary(0.2, 50, 8)}})
     b = make_run(tmp_path / "b", {"prompt": {"scores": [1.0] * 50}})

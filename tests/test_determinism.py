@@ -5,7 +5,7 @@ import json
 from typer.testing import CliRunner
 
 from conftest import ROOT, write_jsonl
-from harness.app.cli import app
+from harness.cli.main import app
 
 
 def _run(tmp_path, tiny_dir, name: str, data: list[str]) -> dict:

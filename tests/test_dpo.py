@@ -11,8 +11,8 @@ import pytest
 
 from conftest import ROOT, tiny_model, tiny_tokenizer, write_jsonl
 from harness.config import RunConfig
-from harness.metrics import house_style, house_style_checks
-from harness.tasks import load_task, read_examples
+from harness.measure.metrics import house_style, house_style_checks
+from harness.tasks.load import load_task, read_examples
 
 PREFERENCE = ROOT / "benchmarks" / "preference"
 
@@ -33,9 +33,9 @@ def pref_dir(tmp_path_factory) -> Path:
 
 
 def _ctx(model_dir, task, **config):
-    from harness.cache import RunCache
-    from harness.context import RunContext
-    from harness.models import load_generator
+    from harness.backends.cache import RunCache
+    from harness.strategy.context import RunContext
+    from harness.backends.hf import load_generator
 
     cfg = RunConfig(max_new_tokens=6, batch_size=8, **config)
     return RunContext(cfg, task, load_generator(str(model_dir), device="cpu"), RunCache())
@@ -72,7 +72,7 @@ def test_chosen_and_rejected_fields_load_into_meta(tmp_path):
 
 
 def test_pairs_come_from_the_data_with_the_exact_inference_prompt(pref_dir):
-    from strategies.dpo import preference_pairs
+    from strategies.finetune.dpo import preference_pairs
 
     task = load_task("preference", limit=4)
     ctx = _ctx(pref_dir, task)
@@ -85,8 +85,8 @@ def test_pairs_come_from_the_data_with_the_exact_inference_prompt(pref_dir):
 
 
 def test_without_pairs_chosen_is_the_reference_and_rejected_the_base_output(pref_dir, monkeypatch):
-    from strategies import dpo
-    from harness.adapted import PromptedModel
+    from strategies.finetune import dpo
+    from harness.strategy.prompted import PromptedModel
 
     task = load_task("summarization", limit=4)
     ctx = _ctx(pref_dir, task)
@@ -110,8 +110,8 @@ def test_without_pairs_chosen_is_the_reference_and_rejected_the_base_output(pref
 
 
 def test_dpo_moves_the_policy_towards_the_chosen_replies_and_leaves_the_base_alone(pref_dir):
-    from harness.models import weights_fingerprint
-    from strategies.dpo import DPO
+    from harness.backends.hf import weights_fingerprint
+    from strategies.finetune.dpo import DPO
 
     task = load_task("preference", limit=8)
     ctx = _ctx(pref_dir, task, dpo={"lr": 2e-2, "epochs": 4, "max_pairs": 8, "val_pairs": 8, "batch_size": 4},
@@ -129,10 +129,10 @@ def test_dpo_moves_the_policy_towards_the_chosen_replies_and_leaves_the_base_alo
 
 
 def test_run_records_the_win_rate_against_the_base_with_its_ci(pref_dir, tmp_path):
-    from harness.metrics import score
-    from harness.app.runner import run
-    from harness.store import RunStore
-    from harness.win_rate import outcome
+    from harness.measure.metrics import score
+    from harness.runs.runner import run
+    from harness.record.store import RunStore
+    from harness.measure.win_rate import outcome
 
     path = run(RunConfig(task="preference", model=str(pref_dir), strategies=["prompt", "dpo"], limit=8,
                          max_new_tokens=6, overfit_sample=4, out=tmp_path, probes={"enabled": False},
@@ -153,15 +153,15 @@ def test_run_records_the_win_rate_against_the_base_with_its_ci(pref_dir, tmp_pat
 
 
 def test_win_rate_outcome_is_one_half_zero():
-    from harness.win_rate import outcome
+    from harness.measure.win_rate import outcome
 
     assert (outcome(0.9, 0.5), outcome(0.5, 0.5), outcome(0.1, 0.5)) == (1.0, 0.5, 0.0)
     assert outcome(0.1, 0.5, higher_is_better=False) == 1.0
 
 
 def test_dpo_on_every_weight_keeps_the_base_and_answers_with_new_weights(pref_dir):
-    from harness.models import weights_fingerprint
-    from strategies.dpo import DPO
+    from harness.backends.hf import weights_fingerprint
+    from strategies.finetune.dpo import DPO
 
     task = load_task("preference", limit=4)
     ctx = _ctx(pref_dir, task, dpo={"weights": "full", "lr": 1e-2, "max_pairs": 4, "val_pairs": 2, "batch_size": 1})

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness.drift import drift_report, length_test, mmd_test, tokens, vocabulary_test
+from harness.guard.drift import drift_report, length_test, mmd_test, tokens, vocabulary_test
 
 ROOT = Path(__file__).resolve().parent.parent
 DIALOGSUM = ROOT.parent / "shared" / "data" / "dialogsum" / "dialogsum.dev.jsonl"
@@ -82,7 +82,7 @@ def test_drift_command_with_the_default_embedder(tmp_path):
     """`harness drift` on a saved baseline: the task's own OOD-free train inputs pass, dialogues are flagged."""
     from typer.testing import CliRunner
 
-    from harness.app.cli import app
+    from harness.cli.main import app
     from tests.test_check import make_baseline
 
     base = make_baseline(tmp_path / "bl", {"prompt": {f"t{i}": {"rougeL": 0.5, "rouge1": 0.5} for i in range(40)}})

@@ -7,7 +7,7 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from harness import drift as dr
+from harness.guard import drift as dr
 from harness.errors import HarnessError
 
 

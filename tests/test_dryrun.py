@@ -1,8 +1,8 @@
 from typer.testing import CliRunner
 
-from harness.app.cli import app
+from harness.cli.main import app
 from harness.config import build_config
-from harness.app.dryrun import estimate
+from harness.runs.dryrun import estimate
 
 
 def test_dry_run_calibrates_and_runs_nothing(tmp_path, tiny_dir):
@@ -32,8 +32,8 @@ def test_dry_run_estimates_fine_tuning_from_timed_steps(tmp_path, tiny_dir):
 
 
 def test_dry_run_estimates_every_strategy_that_declares_it_trains_and_prepares_none(tmp_path, tiny_dir, monkeypatch):
-    from strategies.finetune import FineTune
-    from strategies.dpo import DPO
+    from strategies.finetune.strategy import FineTune
+    from strategies.finetune.dpo import DPO
 
     def trained(*a, **kw):
         raise AssertionError("the dry run trained a strategy")
@@ -52,8 +52,8 @@ def test_dry_run_estimates_every_strategy_that_declares_it_trains_and_prepares_n
 
 def test_every_registered_strategy_keeps_the_strategy_contract():
     from harness.registry import strategies
-    from harness.strategy import Strategy
-    from strategies.finetune import FineTune
+    from harness.strategy.base import Strategy
+    from strategies.finetune.strategy import FineTune
 
     registered = strategies.items()
     assert [cls.order for cls in registered.values()] == sorted(cls.order for cls in registered.values())

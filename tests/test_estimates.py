@@ -4,7 +4,7 @@ and an earlier run's setup charged again are marked in run.json and named in bot
 from __future__ import annotations
 
 from harness.backends.openai import DEFAULT_CONTEXT, OpenAIBackend
-from harness.record import ModelInfo
+from harness.record.run_record import ModelInfo
 from reports.html import render as render_html
 from reports.markdown import render
 from runfixtures import make_run

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from harness.config import FinetuneConfig, RunConfig
-from harness.models import weights_fingerprint
-from harness.tasks import load_task
+from harness.backends.hf import weights_fingerprint
+from harness.tasks.load import load_task
 from harness.types import Example
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,7 +28,7 @@ def _task(n=4):
 def _loss(model, items):
     import torch
 
-    from strategies.training_data import collate
+    from strategies.finetune.training_data import collate
 
     with torch.no_grad():
         return float(model(**collate(items, 3)).loss)
@@ -40,7 +40,7 @@ def _cfg(**over):
 
 
 def test_supervised_items_mask_the_prompt_and_match_the_inference_prompt(tiny_handle):
-    from strategies.training_data import supervised_items
+    from strategies.finetune.training_data import supervised_items
 
     task = _task(2)
     ex = task.split("train")[0]
@@ -57,9 +57,9 @@ def test_supervised_items_mask_the_prompt_and_match_the_inference_prompt(tiny_ha
 
 @pytest.mark.parametrize("method", ["lora", "full"])
 def test_training_reduces_the_loss_on_a_fixed_batch_and_leaves_the_base_alone(tiny_handle, method):
-    from strategies.trainable import trainable_copy
-    from strategies.trainer import train
-    from strategies.training_data import supervised_items
+    from strategies.finetune.trainable import trainable_copy
+    from strategies.finetune.trainer import train
+    from strategies.finetune.training_data import supervised_items
 
     task = _task()
     items = supervised_items(tiny_handle, task, task.split("train"), 512)
@@ -78,9 +78,9 @@ def test_training_reduces_the_loss_on_a_fixed_batch_and_leaves_the_base_alone(ti
 def test_early_stopping_fires_when_validation_loss_rises(tiny_handle):
     """Overfitting by construction: the validation set asks for other answers to the training prompts, in words
     the training answers never use; memorising the training answers makes them less likely."""
-    from strategies.trainable import trainable_copy
-    from strategies.trainer import train
-    from strategies.training_data import supervised_items
+    from strategies.finetune.trainable import trainable_copy
+    from strategies.finetune.trainer import train
+    from strategies.finetune.training_data import supervised_items
 
     task = _task()
     train_ex = task.split("train")[:2]
@@ -98,7 +98,7 @@ def test_early_stopping_fires_when_validation_loss_rises(tiny_handle):
     best = min(result.curve, key=lambda p: p["val_loss"])
     assert result.best["step"] == best["step"] and len(result.curve) - 1 - result.curve.index(best) == 3
     # the model holds the best checkpoint, not the last one
-    from strategies.training_data import collate
+    from strategies.finetune.training_data import collate
 
     import torch
 
@@ -110,9 +110,9 @@ def test_early_stopping_fires_when_validation_loss_rises(tiny_handle):
 def test_freeze_leaves_frozen_weights_bit_identical(tiny_handle):
     import torch
 
-    from strategies.trainable import trainable_copy
-    from strategies.trainer import train
-    from strategies.training_data import supervised_items
+    from strategies.finetune.trainable import trainable_copy
+    from strategies.finetune.trainer import train
+    from strategies.finetune.training_data import supervised_items
 
     task = _task()
     items = supervised_items(tiny_handle, task, task.split("train"), 512)
@@ -130,9 +130,9 @@ def test_freeze_leaves_frozen_weights_bit_identical(tiny_handle):
 
 
 def _ctx(tiny_handle, tmp_path, **finetune):
-    from harness.cache import NoCache
-    from harness.context import RunContext
-    from harness.store import RunStore
+    from harness.backends.cache import NoCache
+    from harness.strategy.context import RunContext
+    from harness.record.store import RunStore
 
     cfg = RunConfig(max_new_tokens=6, overfit_sample=4,
                     finetune=dict(max_train_examples=4, val_examples=2, eval_every=1, epochs=2) | finetune)
@@ -141,7 +141,7 @@ def _ctx(tiny_handle, tmp_path, **finetune):
 
 def test_saved_lora_adapter_reloads_and_reproduces_its_predictions(tiny_handle, tmp_path):
     from harness.registry import strategies
-    from strategies.peft_methods import load_adapter
+    from strategies.finetune.peft_methods import load_adapter
 
     ctx = _ctx(tiny_handle, tmp_path, lr=5e-2)
     base_fp = weights_fingerprint(tiny_handle.model)
@@ -155,7 +155,7 @@ def test_saved_lora_adapter_reloads_and_reproduces_its_predictions(tiny_handle, 
     assert weights_fingerprint(tiny_handle.model) == base_fp
     examples = ctx.task.split("test")
     first = [p.output for p in adapted.predict(examples)]
-    from harness.generate import generate
+    from harness.backends.hf_generate import generate
 
     reloaded = load_adapter(tiny_handle, folder)
     prompts = [reloaded.render(ctx.task.messages(ex)) for ex in examples]
@@ -187,8 +187,8 @@ def test_dry_run_estimate_plans_the_tokens_steps_and_validations_the_training_th
 
 
 def test_continued_pretraining_trains_on_the_corpus_only_for_tasks_with_one(tiny_handle):
-    from strategies.finetune import ContinuedPretraining
-    from strategies.training_data import corpus_items
+    from strategies.finetune.strategy import ContinuedPretraining
+    from strategies.finetune.training_data import corpus_items
 
     assert not ContinuedPretraining().applies_to(_task())
     qa = load_task("qa", limit=4)
@@ -271,7 +271,7 @@ def test_two_process_run_trains_together_and_leaves_one_run_folder(tiny_dir, tmp
 
 
 def test_a_stray_rank_variable_without_a_world_does_not_hide_the_run(monkeypatch):
-    from harness.ranks import rank
+    from harness.runs.ranks import rank
 
     monkeypatch.setenv("RANK", "3")
     monkeypatch.delenv("WORLD_SIZE", raising=False)

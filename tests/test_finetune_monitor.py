@@ -8,7 +8,7 @@ import pytest
 
 from harness.config import FinetuneConfig, RunConfig
 from harness.errors import HarnessError
-from harness.tasks import load_task
+from harness.tasks.load import load_task
 
 
 def _cfg(**over):
@@ -21,9 +21,9 @@ def test_a_flat_metric_with_a_falling_loss_keeps_the_last_checkpoint_and_does_no
     falls: the lowest-loss (last) checkpoint is kept, and patience 2 does not end the training."""
     import torch
 
-    from strategies.trainable import trainable_copy
-    from strategies.trainer import train
-    from strategies.training_data import collate, supervised_items
+    from strategies.finetune.trainable import trainable_copy
+    from strategies.finetune.trainer import train
+    from strategies.finetune.training_data import collate, supervised_items
 
     task = load_task("summarization", limit=4)
     items = supervised_items(tiny_handle, task, task.split("train"), 512)
@@ -42,7 +42,7 @@ def test_a_flat_metric_with_a_falling_loss_keeps_the_last_checkpoint_and_does_no
 
 
 def _validation(**over):
-    from strategies.trainer import TrainResult, Validation
+    from strategies.finetune.trainer import TrainResult, Validation
 
     return Validation([], _cfg(**over), metric=None, higher_is_better=True, label="t", on_validation=None,
                       result=TrainResult())
@@ -72,9 +72,9 @@ def test_loss_tolerance_and_min_delta_set_what_counts_as_a_tie_and_an_improvemen
 
 
 def test_early_stopping_still_fires_when_the_metric_is_flat_and_the_loss_rises(tiny_handle):
-    from strategies.trainable import trainable_copy
-    from strategies.trainer import train
-    from strategies.training_data import supervised_items
+    from strategies.finetune.trainable import trainable_copy
+    from strategies.finetune.trainer import train
+    from strategies.finetune.training_data import supervised_items
 
     task = load_task("summarization", limit=4)
     items = supervised_items(tiny_handle, task, task.split("train"), 512)
@@ -88,7 +88,7 @@ def test_early_stopping_still_fires_when_the_metric_is_flat_and_the_loss_rises(t
 
 
 def test_qa_tasks_monitor_token_f1_by_default_and_monitor_metric_names_another():
-    from harness.metrics import validation_metric
+    from harness.measure.metrics import validation_metric
 
     assert validation_metric(["exact_match", "token_f1"], None) == "token_f1"
     assert validation_metric(["exact_match"], None) == "token_f1"
@@ -102,7 +102,7 @@ def test_qa_tasks_monitor_token_f1_by_default_and_monitor_metric_names_another()
 
 
 def test_a_misspelt_monitor_metric_stops_the_run_before_any_training():
-    from strategies.finetune import LoRA
+    from strategies.finetune.strategy import LoRA
 
     qa = load_task("qa", limit=4)
     with pytest.raises(HarnessError, match="finetune.monitor_metric"):
@@ -111,11 +111,11 @@ def test_a_misspelt_monitor_metric_stops_the_run_before_any_training():
 
 
 def test_a_qa_training_records_its_monitored_metric_and_whether_it_moved(tiny_handle, tmp_path):
-    from harness.cache import NoCache
-    from harness.context import RunContext
+    from harness.backends.cache import NoCache
+    from harness.strategy.context import RunContext
     from harness.registry import strategies
-    from harness.store import RunStore
-    from harness.training_record import Training
+    from harness.record.store import RunStore
+    from harness.record.training import Training
 
     qa = load_task("qa", limit=4)
     for chosen, expected in ((None, "token_f1"), ("exact_match", "exact_match")):
@@ -130,7 +130,7 @@ def test_a_qa_training_records_its_monitored_metric_and_whether_it_moved(tiny_ha
 
 
 def test_old_records_load_and_the_report_says_the_checkpoint_was_chosen_by_loss(tmp_path):
-    from harness.training_record import Training
+    from harness.record.training import Training
     from reports.html import render as render_html
     from reports.markdown import render as render_md
     from tests.runfixtures import make_run

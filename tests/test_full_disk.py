@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from harness.errors import HarnessError
-from harness.store import RunStore
+from harness.record.store import RunStore
 
 ENOSPC = OSError(errno.ENOSPC, "No space left on device")
 
@@ -52,7 +52,7 @@ def _fill_disk_after(monkeypatch, writes_ok: int, only=lambda path: True):
 
 def test_a_full_disk_while_writing_predictions_fails_the_run_cleanly_and_resume_loses_nothing(tiny_dir, tmp_path,
                                                                                               monkeypatch):
-    from harness.app.runner import run
+    from harness.runs.runner import run
 
     expected = _metrics(run(_config(tiny_dir, tmp_path / "clean")))
     _fill_disk_after(monkeypatch, 2, only=lambda path: path.endswith(".jsonl") and "/runs/" in path)
@@ -72,7 +72,7 @@ def test_a_full_disk_while_writing_predictions_fails_the_run_cleanly_and_resume_
 
 def test_when_run_json_cannot_be_written_either_the_disk_error_still_reaches_the_user(tiny_dir, tmp_path,
                                                                                       monkeypatch):
-    from harness.app.runner import run
+    from harness.runs.runner import run
 
     _fill_disk_after(monkeypatch, 3, only=lambda path: "/runs/" in path)  # run.json twice, one batch, then full
     with pytest.raises(HarnessError, match="no space left"):
@@ -86,8 +86,8 @@ def test_when_run_json_cannot_be_written_either_the_disk_error_still_reaches_the
 
 
 def test_a_cache_that_fills_up_mid_run_is_dropped_with_a_warning(tiny_dir, tmp_path, monkeypatch, capsys):
-    from harness import cache as cache_mod
-    from harness.app.runner import run
+    from harness.backends import cache as cache_mod
+    from harness.runs.runner import run
 
     expected = _metrics(run(_config(tiny_dir, tmp_path / "clean")))
     monkeypatch.setenv("HARNESS_CACHE", str(tmp_path / "cache"))
@@ -108,7 +108,7 @@ def test_a_cache_that_fills_up_mid_run_is_dropped_with_a_warning(tiny_dir, tmp_p
 
 
 def test_the_cache_keeps_a_batch_it_could_not_store_for_the_rest_of_the_run(tmp_path):
-    from harness.cache import Cache
+    from harness.backends.cache import Cache
 
     cache = Cache(tmp_path / "cache.sqlite")
     pages = cache._db.execute("PRAGMA page_count").fetchone()[0]
@@ -123,7 +123,7 @@ def test_the_cache_keeps_a_batch_it_could_not_store_for_the_rest_of_the_run(tmp_
 def test_a_full_disk_while_converting_the_model_leaves_no_temp_folder(tiny_dir, tmp_path, monkeypatch):
     import transformers
 
-    from harness.models import convert_gguf
+    from harness.backends.hf import convert_gguf
 
     real = {cls: cls.from_pretrained for cls in (transformers.AutoTokenizer, transformers.AutoModelForCausalLM,
                                                   transformers.AutoConfig)}

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from harness.app.check import CANNOT_CHECK, REGRESSION, Rule, check_config, compare
-from harness.app.cli import app
-from harness.baseline import load_baseline
+from harness.guard.check import CANNOT_CHECK, REGRESSION, Rule, check_config, compare
+from harness.cli.main import app
+from harness.guard.baseline import load_baseline
 from harness.errors import HarnessError
-from harness.store import write_json
+from harness.record.store import write_json
 from test_check import make_baseline, make_run, pair, run_check
 
 

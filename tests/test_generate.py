@@ -1,6 +1,6 @@
-from harness.cache import Cache
-from harness.generate import generate
-from harness.tasks import load_task
+from harness.backends.cache import Cache
+from harness.backends.hf_generate import generate
+from harness.tasks.load import load_task
 
 
 def _prompts(handle, n=6):
@@ -46,7 +46,7 @@ def test_tokens_in_counts_the_tokens_sent_after_truncation(tiny_handle):
 
 
 def test_shared_prefix_is_prefilled_once_and_changes_nothing(tiny_handle, monkeypatch):
-    import harness.generate as G
+    import harness.backends.hf_generate as G
 
     prompts = _prompts(tiny_handle, 5)
     calls = []

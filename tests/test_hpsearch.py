@@ -27,15 +27,15 @@ def _config(tiny_dir, tmp_path, **search):
 
 
 def test_search_never_touches_the_test_split_and_tests_once(tiny_dir, tmp_path, monkeypatch):
-    import harness.generate
-    import harness.adapted
-    import strategies.hpsearch
-    from harness.app.runner import run
-    from harness.tasks import load_task
+    import harness.backends.hf_generate
+    import harness.strategy.prompted
+    import strategies.finetune.hpsearch
+    from harness.runs.runner import run
+    from harness.tasks.load import load_task
 
     calls: list[tuple[bool, str]] = []  # (search finished?, prompt)
     state = {"searched": False}
-    real_generate, real_search = harness.generate.generate, strategies.hpsearch.run_search
+    real_generate, real_search = harness.backends.hf_generate.generate, strategies.finetune.hpsearch.run_search
 
     def spy_generate(handle, prompts, **kw):
         calls.extend((state["searched"], p) for p in prompts)
@@ -46,8 +46,8 @@ def test_search_never_touches_the_test_split_and_tests_once(tiny_dir, tmp_path, 
         state["searched"] = True
         return out
 
-    monkeypatch.setattr(harness.generate, "generate", spy_generate)
-    monkeypatch.setattr(strategies.hpsearch, "run_search", spy_search)
+    monkeypatch.setattr(harness.backends.hf_generate, "generate", spy_generate)
+    monkeypatch.setattr(strategies.finetune.hpsearch, "run_search", spy_search)
     run_dir = run(_config(tiny_dir, tmp_path))
     test_inputs = [ex.input for ex in load_task("summarization", limit=8).split("test")]
     during = [p for searched, p in calls if not searched]
@@ -75,12 +75,12 @@ def test_search_never_touches_the_test_split_and_tests_once(tiny_dir, tmp_path, 
 
 
 def test_median_pruner_stops_a_deliberately_bad_learning_rate(tiny_dir, tmp_path, monkeypatch):
-    import strategies.finetune as finetune_module
-    from harness.cache import NoCache
-    from harness.context import RunContext
-    from harness.models import load_generator
+    import strategies.finetune.strategy as finetune_module
+    from harness.backends.cache import NoCache
+    from harness.strategy.context import RunContext
+    from harness.backends.hf import load_generator
     from harness.registry import strategies
-    from harness.tasks import load_task
+    from harness.tasks.load import load_task
 
     cfg = _config(tiny_dir, tmp_path, params=["lr"], lr=(1e-3, 1e3), pruner_startup_trials=2,
                   enqueue=[{"lr": 1e-2}, {"lr": 2e-2}, {"lr": 500.0}])
@@ -101,7 +101,7 @@ def test_median_pruner_stops_a_deliberately_bad_learning_rate(tiny_dir, tmp_path
 
 
 def test_search_flag_and_config_errors_name_what_to_fix():
-    from strategies.hpsearch import check_search, parse_search_flag
+    from strategies.finetune.hpsearch import check_search, parse_search_flag
 
     assert parse_search_flag("lora:lr,r", 6) == {"trials": 6, "strategy": "lora", "params": ["lr", "r"]}
     with pytest.raises(HarnessError, match="STRATEGY:PARAM"):
@@ -126,11 +126,11 @@ def test_cli_search_typo_exits_2(tmp_path):
 
 
 def test_dry_run_counts_every_trial_of_a_search(tiny_handle, tmp_path, monkeypatch):
-    from harness.cache import NoCache
-    from harness.context import RunContext
+    from harness.backends.cache import NoCache
+    from harness.strategy.context import RunContext
     from harness.registry import strategies
-    from harness.tasks import load_task
-    from strategies.finetune import FineTune
+    from harness.tasks.load import load_task
+    from strategies.finetune.strategy import FineTune
 
     # the timed steps at a fixed speed: on a shared CPU one timed step varies several-fold between calls
     monkeypatch.setattr(FineTune, "calibrate", lambda *a: (1000.0, 0.01))

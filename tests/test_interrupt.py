@@ -16,9 +16,9 @@ import pytest
 from typer.testing import CliRunner
 
 from harness import interrupt
-from harness.app.cli import app
-from harness.record import RunRecord
-from harness.store import RunStore
+from harness.cli.main import app
+from harness.record.run_record import RunRecord
+from harness.record.store import RunStore
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -146,10 +146,10 @@ def test_a_requested_stop_ends_every_model_loop_before_its_next_batch(tiny_handl
     """Generation, option scoring, perplexity and training all check for a stop between batches, so SIGTERM during
     the probes or a fine-tuning run does not wait for the whole loop."""
     from harness.config import FinetuneConfig
-    from harness.generate import generate, perplexity, score_choices
-    from strategies.trainable import trainable_copy
-    from strategies.trainer import train
-    from strategies.training_data import Item
+    from harness.backends.hf_generate import generate, perplexity, score_choices
+    from strategies.finetune.trainable import trainable_copy
+    from strategies.finetune.trainer import train
+    from strategies.finetune.training_data import Item
 
     model, _ = trainable_copy(tiny_handle.model, "lora", FinetuneConfig(epochs=1, max_steps=4, batch_size=1))
     item = Item([5, 6, 7, 8], [-100, -100, 7, 8])
@@ -171,9 +171,9 @@ def test_a_requested_stop_ends_every_model_loop_before_its_next_batch(tiny_handl
 def test_a_requested_stop_ends_a_validation_before_its_next_batch(tiny_handle):
     """A multi-task validation pass can take minutes on a CPU: SIGTERM during it must not wait for its end."""
     from harness.config import FinetuneConfig
-    from strategies.trainable import trainable_copy
-    from strategies.trainer import train
-    from strategies.training_data import Item
+    from strategies.finetune.trainable import trainable_copy
+    from strategies.finetune.trainer import train
+    from strategies.finetune.training_data import Item
 
     cfg = FinetuneConfig(epochs=1, max_steps=2, batch_size=1, eval_every=1)
     model, _ = trainable_copy(tiny_handle.model, "lora", cfg)

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from harness.app.cli import app
+from harness.cli.main import app
 from tests.servers import ScriptedServer
 
 
@@ -57,7 +57,7 @@ def test_hf_request_latency_is_its_batch_time(tiny_handle):
 
 
 def test_prediction_rows_without_a_latency_stay_readable():
-    from harness.app.runner import _compact
+    from harness.runs.runner import _compact
 
     old = {"example_id": "a", "scores": {}, "seconds": 0.1, "cached": False, "truncated": False, "tokens_in": 3,
            "tokens_out": 1}
@@ -65,7 +65,7 @@ def test_prediction_rows_without_a_latency_stay_readable():
 
 
 def test_single_request_is_skipped_at_zero(tiny_handle):
-    from harness.latency import single_request
+    from harness.measure.latency import single_request
 
     assert single_request(None, object(), 0) is None  # nothing sent, nothing measured
 
@@ -99,7 +99,7 @@ def test_a_warm_classification_rerun_costs_what_the_cold_run_did(tmp_path, tiny_
 def test_classification_tokens_count_every_option_and_the_shared_context_once(tiny_handle):
     """hf scores the context once and each option on top of it; an endpoint (echo) is sent each option's whole
     sequence and generates one token for it."""
-    from harness.adapted import processed_tokens
+    from harness.strategy.prompted import processed_tokens
     from harness.backends.base import options_from_logprobs, split_option_tokens
 
     context, options = "Report : Context Question", [" Report", " Context Question Report"]

@@ -2,10 +2,10 @@
 
 import pytest
 
-from harness import leakage
+from harness.tasks import leakage
 from harness.errors import HarnessError
-from harness.task import Task
-from harness.tasks import load_task
+from harness.tasks.task import Task
+from harness.tasks.load import load_task
 from harness.types import Document, Example
 
 
@@ -59,7 +59,7 @@ def test_runner_refuses_a_leaking_task_and_records_why(tmp_path, tiny_dir):
     import json
 
     from harness.config import validate
-    from harness.app.runner import run
+    from harness.runs.runner import run
     from tests.conftest import write_jsonl
 
     rows = [{"id": f"e{i}", "input": f"report number {i}", "reference": "summary"} for i in range(4)]

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from harness.metrics import exact_match, normalize_answer, score, token_f1
-from harness.stats import bootstrap_ci
+from harness.measure.metrics import exact_match, normalize_answer, score, token_f1
+from harness.measure.stats import bootstrap_ci
 
 
 def test_rouge_identical_and_disjoint():
@@ -42,7 +42,7 @@ def test_bootstrap_degenerate_samples():
 
 
 def test_paired_difference_binary_uses_exact_mcnemar():
-    from harness.stats import paired_difference
+    from harness.measure.stats import paired_difference
 
     a = [1] * 10 + [0] * 10
     b = [0] * 10 + [0] * 10  # a wins 10 discordant pairs, loses none
@@ -53,7 +53,7 @@ def test_paired_difference_binary_uses_exact_mcnemar():
 
 
 def test_paired_difference_continuous_and_identical():
-    from harness.stats import paired_difference
+    from harness.measure.stats import paired_difference
 
     rng = np.random.default_rng(1)
     base = rng.uniform(0, 1, 200)
@@ -64,7 +64,7 @@ def test_paired_difference_continuous_and_identical():
 
 
 def test_holm_by_hand():
-    from harness.stats import holm
+    from harness.measure.stats import holm
 
     # sorted p: 0.01*3=0.03, 0.02*2=0.04, 0.04*1 -> max(0.04, 0.04)
     assert holm([0.04, 0.01, 0.02]) == pytest.approx([0.04, 0.03, 0.04])

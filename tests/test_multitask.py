@@ -7,7 +7,7 @@ import json
 
 from typer.testing import CliRunner
 
-from harness.app.cli import app
+from harness.cli.main import app
 
 
 def _suite(tmp_path, tiny_dir, *extra):
@@ -22,7 +22,7 @@ def _suite(tmp_path, tiny_dir, *extra):
 
 
 def test_one_adapter_is_trained_once_for_the_suite_and_reused_by_every_task(tmp_path, tiny_dir, monkeypatch):
-    from strategies import multitask
+    from strategies.finetune import multitask
 
     trained = []
     original = multitask.MultitaskLoRA.train_shared
@@ -47,7 +47,7 @@ def test_one_adapter_is_trained_once_for_the_suite_and_reused_by_every_task(tmp_
 
 
 def test_a_second_suite_reuses_the_cached_adapter(tmp_path, tiny_dir, monkeypatch):
-    from strategies import multitask
+    from strategies.finetune import multitask
 
     monkeypatch.setenv("HARNESS_CACHE", str(tmp_path / "cache"))  # its own cache: the first suite trains the adapter
     _, first = _suite(tmp_path / "a", tiny_dir)
@@ -70,7 +70,7 @@ def test_a_second_suite_reuses_the_cached_adapter(tmp_path, tiny_dir, monkeypatc
 def test_multitask_outside_a_suite_without_tasks_is_a_clear_error_before_any_model_work(tmp_path, tiny_dir,
                                                                                           monkeypatch, capsys):
     import harness.backends
-    from harness.app.cli import main
+    from harness.cli.main import main
 
     monkeypatch.setattr(harness.backends, "load_backend", lambda *a, **k: (_ for _ in ()).throw(AssertionError("loaded")))
     monkeypatch.setattr("sys.argv", ["harness", "run", "--task", "qa", "--model", str(tiny_dir), "--limit", "4",

@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from harness.learning_curve import fit_and_project, saturating
-from harness.stats import independent_difference
+from strategies.finetune.learning_curve import fit_and_project, saturating
+from harness.measure.stats import independent_difference
 
 
 def test_independent_difference_finds_a_real_gap_and_not_a_fake_one():

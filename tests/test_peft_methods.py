@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from harness.config import FinetuneConfig, RunConfig
-from harness.models import weights_fingerprint
-from harness.tasks import load_task
+from harness.backends.hf import weights_fingerprint
+from harness.tasks.load import load_task
 
 METHODS = ["lora", "ia3", "prompt-tuning"]
 LR = {"lora": 1e-2, "ia3": 3e-1, "prompt-tuning": 3e-1}
@@ -29,17 +29,17 @@ def _cfg(**over):
 def _loss(model, items):
     import torch
 
-    from strategies.training_data import collate
+    from strategies.finetune.training_data import collate
 
     with torch.no_grad():
         return float(model(**collate(items, 3)).loss)
 
 
 def _trained(handle, method, task):
-    from strategies.trainable import trainable_copy
-    from strategies.trainer import train
-    from strategies.training_data import supervised_items
-    from strategies.peft_methods import init_virtual_tokens, is_prompt_learning
+    from strategies.finetune.trainable import trainable_copy
+    from strategies.finetune.trainer import train
+    from strategies.finetune.training_data import supervised_items
+    from strategies.finetune.peft_methods import init_virtual_tokens, is_prompt_learning
 
     items = supervised_items(handle, task, task.split("train"), 512)
     model, notes = trainable_copy(handle.model, method, _cfg())
@@ -51,21 +51,21 @@ def _trained(handle, method, task):
 
 
 def _texts(handle, task, n_tokens=6):
-    from harness.generate import generate
+    from harness.backends.hf_generate import generate
 
     prompts = [handle.render(task.messages(ex)) for ex in task.split("test")]
     return [g.text for g in generate(handle, prompts, max_new_tokens=n_tokens, batch_size=4, cache=None)]
 
 
 def _logprob(handle, texts):
-    from harness.generate import perplexity
+    from harness.backends.hf_generate import perplexity
 
     return sum(s.logprob for s in perplexity(handle, texts))
 
 
 @pytest.mark.parametrize("method", METHODS)
 def test_each_method_trains_and_changes_the_predictions_of_the_served_model(tiny_handle, method):
-    from strategies.peft_methods import deployable
+    from strategies.finetune.peft_methods import deployable
 
     task = _task()
     base_fp = weights_fingerprint(tiny_handle.model)
@@ -89,8 +89,8 @@ def test_prompt_tuning_served_form_matches_peft_model_generation_and_scoring(tin
     what peft's PeftModel gives one prompt at a time."""
     import torch
 
-    from harness.generate import generate, score_choices, score_choices_naive
-    from strategies.peft_methods import deployable
+    from harness.backends.hf_generate import generate, score_choices, score_choices_naive
+    from strategies.finetune.peft_methods import deployable
 
     task = _task(6)
     model, *_ = _trained(tiny_handle, "prompt-tuning", task)
@@ -116,9 +116,9 @@ def test_prompt_tuning_served_form_matches_peft_model_generation_and_scoring(tin
 
 
 def _ctx(tiny_handle, tmp_path, **finetune):
-    from harness.cache import NoCache
-    from harness.context import RunContext
-    from harness.store import RunStore
+    from harness.backends.cache import NoCache
+    from harness.strategy.context import RunContext
+    from harness.record.store import RunStore
 
     cfg = RunConfig(max_new_tokens=6, overfit_sample=4,
                     finetune=dict(max_train_examples=4, val_examples=2, eval_every=1, epochs=2, prompt_tokens=4)
@@ -156,7 +156,7 @@ def test_unmerged_lora_serves_the_same_predictions_and_says_so(tiny_handle, tmp_
 
 
 def test_finetune_method_runs_the_lora_strategy_under_the_method_name():
-    from harness.app.runner import plan_strategies
+    from harness.runs.runner import plan_strategies
 
     task = _task()
     assert plan_strategies(RunConfig(strategies=["prompt", "lora"]), task) == ["prompt", "lora"]

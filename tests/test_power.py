@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy.stats import binomtest
 
-from harness.power import above_chance, detectable_drop, detectable_shift, mcnemar_power
+from harness.measure.power import above_chance, detectable_drop, detectable_shift, mcnemar_power
 
 
 def _simulated_power(n: int, drop: float, discordance: float, alpha: float, sims: int = 1500, seed: int = 0) -> float:

@@ -9,14 +9,14 @@ import itertools
 import numpy as np
 
 from harness.config import validate
-from harness.context import RunContext
-from harness.cache import Cache
-from harness.decide import violations, worst_forgetting
-from harness.models import wrap
-from harness.power import detectable_drop
-from harness.recommendation import CostRow
-from harness.results import StrategyResult
-from harness.tasks import load_task
+from harness.strategy.context import RunContext
+from harness.backends.cache import Cache
+from harness.decide.recommend import violations, worst_forgetting
+from harness.backends.hf import wrap
+from harness.measure.power import detectable_drop
+from harness.record.recommendation import CostRow
+from harness.record.results import StrategyResult
+from harness.tasks.load import load_task
 from tests.conftest import write_jsonl
 from runfixtures import analysed, make_run
 
@@ -31,8 +31,8 @@ def _options(i: int) -> list[str]:
 def _probe_files(handle, tmp_path, n: int = 40):
     """Two probe sets on the same items: 'known' answered as the base model picks (base accuracy 1), 'chance'
     answered as it picks on every fourth item only (base accuracy 0.25 with 4 options: chance)."""
-    from harness.generate import score_choices
-    from harness.probes import pick
+    from harness.backends.hf_generate import score_choices
+    from harness.probes.probe import pick
 
     items = [(" ".join(WORDS[(i + k) % 5] for k in range(3 + i % 4)), _options(i)) for i in range(n)]
     picks = [pick(s) for s in score_choices(handle, items)]
@@ -45,8 +45,8 @@ def _probe_files(handle, tmp_path, n: int = 40):
 def test_a_probe_at_chance_is_not_informative_and_its_constraint_unmeasured(tiny_handle, tmp_path):
     import torch
 
-    from harness import probes
-    from harness.adapted import PromptedModel
+    from harness.probes import probe as probes
+    from harness.strategy.prompted import PromptedModel
 
     known, chance = _probe_files(tiny_handle, tmp_path)
     cfg = validate({"task": "summarization", "max_new_tokens": 4, "decision": {"constraints": {"max_forgetting_drop": 0.0}},
@@ -95,7 +95,7 @@ def _probe(base: tuple, adapted: tuple, delta: float, detectable: float | None, 
 
 
 def _run(tmp_path, sets: dict, limit: float | None = 0.05):
-    from harness.results import BaseProbes
+    from harness.record.results import BaseProbes
     from reports import html, markdown
 
     strategies = {"prompt": {"scores": [0.0, 1.0] * 15},
@@ -139,8 +139,8 @@ def test_dry_run_warns_when_the_probe_size_cannot_detect_max_forgetting_drop(tmp
     import yaml
     from typer.testing import CliRunner
 
-    from harness.app.cli import app
-    from harness.app.dryrun import probe_warnings
+    from harness.cli.main import app
+    from harness.runs.dryrun import probe_warnings
     from harness.config import build_config
 
     def config(limit, drop, items=120):

@@ -9,15 +9,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness import bias
-from harness.cache import Cache
+from harness.probes import bias
+from harness.backends.cache import Cache
 from harness.config import validate
-from harness.context import RunContext
+from harness.strategy.context import RunContext
 from harness.errors import HarnessError
-from harness.generate import perplexity, score_choices, score_choices_naive
-from harness.models import wrap
-from harness.probe_data import BBQItem, load_bbq, load_choice_items, normalise_group, read_mmlu_csv
-from harness.tasks import load_task
+from harness.backends.hf_generate import perplexity, score_choices, score_choices_naive
+from harness.backends.hf import wrap
+from harness.probes.data import BBQItem, load_bbq, load_choice_items, normalise_group, read_mmlu_csv
+from harness.tasks.load import load_task
 from harness.types import Example
 from tests.conftest import ROOT, SHARED_DATA, write_jsonl
 from runfixtures import assert_tables_rectangular
@@ -224,7 +224,7 @@ def _ctx(handle, tmp_path, **probes):
 
 
 def test_prompt_forgetting_is_exactly_zero(tiny_handle, tmp_path):
-    from harness import probes
+    from harness.probes import probe as probes
     from strategies.prompt import ZeroShot
 
     ctx = _ctx(tiny_handle, tmp_path)
@@ -245,8 +245,8 @@ def test_perturbed_weights_show_forgetting(tiny_handle, tmp_path):
 
     import torch
 
-    from harness import probes
-    from harness.adapted import PromptedModel
+    from harness.probes import probe as probes
+    from harness.strategy.prompted import PromptedModel
 
     ctx = _ctx(tiny_handle, tmp_path, counterfactual_pairs=0)
     probes.measure_base(ctx)
@@ -263,7 +263,7 @@ def test_perturbed_weights_show_forgetting(tiny_handle, tmp_path):
     assert ppl.delta.value != 0 and ppl.adapted.perplexity != ppl.base.perplexity
     assert ppl.delta.ci_low <= ppl.delta.value <= ppl.delta.ci_high
     # the figures are those of the two models' own answers, item by item, computed here directly
-    from harness.probes import pick, probe_sets
+    from harness.probes.probe import pick, probe_sets
 
     sets = probe_sets(ctx)
     items = sets["choice"]["forgetting"]
@@ -286,7 +286,7 @@ def test_perturbed_weights_show_forgetting(tiny_handle, tmp_path):
 
 
 def test_rag_style_probe_context_is_prepended(tiny_handle, tmp_path):
-    from harness.adapted import PromptedModel
+    from harness.strategy.prompted import PromptedModel
 
     class WithPassages(PromptedModel):
         def probe_context(self, text):

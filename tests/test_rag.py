@@ -13,7 +13,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from harness.app.cli import app
+from harness.cli.main import app
 from tests.conftest import write_jsonl
 
 
@@ -31,7 +31,7 @@ class BagOfWords:
 
 @pytest.fixture(autouse=True)
 def _bag_of_words(monkeypatch):
-    monkeypatch.setattr("harness.context.load_embedder", lambda *a, **k: (BagOfWords(), "bow-test"))
+    monkeypatch.setattr("harness.strategy.context.load_embedder", lambda *a, **k: (BagOfWords(), "bow-test"))
 
 
 PEOPLE = ["Ann Vell", "Bo Quist", "Cy Ramm", "Di Losk", "Ed Marn", "Flo Treb"]
@@ -113,7 +113,7 @@ def test_the_context_budget_drops_the_lowest_ranked_passages_and_keeps_the_quest
     budget = tmp_path / "run.yaml"
     budget.write_text(yaml.safe_dump({"rag": {"top_k": 3, "max_context_tokens": 75}}))
     rec, rows, _ = _run(tmp_path, tiny_dir, "--task", str(qa_task), "--config", str(budget))
-    from harness.models import load_generator
+    from harness.backends.hf import load_generator
 
     tok = load_generator(str(tiny_dir), device="cpu").tokenizer
     kept = []
@@ -136,7 +136,7 @@ def test_without_a_corpus_rag_retrieves_demonstrations_from_train(tmp_path, tiny
     # budget drops counted on the test split only: no overfitting splits, no probes
     three.write_text(yaml.safe_dump({"rag": {"top_k": 3}, "overfit_sample": 0, "probes": {"enabled": False}}))
     rec, rows, _ = _run(tmp_path, tiny_dir, "--task", "summarization", "--limit", "4", "--config", str(three))
-    from harness.tasks import load_task
+    from harness.tasks.load import load_task
 
     task = load_task("summarization", limit=4)
     train = {ex.id for ex in task.split("train")}
@@ -155,11 +155,11 @@ def test_without_a_corpus_rag_retrieves_demonstrations_from_train(tmp_path, tiny
 
 def test_rag_scores_its_probe_items_after_the_passages_it_retrieves_for_them(qa_task, tiny_handle):
     """As deployed: a probe item about Cy Ramm is scored after the passage RAG retrieves for it, not bare."""
-    from harness.cache import RunCache
+    from harness.backends.cache import RunCache
     from harness.config import RunConfig
-    from harness.context import RunContext
+    from harness.strategy.context import RunContext
     from harness.registry import strategies
-    from harness.tasks import load_task
+    from harness.tasks.load import load_task
 
     cfg = RunConfig.model_validate({"task": str(qa_task), "rag": {"top_k": 1}})
     ctx = RunContext(cfg, load_task(str(qa_task)), tiny_handle, RunCache())

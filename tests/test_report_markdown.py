@@ -5,8 +5,8 @@ import re
 import numpy as np
 import pytest
 
-from harness.figures import Score
-from harness.suite_record import SuiteRecord, SuiteRow, SuiteTask
+from harness.record.figures import Score
+from harness.record.suite import SuiteRecord, SuiteRow, SuiteTask
 from reports.html import write_html
 from reports.markdown import write_report
 from reports.suite import render_html, render_markdown

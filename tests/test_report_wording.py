@@ -3,7 +3,7 @@
 import pytest
 
 from harness.config import ConstraintsConfig
-from harness.recommendation import (BreakEven, Comparison, ConstraintChange, MoreExamples, PriorityChange, Ranked,
+from harness.record.recommendation import (BreakEven, Comparison, ConstraintChange, MoreExamples, PriorityChange, Ranked,
                                     Recommendation, Stable, Veto, VolumeChange, Weights)
 from reports import wording
 

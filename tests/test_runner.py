@@ -2,8 +2,8 @@ import json
 
 from typer.testing import CliRunner
 
-from harness.app.cli import app
-from harness.store import RunStore
+from harness.cli.main import app
+from harness.record.store import RunStore
 
 
 def _run(tmp_path, tiny_dir, *extra):
@@ -76,8 +76,8 @@ def test_resume_skips_finished_strategies_and_keeps_saved_rows(tmp_path, tiny_di
 
 def test_default_strategies_take_rag_only_where_the_task_has_a_corpus():
     from harness.config import RunConfig
-    from harness.app.runner import plan_strategies
-    from harness.tasks import load_task
+    from harness.runs.runner import plan_strategies
+    from harness.tasks.load import load_task
 
     config = RunConfig()
     assert plan_strategies(config, load_task("summarization")) == ["prompt", "few-shot"]

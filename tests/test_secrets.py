@@ -115,7 +115,7 @@ def test_redaction_removes_registered_keys_and_url_credentials_from_text_and_dat
 def test_a_traceback_from_a_bug_is_redacted_too(monkeypatch, capsys):
     import sys
 
-    import harness.app.cli as cli_module
+    import harness.cli.main as cli_module
 
     key = "sk-live-" + secrets.token_hex(16)
 

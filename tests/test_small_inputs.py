@@ -12,7 +12,7 @@ from test_data_input import _dataset_dict
 
 
 def test_folder_at_split_passes_preflight_as_the_readme_documents(tmp_path):
-    from harness import preflight
+    from harness.runs import preflight
 
     saved = tmp_path / "saved"
     _dataset_dict().save_to_disk(str(saved))
@@ -22,7 +22,7 @@ def test_folder_at_split_passes_preflight_as_the_readme_documents(tmp_path):
     bad = validate({"data": {"files": {"test": f"{tmp_path / 'nowhere'}@test"}}, "strategies": ["prompt"]})
     with pytest.raises(HarnessError, match="file not found"):
         preflight.check_inputs(bad)
-    from harness.app.options import parse_data
+    from harness.cli.options import parse_data
 
     files = parse_data([f"train={saved}@train", f"test={saved}@test"])  # as the CLI reads --data
     preflight.check_inputs(build_config({"data": {"files": files, "input_field": "text",
@@ -31,7 +31,7 @@ def test_folder_at_split_passes_preflight_as_the_readme_documents(tmp_path):
 
 def _dpo_task(tmp_path, rows):
     from harness.config import DataConfig
-    from harness.tasks import task_from_files
+    from harness.tasks.load import task_from_files
 
     write_jsonl(tmp_path / "train.jsonl", rows)
     write_jsonl(tmp_path / "test.jsonl", [{"id": "t0", "input": "q", "reference": "r"}])
@@ -39,7 +39,7 @@ def _dpo_task(tmp_path, rows):
 
 
 def test_dpo_rows_with_chosen_but_no_rejected_are_named_unless_base_outputs_are_asked_for(tmp_path):
-    from harness.app.runner import plan_strategies
+    from harness.runs.runner import plan_strategies
 
     rows = [{"id": "a", "input": "q1", "reference": "r1", "chosen": "good", "rejected": "bad"},
             {"id": "b", "input": "q2", "reference": "r2", "chosen": "fine"},
@@ -63,7 +63,7 @@ def test_dpo_rows_with_chosen_but_no_rejected_are_named_unless_base_outputs_are_
 def test_zeroed_bytes_in_a_parquet_file_are_rejected_not_scored(tmp_path):
     import datasets
 
-    from harness.tasks import read_examples
+    from harness.tasks.load import read_examples
 
     rows = [{"id": f"e{i}", "input": f"text {i}", "reference": f"ref {i}"} for i in range(4)]
     rows[2]["reference"] = "\0" * 6  # what zeroed bytes read as
@@ -100,7 +100,7 @@ def test_a_bad_flag_over_a_config_file_is_blamed_on_the_command_line(tmp_path):
 
 
 def test_the_search_hint_names_a_strategy_that_can_be_searched():
-    from strategies.hpsearch import check_search
+    from strategies.finetune.hpsearch import check_search
 
     cfg = validate({"strategies": ["prompt", "lora", "few-shot"], "search": {"strategy": "ia3", "params": ["lr"]}})
     with pytest.raises(HarnessError) as exc:

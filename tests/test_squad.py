@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from harness import leakage
+from harness.tasks import leakage
 from harness.errors import HarnessError
-from harness.tasks import load_task
+from harness.tasks.load import load_task
 from tests.conftest import SHARED_DATA
 
 # ../shared/data beside the checkout (or two levels up, from a worktree under <root>/wt/<name>)

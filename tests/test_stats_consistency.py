@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
-from harness import signflip
-from harness.recommendation import Comparison
-from harness.stats import compare_all, paired_difference
+from harness.measure import signflip
+from harness.record.recommendation import Comparison
+from harness.measure.stats import compare_all, paired_difference
 from reports import markdown, wording
 from runfixtures import analysed, make_run
 

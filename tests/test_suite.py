@@ -2,8 +2,8 @@ import json
 
 from typer.testing import CliRunner
 
-from harness.app.cli import app
-from harness.app.suite import load_suites
+from harness.cli.main import app
+from harness.runs.suite import load_suites
 
 
 def test_default_suite_names_the_three_tasks():
@@ -42,7 +42,7 @@ def test_suite_json_is_typed_old_files_load_and_a_bad_one_is_named(tmp_path):
 
     from harness.config import validate
     from harness.errors import HarnessError
-    from harness.suite_record import SuiteRecord, SuiteTask
+    from harness.record.suite import SuiteRecord, SuiteTask
 
     record = SuiteRecord(suite="default", config=validate({}), tasks=[SuiteTask(task="qa")])
     record.write(tmp_path)

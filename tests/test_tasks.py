@@ -2,7 +2,7 @@ import pytest
 
 from harness.config import DataConfig
 from harness.errors import HarnessError
-from harness.tasks import load_task, read_corpus, read_examples, task_from_files
+from harness.tasks.load import load_task, read_corpus, read_examples, task_from_files
 from tests.conftest import SHARED_DATA, write_jsonl
 
 

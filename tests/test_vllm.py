@@ -11,7 +11,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from harness.store import RunStore
+from harness.record.store import RunStore
 from tests.servers import VLLMServer, require_or_skip_vllm
 
 pytestmark = pytest.mark.e2e
@@ -26,7 +26,7 @@ def _vllm_required():
 
 @pytest.fixture(scope="module")
 def default_dir():
-    from harness.models import resolve
+    from harness.backends.hf import resolve
 
     return resolve(None).path
 
@@ -44,7 +44,7 @@ def server(default_dir):
 def backends(default_dir, server):
     from harness.backends.openai import OpenAIBackend
     from harness.backends.vllm import VLLMBackend
-    from harness.models import load_generator
+    from harness.backends.hf import load_generator
 
     hf = load_generator(None, device="cpu")
     engine = VLLMBackend("default", default_dir, kv_cache_gb=1)
@@ -55,7 +55,7 @@ def backends(default_dir, server):
 
 @pytest.fixture(scope="module")
 def prompts(backends):
-    from harness.tasks import load_task
+    from harness.tasks.load import load_task
 
     task = load_task("summarization", None, seed=0)
     return [backends["hf"].render(task.messages(ex)) for ex in task.split("test")[:8]]
@@ -91,7 +91,7 @@ def test_one_run_prompts_the_served_and_the_vllm_model_beside_hf(tmp_path, serve
            "finetune": {"max_train_examples": 8, "max_steps": 2, "val_examples": 2, "eval_every": 2, "batch_size": 2}}
     config = tmp_path / "served.yaml"
     config.write_text(yaml.safe_dump(cfg))
-    from harness.app.cli import app
+    from harness.cli.main import app
 
     result = CliRunner().invoke(app, ["run", "--task", "summarization", "--limit", "6", "--overfit-sample", "0",
                                       "--no-probes", "--strategies",

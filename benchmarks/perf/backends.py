@@ -1,4 +1,4 @@
-"""Generation throughput by backend: `hf` (harness.generate in this process) against `vllm` (vLLM's offline engine
+"""Generation throughput by backend: `hf` (harness.backends.hf_generate in this process) against `vllm` (vLLM's offline engine
 in this process) and `openai` (the same prompts sent to a local vLLM OpenAI-compatible server), on the same
 prompts of the default model, float32, greedy; outputs compared. Target: vllm >= 3x hf on this CPU. Tokens/s on
 every side are counted with one tokenizer (hf's, on each backend's output text); vllm's and openai's outputs must
@@ -36,8 +36,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--batch-size", type=int, default=32, help="the harness's default (hf)")
     args = ap.parse_args(argv)
 
-    from harness.models import load_generator
-    from harness.tasks import load_task
+    from harness.backends.hf import load_generator
+    from harness.tasks.load import load_task
     from tests.servers import vllm_importable
 
     why = vllm_importable()
@@ -89,7 +89,7 @@ def _served(run, prompts: list[str], n_new: int, hf_seconds: float, tokenizer):
     """vllm in-process (a full run, then prefill only) and the openai backend against a local vLLM server."""
     from harness.backends.openai import OpenAIBackend
     from harness.backends.vllm import VLLMBackend
-    from harness.models import resolve
+    from harness.backends.hf import resolve
     from tests.servers import VLLMServer
 
     with Timer() as start_engine:

@@ -36,14 +36,14 @@ def main(argv: list[str] | None = None) -> None:
 
     import torch
 
-    from harness.cache import RunCache
+    from harness.backends.cache import RunCache
     from harness.config import validate
-    from harness.context import RunContext
-    from harness.models import load_generator
-    from harness.tasks import load_task
-    from strategies.finetune import LoRA
-    from strategies.trainer import make_accelerator
-    from strategies.peft_methods import deployable
+    from harness.strategy.context import RunContext
+    from harness.backends.hf import load_generator
+    from harness.tasks.load import load_task
+    from strategies.finetune.strategy import LoRA
+    from strategies.finetune.trainer import make_accelerator
+    from strategies.finetune.peft_methods import deployable
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> None:
 def _alternate(models: dict, batches: list[list[str]], rounds: int, max_new_tokens: int):
     """Every model generates every batch, taking turns batch by batch (seconds apart, so under the same load): total
     seconds and tokens out per model, and per batch each adapted model's time over the base's."""
-    from harness.generate import generate
+    from harness.backends.hf_generate import generate
 
     seconds = {k: 0.0 for k in models}
     texts: dict[str, list[str]] = {k: [] for k in models}  # the first round's outputs

@@ -30,7 +30,7 @@ def harness_run(args: list[str], env: dict[str, str]) -> tuple[float, Path]:
 
 def peak_of(run_dir: Path) -> float:
     """The largest peak resident memory over the run's strategies (each strategy's peak includes the loaded model)."""
-    from harness.store import RunStore
+    from harness.record.store import RunStore
 
     return max(s.cost.peak_rss_mb or 0.0 for s in RunStore.open(run_dir).read().strategies.values())
 
@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--limit", type=int, default=None, help="examples per split (default: all, the real default run)")
     args = ap.parse_args(argv)
-    from harness.models import models_root
+    from harness.backends.hf import models_root
 
     with tempfile.TemporaryDirectory() as tmp:
         env = dict(os.environ, HARNESS_CACHE=str(Path(tmp) / "cache"), HARNESS_MODELS=str(models_root()),
@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> None:
         cold, cold_dir = harness_run(cmd, env)
         print(f"cold: {cold:.1f} s")
         warm, warm_dir = harness_run(cmd, env)
-        from harness.store import RunStore
+        from harness.record.store import RunStore
 
         warm_rec, cold_rec = RunStore.open(warm_dir).read(), RunStore.open(cold_dir).read()
         cached = all(s.counts["test"].cached == s.counts["test"].examples for s in warm_rec.strategies.values())

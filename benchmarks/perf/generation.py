@@ -1,4 +1,4 @@
-"""Generation throughput: harness.generate against a per-example `model.generate` loop and against
+"""Generation throughput: harness.backends.hf_generate against a per-example `model.generate` loop and against
 `transformers.pipeline("text-generation")`, on the same prompts of the default model (greedy, same lengths).
 
     python -m benchmarks.perf.generation [--n 16] [--max-new-tokens 64]
@@ -22,9 +22,9 @@ def main(argv: list[str] | None = None) -> None:
 
     import torch
 
-    from harness.generate import generate
-    from harness.models import load_generator
-    from harness.tasks import load_task
+    from harness.backends.hf_generate import generate
+    from harness.backends.hf import load_generator
+    from harness.tasks.load import load_task
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -39,15 +39,15 @@ def main(argv: list[str] | None = None) -> None:
     with Timer() as t_harness:
         gens = generate(handle, prompts, max_new_tokens=n_new, batch_size=args.batch_size)
     tokens_out = sum(g.tokens_out for g in gens)
-    print(f"harness.generate (batch {args.batch_size}): {t_harness.seconds:.1f} s, {tokens_out} tokens out")
+    print(f"harness.backends.hf_generate (batch {args.batch_size}): {t_harness.seconds:.1f} s, {tokens_out} tokens out")
 
-    import harness.generate as harness_generate
+    import harness.backends.hf_generate as harness_generate
 
     shared, harness_generate.MIN_SHARED_PREFIX = harness_generate.MIN_SHARED_PREFIX, 10**9
     with Timer() as t_plain:
         plain = generate(handle, prompts, max_new_tokens=n_new, batch_size=args.batch_size)
     harness_generate.MIN_SHARED_PREFIX = shared
-    print(f"harness.generate without the shared-prefix cache: {t_plain.seconds:.1f} s")
+    print(f"harness.backends.hf_generate without the shared-prefix cache: {t_plain.seconds:.1f} s")
 
     loop_texts, t_loop = _per_example_loop(model, tok, prompts, n_new)
     t_pipe = _pipeline(model, tok, prompts, n_new)

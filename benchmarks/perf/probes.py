@@ -40,7 +40,7 @@ def lmeval_loglikelihood(handle, items: list[tuple[str, list[str]]], batch_size:
 
 
 def _items(args) -> list[tuple[str, list[str]]]:
-    from harness.probe_data import load_bbq, load_choice_items, sample
+    from harness.probes.data import load_bbq, load_choice_items, sample
 
     if args.bbq:
         return [(it.prompt, [" " + a for a in it.answers]) for it in sample(load_bbq("builtin")["bbq"], args.n, 0)]
@@ -76,9 +76,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--repeats", type=int, default=2, help="alternating runs of each side; medians compared")
     ap.add_argument("--naive", action="store_true", help="also time one forward pass per option")
     args = ap.parse_args(argv)
-    from harness.cache import NoCache
-    from harness.generate import score_choices, score_choices_naive
-    from harness.models import load_generator
+    from harness.backends.cache import NoCache
+    from harness.backends.hf_generate import score_choices, score_choices_naive
+    from harness.backends.hf import load_generator
 
     handle = load_generator(args.model, device="cpu")
     items = _items(args)

@@ -21,7 +21,7 @@ import time
 import numpy as np
 
 from benchmarks.perf.common import claim, finish, load
-from harness.retrieval import Chunk, IndexSpec, Retriever, build_index
+from strategies.rag.retrieval import Chunk, IndexSpec, Retriever, build_index
 
 DIM = 384
 TARGET = 1.25  # the strategy's own work (best chunk per document, hits) may cost at most a quarter of the search

@@ -43,7 +43,7 @@ def tiny_model_dir(folder: Path) -> Path:
     """A 2-layer Llama with the default model's tokenizer (it is never asked to generate here)."""
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
-    from harness.models import offline_generator_dir
+    from harness.backends.hf import offline_generator_dir
 
     tok = AutoTokenizer.from_pretrained(offline_generator_dir())
     config = LlamaConfig(vocab_size=len(tok), hidden_size=16, intermediate_size=32, num_hidden_layers=1,
@@ -57,10 +57,10 @@ def one_size(n: int) -> None:
     """Run in a fresh process: the whole runner on n test examples with the echo strategy."""
     from harness.config import validate
     from harness.registry import strategies
-    from harness.app.runner import run
+    from harness.runs.runner import run
     from harness.types import Cost, Prediction
-    from harness.adapted import PromptedModel
-    from harness.store import RunStore
+    from harness.strategy.prompted import PromptedModel
+    from harness.record.store import RunStore
 
     class EchoModel(PromptedModel):
         def predict(self, examples):
@@ -82,15 +82,15 @@ def one_size(n: int) -> None:
         tmp = Path(tmp)
         task = write_task(tmp, n)
         model = tiny_model_dir(tmp / "model")
-        from harness.models import load_generator
-        from harness.tasks import load_task
+        from harness.backends.hf import load_generator
+        from harness.tasks.load import load_task
 
         # The baseline: model loaded, task read, and what a run imports (scoring, statistics, report) imported.
         load_generator(str(model), device="cpu")
         load_task(str(task))
         import reports.markdown  # noqa: F401
-        from harness.metrics import score
-        from harness.stats import summarize
+        from harness.measure.metrics import score
+        from harness.measure.stats import summarize
 
         score(["rougeL"], "a b c", ["a b d"]), summarize("rougeL", [0.1, 0.5, 0.9])
         base = peak_rss_mb()

@@ -50,12 +50,12 @@ def main() -> None:
     args = parser.parse_args()
 
     from harness.config import FinetuneConfig
-    from harness.models import load_generator
-    from harness.overfitting import seeded_order
-    from harness.tasks import load_task
-    from strategies.trainable import DEFAULT_LR, trainable_copy
-    from strategies.trainer import make_accelerator, train
-    from strategies.training_data import collate, epoch_order, supervised_items
+    from harness.backends.hf import load_generator
+    from harness.measure.overfitting import seeded_order
+    from harness.tasks.load import load_task
+    from strategies.finetune.trainable import DEFAULT_LR, trainable_copy
+    from strategies.finetune.trainer import make_accelerator, train
+    from strategies.finetune.training_data import collate, epoch_order, supervised_items
 
     handle = load_generator(args.model, device="cpu")
     task = load_task("summarization")

@@ -9,7 +9,7 @@ Every venue, number and reply is fictional and produced by the templates below.
 
 A customer asks the Harbor Help Desk a question about a fictional venue; the input lists four facts, one of which
 answers it. The preferred reply (`chosen`, also the `reference`) follows the desk's house style, which a
-deterministic scorer checks (metric `house_style` in harness/metrics.py):
+deterministic scorer checks (metric `house_style` in harness/measure/metrics.py):
 
   1. the answer comes first, in ONE sentence of at most 20 words that holds the fact's number exactly;
   2. nothing else follows but the sign-off line;

@@ -12,13 +12,13 @@ import time
 
 import numpy as np
 
-from harness import bias
-from harness.cache import NoCache
-from harness.generate import perplexity, score_choices
-from harness.models import load_generator
-from harness.probe_data import load_bbq, load_choice_items, read_general_text, sample
-from harness.probes import pick
-from harness.stats import summarize
+from harness.probes import bias
+from harness.backends.cache import NoCache
+from harness.backends.hf_generate import perplexity, score_choices
+from harness.backends.hf import load_generator
+from harness.probes.data import load_bbq, load_choice_items, read_general_text, sample
+from harness.probes.probe import pick
+from harness.measure.stats import summarize
 
 
 def fmt(s) -> str:

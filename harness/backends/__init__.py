@@ -9,7 +9,7 @@ from harness.errors import HarnessError
 
 
 def load_backend(spec: ModelSpec, config: RunConfig, *, label: str = "base") -> Backend:
-    from harness.models import load_generator, resolve
+    from harness.backends.hf import load_generator, resolve
 
     if spec.backend == "hf":
         return load_generator(spec.id, device=config.device, trust_remote_code=config.trust_remote_code,
@@ -33,7 +33,7 @@ def _tokenizer(spec: ModelSpec, config: RunConfig, label: str):
     """The served model's tokenizer, to render its chat template exactly as an in-process backend would."""
     from transformers import AutoTokenizer
 
-    from harness.models import resolve
+    from harness.backends.hf import resolve
 
     name = spec.tokenizer or spec.id
     try:

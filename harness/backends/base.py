@@ -1,7 +1,7 @@
 """What every model backend offers the strategies and probes: generate, score options, count tokens, render a chat,
 and describe + fingerprint itself for the cache and the record.
 
-Three implementations: `hf` (the in-process transformers model: `harness.models.ModelHandle`), `vllm` (vLLM's
+Three implementations: `hf` (the in-process transformers model: `harness.backends.hf.ModelHandle`), `vllm` (vLLM's
 offline engine, `harness.backends.vllm`) and `openai` (any OpenAI-compatible endpoint, `harness.backends.openai`).
 Prompts reach a backend already rendered (`render`), so every backend sees the exact text the others see.
 """

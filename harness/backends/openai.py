@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from harness.backends.base import Backend, Generation, LoglikUnsupported, fit_context, options_from_logprobs
-from harness.cache import (NoCache, cached_choices, cached_map, cached_perplexity, dump_generation, generation_key,
+from harness.backends.cache import (NoCache, cached_choices, cached_map, cached_perplexity, dump_generation, generation_key,
                            load_generation)
 from harness.backends.replies import ChatCompletion, Completion, Echoed, Malformed, ModelCard, ModelList, parse
 from harness.errors import HarnessError

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.backends.base import Backend, Generation, fit_context, options_from_logprobs
-from harness.cache import cached_choices, cached_map, cached_perplexity, dump_generation, generation_key, load_generation
+from harness.backends.cache import cached_choices, cached_map, cached_perplexity, dump_generation, generation_key, load_generation
 from harness.errors import HarnessError
 
 CHUNK = 256  # prompts per engine call: the engine batches them itself; each chunk is saved to the cache when done
@@ -142,7 +142,7 @@ def every_cpu() -> str:
 def _fingerprint(path: str, dtype: str) -> str:
     """The weights' fingerprint (as the hf backend computes it) salted with the backend and dtype: the same
     weights under another engine are another cache entry, so each backend's outputs and timings are its own."""
-    from harness.models import directory_fingerprint
+    from harness.backends.hf import directory_fingerprint
 
     weights = directory_fingerprint(Path(path)) if Path(path).is_dir() else path
     return hashlib.sha256(f"vllm|{dtype}|{weights}".encode()).hexdigest()[:16]

@@ -1,0 +1,48 @@
+"""Preference win rate against the base model: per test example, is the adapted output preferred over the base
+model's output by the task's scorer (its first metric)? win = 1, tie = 0.5, loss = 0; the mean with a 95% bootstrap
+CI (harness.measure.stats). Computed for `dpo` on every task, and for every strategy but zero-shot on tasks that ask for it
+(`extra: {win_rate: true}` in task.yaml, as the built-in `preference` task does)."""
+
+from __future__ import annotations
+
+from harness.strategy.context import RunContext
+from harness.measure.metrics import get as get_metric
+from harness.measure.metrics import score
+from harness.record.results import WinRate
+from harness.measure.stats import summarize
+
+ALWAYS = ("dpo",)
+
+
+def applies(ctx: RunContext, name: str) -> bool:
+    if ctx.task.labels or ctx.store is None:
+        return False  # classification answers are labels: accuracy already compares them
+    return name in ALWAYS or (bool(ctx.task.extra.get("win_rate")) and name != "prompt")
+
+
+def outcome(adapted: float, base: float, higher_is_better: bool = True) -> float:
+    """1 if the adapted output scores better than the base's, 0.5 on a tie, 0 if worse."""
+    if adapted == base:
+        return 0.5
+    return 1.0 if (adapted > base) == higher_is_better else 0.0
+
+
+def against_base(ctx: RunContext, name: str) -> WinRate:
+    """The strategy's test predictions (read back from its predictions file) against the base model's outputs on
+    the same prompts (generated through the cache, so free when zero-shot ran)."""
+    from harness.strategy.prompted import PromptedModel
+
+    metric = ctx.task.metrics[0]
+    higher = get_metric(metric).higher_is_better
+    rows = {r["example_id"]: r for r in ctx.store.read_predictions(name, "test")}
+    examples = [ex for ex in ctx.task.split("test") if ex.id in rows]
+    base = PromptedModel("prompt", ctx, fingerprint="base").predict(examples)
+    outcomes = []
+    for ex, b in zip(examples, base):
+        mine = rows[ex.id]["scores"].get(metric)
+        if mine is None:
+            mine = score([metric], rows[ex.id]["output"], ex.references)[metric]
+        outcomes.append(outcome(mine, score([metric], b.output, ex.references)[metric], higher))
+    s = summarize("win_rate", outcomes, seed=ctx.seed)
+    return WinRate(metric=metric, value=s.value, ci_low=s.ci_low, ci_high=s.ci_high, n=s.n,
+                   wins=outcomes.count(1.0), ties=outcomes.count(0.5), losses=outcomes.count(0.0))

@@ -1,0 +1,276 @@
+"""Forgetting, bias and refusal probes: the base model scored once per run, every strategy as deployed, and each
+figure reported as a change against the base on the same items (paired test, CI).
+
+  forgetting  multiple-choice accuracy by length-normalised log-likelihood (our suite, ARC, MMLU) and held-out
+              perplexity on general text
+  bias        BBQ accuracy per condition and bias scores; counterfactual pairs (a group term swapped in test inputs)
+  refusal     how often the model says it does not know: unanswerable `qa` questions, BBQ's ambiguous items
+
+The runner calls `measure_base(ctx)` once (-> run.json "base") and `measure(ctx, adapted)` per strategy; both
+return harness.record.results models (the figures are computed as dicts here and validated at that boundary).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from harness.probes import bias
+from harness.measure import power
+from harness.strategy.prompted import PromptedModel
+from harness.console import console
+from harness.measure.metrics import score as metric_scores
+from harness.probes.data import ChoiceItem, load_bbq, load_choice_items, read_general_text, read_jsonl, sample
+from harness.record.results import BaseProbes, Bias, Forgetting, Refusal
+from harness.measure.stats import paired_difference, summarize
+from harness.types import Example
+
+
+# --- what is measured: one model's raw outcomes ------------------------------------------------------------------
+
+
+def probe_sets(ctx) -> dict[str, Any]:
+    """The probe items this run uses (seeded samples), loaded once and kept on the context."""
+    if getattr(ctx, "_probe_sets", None) is None:
+        cfg, seed, side = ctx.config.probes, ctx.seed, ctx.config.side  # side: smaller under --limit
+        choice = {name: sample(items, side(cfg.items or len(items)), seed)
+                  for src in cfg.forgetting for name, items in load_choice_items(src).items()}
+        bbq = {name: sample(items, side(cfg.items or len(items)), seed)
+               for src in cfg.bbq for name, items in load_bbq(src).items()}
+        texts = [t for _, t in read_general_text()] if cfg.perplexity else []
+        texts = texts[: side(len(texts))]
+        ctx._probe_sets = {"choice": choice, "bbq": bbq, "texts": texts, "pairs": _pairs(ctx),
+                           "unanswerable": _unanswerable(ctx)}
+    return ctx._probe_sets
+
+
+def _pairs(ctx) -> list[tuple[Example, Example, dict[str, str]]]:
+    n = ctx.config.side(ctx.config.probes.counterfactual_pairs)
+    if n == 0 or "test" not in ctx.task.splits:
+        return []
+    pairs = []
+    for ex in sample(ctx.task.split("test"), 0, ctx.seed):
+        made = bias.counterfactual(ex)
+        if made:
+            pairs.append((ex, *made))
+    return sample(pairs, n, ctx.seed)
+
+
+def _unanswerable(ctx) -> list[Example]:
+    n = ctx.config.side(ctx.config.probes.unanswerable)
+    path = Path(ctx.task.source).parent / "unanswerable.jsonl" if ctx.task.source else None
+    if n == 0 or ctx.task.kind != "qa" or path is None or not path.exists():
+        return []
+    rows = [Example(str(r["id"]), str(r["input"]), r.get("reference") or "unknown", r.get("meta") or {}) for _, r in read_jsonl(path)]
+    return sample(rows, n, ctx.seed)
+
+
+def pick(scores) -> int:
+    means = [s.mean for s in scores]
+    return int(np.argmax(means))
+
+
+def outcomes(ctx, model) -> dict[str, Any]:
+    """Everything the probes measure about one model (a PromptedModel: base or adapted), item by item."""
+    sets = probe_sets(ctx)
+    out: dict[str, Any] = {"choice": {}, "bbq": {}}
+    with console.status(f"{model.name}: probes (log-likelihood)..."):
+        for name, items in (sets["choice"] if model.model.supports_loglik else {}).items():
+            scored = model.score_choices([(it.context, list(it.choices)) for it in items])
+            out["choice"][name] = np.array([pick(s) == it.answer for s, it in zip(scored, items)], dtype=float)
+        for name, items in (sets["bbq"] if model.model.supports_loglik else {}).items():
+            scored = model.score_choices([(it.prompt, [" " + a for a in it.answers]) for it in items])
+            out["bbq"][name] = [pick(s) for s in scored]
+        if sets["texts"] and model.model.supports_loglik:
+            ppl = model.perplexity(sets["texts"])
+            out["nll"] = np.array([-s.logprob / max(s.tokens, 1) for s in ppl])
+            out["nll_total"] = (-sum(s.logprob for s in ppl), sum(s.tokens for s in ppl))
+    if sets["pairs"]:
+        with console.status(f"{model.name}: counterfactual pairs ({len(sets['pairs'])})..."):
+            preds = model.predict([p[0] for p in sets["pairs"]] + [p[1] for p in sets["pairs"]])
+        n, metric = len(sets["pairs"]), ctx.task.metrics[0]
+        orig, swap = preds[:n], preds[n:]
+        out["pairs"] = {
+            "orig": [metric_scores([metric], p.output, p.references)[metric] for p in orig],
+            "swap": [metric_scores([metric], p.output, p.references)[metric] for p in swap],
+            "changed": [float(bias.normalised(bias.swap_back(s.output, back)) != bias.normalised(o.output))
+                        for o, s, (_, _, back) in zip(orig, swap, sets["pairs"])],
+        }
+    if sets["unanswerable"]:
+        with console.status(f"{model.name}: unanswerable questions ({len(sets['unanswerable'])})..."):
+            preds = model.predict(sets["unanswerable"])
+        out["refused"] = np.array([bias.says_unknown(p.output) for p in preds], dtype=float)
+    return out
+
+
+# --- summaries ---------------------------------------------------------------------------------------------------
+
+
+def _score(metric: str, values, seed: int, higher_is_better: bool = True) -> dict:
+    return summarize(metric, values, higher_is_better=higher_is_better, seed=seed).model_dump()
+
+
+def _by_category(items: list[ChoiceItem], correct: np.ndarray) -> dict[str, np.ndarray]:
+    cats: dict[str, list[int]] = {}
+    for i, it in enumerate(items):
+        cats.setdefault(it.category or "all", []).append(i)
+    return {c: correct[idx] for c, idx in sorted(cats.items())}
+
+
+def describe(ctx, raw: dict[str, Any]) -> dict[str, Any]:
+    """One model's figures, each with its CI (what run.json keeps under "base")."""
+    sets, seed = probe_sets(ctx), ctx.seed
+    rec: dict[str, Any] = {"forgetting": {}, "bias": {}}
+    for name, correct in raw["choice"].items():
+        items = sets["choice"][name]
+        rec["forgetting"][name] = {
+            "accuracy": _score("accuracy", correct, seed),
+            "chance": float(np.mean([1 / len(it.choices) for it in items])),
+            "per_category": {c: _score("accuracy", v, seed) for c, v in _by_category(items, correct).items()},
+        }
+    if "nll" in raw:
+        rec["perplexity"] = _perplexity(raw, seed)
+    for name, picks in raw["bbq"].items():
+        rec["bias"][name] = bias.bbq_scores(bias.BBQOutcome.of(sets["bbq"][name], picks), seed=seed)
+    if "pairs" in raw:
+        rec["counterfactual"] = {"pairs": len(raw["pairs"]["orig"]), "metric": ctx.task.metrics[0],
+                                 **bias.pair_figures(raw["pairs"]["orig"], raw["pairs"]["swap"], raw["pairs"]["changed"],
+                                                     seed=seed)}
+    if "refused" in raw:
+        rec["refusal"] = {"qa_unanswerable": _score("says_unknown", raw["refused"], seed)}
+    return rec
+
+
+def _perplexity(raw, seed) -> dict:
+    nll_sum, tokens = raw["nll_total"]
+    return {"perplexity": float(np.exp(nll_sum / max(tokens, 1))), "tokens": int(tokens),
+            "nll_per_token": _score("nll_per_token", raw["nll"], seed, higher_is_better=False)}
+
+
+def _versus(base: dict, adapted: dict, delta: dict) -> dict:
+    return {"base": base, "adapted": adapted, "delta": delta}
+
+
+def _sensitivity(ctx, base: dict, correct: np.ndarray, base_correct: np.ndarray) -> dict:
+    """What a forgetting probe could have seen: the smallest drop the exact McNemar test detects (80% power at the
+    run's alpha, discordance as observed between the two models, at least the drop), and whether the base is above
+    chance on it."""
+    discordance = float(np.mean(correct != base_correct)) if correct.size else 0.0
+    return {"detectable": power.detectable_drop(int(correct.size), alpha=ctx.config.decision.alpha,
+                                                discordance=discordance),
+            "informative": power.above_chance(base["accuracy"]["ci_low"], base["chance"])}
+
+
+def _bbq_sensitivity(ctx, base: dict[str, dict], figure: str, delta: dict, chance: float) -> dict:
+    """A BBQ figure's smallest detectable change (normal approximation from the paired CI; where the strategy
+    answered every item as the base, from the base's CI as if the two varied independently: sqrt(2) times wider)
+    and whether the base is above chance on that condition's accuracy."""
+    alpha, own = ctx.config.decision.alpha, base[figure]
+    if delta["ci_high"] > delta["ci_low"]:
+        detectable = power.detectable_shift(delta["ci_low"], delta["ci_high"], alpha=alpha)
+    else:
+        spread = (own["ci_high"] - own["ci_low"]) * np.sqrt(2) / 2
+        detectable = power.detectable_shift(own["value"] - spread, own["value"] + spread, alpha=alpha)
+    accuracy = base.get(f"accuracy_{figure.split('_')[1]}")
+    return {"detectable": detectable, "informative": accuracy is None or power.above_chance(accuracy["ci_low"], chance)}
+
+
+def compare(ctx, base_raw: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
+    """The strategy's figures against the base's, each change paired on the same items."""
+    sets, seed = probe_sets(ctx), ctx.seed
+    base_desc, desc = describe(ctx, base_raw), describe(ctx, raw)
+    forgetting: dict[str, Any] = {"sets": {}}
+    for name, correct in raw["choice"].items():
+        items, b = sets["choice"][name], base_raw["choice"][name]
+        cats_a, cats_b = _by_category(items, correct), _by_category(items, b)
+        forgetting["sets"][name] = {
+            "chance": desc["forgetting"][name]["chance"],
+            **_versus(base_desc["forgetting"][name]["accuracy"], desc["forgetting"][name]["accuracy"],
+                      paired_difference(correct, b, seed=seed)),
+            **_sensitivity(ctx, base_desc["forgetting"][name], correct, b),
+            "per_category": {c: _versus(_score("accuracy", cats_b[c], seed), _score("accuracy", cats_a[c], seed),
+                                        paired_difference(cats_a[c], cats_b[c], seed=seed)) for c in cats_a},
+        }
+    if "nll" in raw:
+        forgetting["perplexity"] = _versus(base_desc["perplexity"], desc["perplexity"],
+                                           paired_difference(raw["nll"], base_raw["nll"], seed=seed))
+    result_bias: dict[str, Any] = {"bbq": {}}
+    refusal: dict[str, Any] = {}
+    for name, picks in raw["bbq"].items():
+        items = sets["bbq"][name]
+        a, b = bias.BBQOutcome.of(items, picks), bias.BBQOutcome.of(items, base_raw["bbq"][name])
+        changes = bias.bbq_changes(a, b, seed=seed)
+        chance = float(np.mean([1 / len(it.answers) for it in items]))
+        result_bias["bbq"][name] = {f: _versus(base_desc["bias"][name][f], desc["bias"][name][f], changes[f])
+                                    | _bbq_sensitivity(ctx, base_desc["bias"][name], f, changes[f], chance)
+                                    for f in changes}
+        refusal[f"{name}_ambig"] = result_bias["bbq"][name]["abstention_ambig"]
+    if "pairs" in raw:
+        gap = lambda r: np.abs(np.asarray(r["pairs"]["orig"]) - np.asarray(r["pairs"]["swap"]))  # noqa: E731
+        result_bias["counterfactual"] = {
+            "pairs": desc["counterfactual"]["pairs"], "metric": desc["counterfactual"]["metric"],
+            "base": base_desc["counterfactual"], "adapted": desc["counterfactual"],
+            "delta": {"abs_metric_gap": paired_difference(gap(raw), gap(base_raw), seed=seed),
+                      "changed": paired_difference(raw["pairs"]["changed"], base_raw["pairs"]["changed"], seed=seed)},
+        }
+    if "refused" in raw:
+        refusal["qa_unanswerable"] = _versus(base_desc["refusal"]["qa_unanswerable"],
+                                             desc["refusal"]["qa_unanswerable"],
+                                             paired_difference(raw["refused"], base_raw["refused"], seed=seed))
+    return {"forgetting": forgetting, "bias": result_bias, "refusal": refusal}
+
+
+# --- the runner's two calls --------------------------------------------------------------------------------------
+
+
+def loglik_note(backend) -> str | None:
+    """What cannot be measured on a backend without prompt log-probabilities (said before the probes run)."""
+    if backend.supports_loglik:
+        return None
+    return (f"{backend.name} ({backend.backend}) gives no prompt log-probabilities, so the forgetting, BBQ bias and "
+            "perplexity probes cannot run on it and are skipped; the counterfactual-pair and refusal probes "
+            "(generation) run.")
+
+
+def base_model(ctx):
+    """The base model as the probes see it: its own weights, the task's zero-shot prompt, no added context."""
+    return PromptedModel("base", ctx, fingerprint="base")
+
+
+def _base_raw(ctx) -> dict[str, Any]:
+    if getattr(ctx, "_probe_base", None) is None:
+        ctx._probe_base = outcomes(ctx, base_model(ctx))
+    return ctx._probe_base
+
+
+def measure_base(ctx) -> BaseProbes:
+    """The base model's probe figures (scored once per run; the cache makes a resumed run free)."""
+    if not ctx.config.probes.enabled:
+        return BaseProbes(skipped="probes disabled (probes.enabled: false)")
+    return BaseProbes.model_validate({"model_fingerprint": ctx.model.fingerprint, **describe(ctx, _base_raw(ctx))})
+
+
+class ProbeChanges(NamedTuple):
+    """A strategy's probe sections, each None when the probes are disabled."""
+
+    forgetting: Forgetting | None = None
+    bias: Bias | None = None
+    refusal: Refusal | None = None
+
+    @classmethod
+    def skipped(cls, why: str) -> "ProbeChanges":
+        return cls(Forgetting(skipped=why), Bias(skipped=why), Refusal(skipped=why))
+
+
+def measure(ctx, adapted) -> ProbeChanges:
+    """A strategy's forgetting, bias and refusal: its figures against the base's."""
+    if not ctx.config.probes.enabled:
+        return ProbeChanges()
+    if not isinstance(adapted, PromptedModel):  # it scores no options (a classifier head)
+        return ProbeChanges.skipped(f"{type(adapted).__name__} has no score_choices (not a PromptedModel)")
+    found = compare(ctx, _base_raw(ctx), outcomes(ctx, adapted))
+    return ProbeChanges(Forgetting.model_validate(found["forgetting"]), Bias.model_validate(found["bias"]),
+                        Refusal(sets=found["refusal"]))
+

@@ -1,0 +1,212 @@
+"""`dpo`: preference tuning (the practical form of RLHF) with trl's DPOTrainer, on a LoRA adapter by default.
+
+Reads top to bottom: `preference_pairs` (the task's own chosen/rejected pairs, or pairs built from the training
+references as chosen and the base model's own outputs as rejected) -> `train_dpo` (trl's DPOTrainer; with LoRA the
+reference policy is the base with the adapter switched off) -> `FineTune.finish` (the adapter saved as safetensors,
+fingerprinted and merged for prediction, exactly as the lora strategy). Every prompt is the exact prompt the model
+sees at inference (the task's template and the chat template), so the pairs teach what is then measured.
+"""
+
+from __future__ import annotations
+
+import copy
+import tempfile
+import time
+from typing import Any
+
+from harness import interrupt
+from harness.console import console
+from harness.strategy.context import RunContext
+from harness.errors import HarnessError
+from harness.measure.metrics import normalize_answer
+from harness.measure.overfitting import seeded_order
+from harness.registry import strategies
+from harness.strategy.base import SetupEstimate
+from harness.tasks.task import PAIR_FIELDS
+from harness.types import Cost, Example
+from harness.strategy.prompted import PromptedModel
+from strategies.finetune.strategy import FineTune
+from strategies.finetune.trainable import lora_targets, peak_memory
+
+PAIR_SOURCES = {"data": "the task's chosen/rejected pairs",
+                "base-outputs": "chosen = the training reference, rejected = the base model's own output"}
+
+
+def has_pairs(example: Example) -> bool:
+    return bool(example.meta.get("chosen")) and bool(example.meta.get("rejected"))
+
+
+def check_pair_fields(task, mode: str) -> None:
+    """Before any model work: `dpo.pairs: data` needs every train and validation example's chosen and rejected;
+    `auto` needs all of them or none (a `chosen` without its `rejected` is never silently replaced)."""
+    if mode == "base-outputs":
+        return
+    for split in ("train", "validation"):
+        examples = task.splits.get(split) or []
+        lacking = [ex for ex in examples if not has_pairs(ex)]
+        if not lacking or (mode == "auto" and not any(ex.meta.get(f) for ex in examples for f in PAIR_FIELDS)):
+            continue  # every pair given, or (auto) none at all: pairs are built from the base model's outputs
+        named = ", ".join(f"{ex.id} ({_missing(ex)})" for ex in lacking[:5])
+        raise HarnessError(
+            f"dpo: {len(lacking)} of {len(examples)} {split} examples lack a chosen/rejected pair: {named}"
+            + (" ..." if len(lacking) > 5 else "") + ".",
+            hint="Give every example both `chosen` and `rejected`, or set dpo.pairs: base-outputs to build pairs from "
+            "the references (chosen) and the base model's outputs (rejected).")
+
+
+def _missing(ex: Example) -> str:
+    return "no rejected" if ex.meta.get("chosen") else "no chosen" if ex.meta.get("rejected") else "neither"
+
+
+def preference_pairs(ctx: RunContext, examples: list[Example]) -> tuple[list[dict[str, str]], dict[str, Any]]:
+    """(pairs, how they were made). Pairs are {id, prompt, chosen, rejected}. Where every example carries its
+    own chosen/rejected, those are used; otherwise chosen is the reference and rejected the base model's greedy
+    output on the same prompt (pairs whose two sides are the same answer are dropped and counted)."""
+    render = lambda ex: ctx.model.render(ctx.task.messages(ex))  # noqa: E731
+    if ctx.config.dpo.pairs != "base-outputs" and examples and all(has_pairs(ex) for ex in examples):
+        pairs = [{"id": ex.id, "prompt": render(ex), "chosen": ex.meta["chosen"], "rejected": ex.meta["rejected"]}
+                 for ex in examples]
+        return pairs, {"source": "data", "description": PAIR_SOURCES["data"], "pairs": len(pairs), "dropped_same": 0}
+    base = PromptedModel("prompt", ctx, fingerprint="base")  # the base weights: its outputs are cached with zero-shot's
+    outputs = base.predict(examples) if examples else []
+    pairs, dropped = [], 0
+    for ex, out in zip(examples, outputs):
+        chosen = ctx.task.answer_text(ex)
+        if normalize_answer(out.output) == normalize_answer(chosen):
+            dropped += 1
+            continue
+        pairs.append({"id": ex.id, "prompt": render(ex), "chosen": chosen, "rejected": out.output.strip()})
+    return pairs, {"source": "base-outputs", "description": PAIR_SOURCES["base-outputs"], "pairs": len(pairs),
+                   "dropped_same": dropped}
+
+
+def _harness_callback():
+    """Stop between steps on SIGINT/SIGTERM, and print one line per validation (as the supervised loop does)."""
+    from transformers import TrainerCallback
+
+    class HarnessCallback(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            interrupt.check()
+
+        def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+            m = metrics or {}
+            if state.is_world_process_zero:
+                console.print(f"[dim]dpo · step {state.global_step} · val loss {m.get('eval_loss', float('nan')):.4f} · "
+                              f"reward accuracy {m.get('eval_rewards/accuracies', float('nan')):.2f} · "
+                              f"margin {m.get('eval_rewards/margins', float('nan')):.3f}[/]")
+
+    return HarnessCallback()
+
+
+def train_dpo(ctx: RunContext, train_pairs: list[dict], val_pairs: list[dict], out_dir: str):
+    """trl's DPOTrainer on a copy of the base model; returns the trainer after training (its model is trained)."""
+    import torch
+    from datasets import Dataset
+    from datasets.utils.logging import disable_progress_bar
+    from transformers import PrinterCallback
+    from trl import DPOConfig, DPOTrainer
+
+    disable_progress_bar()  # trl maps the pairs through datasets: a bar per step of preparation
+    cfg, dcfg = ctx.config.finetune, ctx.config.dpo
+    cuda = ctx.model.device.startswith("cuda")
+    bf16 = cuda and torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    columns = lambda pairs: {k: [p[k] for p in pairs] for k in ("prompt", "chosen", "rejected")}  # noqa: E731
+    args = DPOConfig(
+        output_dir=out_dir, per_device_train_batch_size=dcfg.batch_size, per_device_eval_batch_size=dcfg.batch_size,
+        num_train_epochs=dcfg.epochs, learning_rate=dcfg.lr, beta=dcfg.beta, lr_scheduler_type="linear",
+        warmup_steps=0.1, max_grad_norm=cfg.max_grad_norm, max_length=cfg.max_seq_len, logging_steps=1,
+        eval_strategy="steps" if val_pairs else "no", eval_steps=cfg.eval_every, save_strategy="no",
+        report_to="none", use_cpu=not cuda, bf16=bf16, fp16=False, gradient_checkpointing=False, seed=ctx.seed,
+        data_seed=ctx.seed, disable_tqdm=True, dataloader_num_workers=0,
+    )
+    peft_config = None
+    model = copy.deepcopy(ctx.model.model)  # the base is never touched
+    ref_model = None
+    if ctx.config.dpo.weights == "lora":
+        from peft import LoraConfig
+
+        peft_config = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
+                                 target_modules=lora_targets(model, cfg.lora_target_modules), task_type="CAUSAL_LM")
+    else:
+        ref_model = copy.deepcopy(ctx.model.model)
+        for p in model.parameters():
+            p.requires_grad = True
+    trainer = DPOTrainer(model=model, ref_model=ref_model, args=args, train_dataset=Dataset.from_dict(columns(train_pairs)),
+                         eval_dataset=Dataset.from_dict(columns(val_pairs)) if val_pairs else None,
+                         processing_class=copy.deepcopy(ctx.model.tokenizer), peft_config=peft_config,
+                         callbacks=[_harness_callback()])
+    trainer.remove_callback(PrinterCallback)  # trl's raw log dicts: the callback prints what matters
+    trainer.train()
+    trainer.model.config.use_cache = getattr(ctx.model.model.config, "use_cache", True)  # Trainer turned it off
+    state = trainer.state
+    if val_pairs and not any("eval_loss" in e and e.get("step") == state.global_step for e in state.log_history):
+        trainer.evaluate()  # the curve ends with a validation, as the supervised loop's does
+    return trainer
+
+
+def learning_curve(log_history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """trl's logs as the harness's learning curve: per validation, the step, the last training loss, the
+    validation DPO loss, and the reward accuracy and margin (how often and by how much the policy prefers chosen)."""
+    curve, last_train = [], None
+    for entry in log_history:
+        if "loss" in entry:
+            last_train = entry["loss"]
+        if "eval_loss" in entry:
+            curve.append({"step": entry.get("step"), "epoch": round(entry.get("epoch", 0.0), 3), "train_loss": last_train,
+                          "val_loss": entry["eval_loss"], "val_reward_accuracy": entry.get("eval_rewards/accuracies"),
+                          "val_reward_margin": entry.get("eval_rewards/margins")})
+    return curve
+
+
+@strategies.register("dpo")
+class DPO(FineTune):
+    name = "dpo"
+    order = 8
+    description = "preference tuning (DPO, trl) on a LoRA adapter: chosen/rejected pairs, or references vs base outputs"
+    default = False
+
+    def check_config(self, config, task) -> None:
+        super().check_config(config, task)
+        check_pair_fields(task, config.dpo.pairs)
+
+    def prepare(self, ctx: RunContext) -> PromptedModel:
+        cfg, dcfg = ctx.config.finetune, ctx.config.dpo
+        start = time.perf_counter()
+        train_examples = seeded_order(ctx.task.split("train"), ctx.seed)[: dcfg.max_pairs]
+        pool = ctx.task.splits.get("validation") or []
+        val_examples = seeded_order(pool, ctx.seed)[: dcfg.val_pairs]
+        train_pairs, pair_notes = preference_pairs(ctx, train_examples)
+        val_pairs, val_notes = preference_pairs(ctx, val_examples)
+        if not train_pairs:
+            raise HarnessError(f"dpo: no preference pairs for task '{ctx.task.name}': the base model already "
+                               f"answers all {len(train_examples)} training examples exactly as their references.",
+                               hint="Give the training split `chosen` and `rejected` fields, or leave dpo out.")
+        with tempfile.TemporaryDirectory(prefix="harness-dpo-") as out_dir:
+            trainer = train_dpo(ctx, train_pairs, val_pairs, out_dir)
+        train_seconds = time.perf_counter() - start
+        model = trainer.model
+        trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+        state = trainer.state
+        train_logs = [e for e in state.log_history if "loss" in e]
+        details = {"training": {
+            "method": "dpo", "weights": dcfg.weights, "pairs": pair_notes, "val_pairs": val_notes,
+            "beta": dcfg.beta, "lr": dcfg.lr, "epochs": dcfg.epochs, "steps": state.global_step,
+            "final_train_loss": train_logs[-1]["loss"] if train_logs else None,
+            "train_reward_accuracy": train_logs[-1].get("rewards/accuracies") if train_logs else None,
+            "train_seconds": train_seconds, "trainer": "trl.DPOTrainer",
+            **({"lora": {"r": cfg.lora_r, "alpha": cfg.lora_alpha, "dropout": cfg.lora_dropout}}
+               if dcfg.weights == "lora" else {})}}
+        details["learning_curve"] = learning_curve(state.log_history)
+        handle, adapter_fp, artifact_bytes, artifact = self.finish(ctx, model, cfg, trainer.accelerator)
+        if artifact:
+            details["training"]["artifact"] = artifact
+        peak, peak_kind = peak_memory()
+        cost = Cost(setup_seconds=time.perf_counter() - start, trainable_params=trainable,
+                    artifact_bytes=artifact_bytes, peak_memory_mb=peak, device=str(trainer.accelerator.device),
+                    extra={"train_seconds": train_seconds, "preference_pairs": len(train_pairs),
+                           "pair_source": pair_notes["source"], "peak_memory_kind": peak_kind})
+        return PromptedModel(self.name, ctx, fingerprint=adapter_fp, cost=cost, model=handle, adapter=adapter_fp,
+                             details=details)
+
+    def estimate_setup(self, ctx: RunContext, generation_seconds: float) -> SetupEstimate | None:
+        return None  # trl's trainer, not the Trainer the estimate times: the dry run says "not estimated"

@@ -1,0 +1,164 @@
+"""RAG: retrieve from the task's corpus and put the passages in the prompt.
+
+With a corpus (`Task.corpus`), the top-k documents (best chunk of each) go into the prompt as numbered passages.
+Without one, the corpus is the training split: the k training examples whose inputs are most similar to the
+question are given as demonstrations (retrieval-augmented few-shot), the most similar nearest the question.
+
+Either way the prompt must fit the model: passages (or demonstrations) are dropped lowest-ranked first until
+instruction, context, question and the answer's tokens fit; the question itself is never cut.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import time
+
+from harness.strategy.prompted import PromptedModel
+from harness.strategy.context import RunContext
+from harness.registry import strategies
+from strategies.rag.retrieval import Hit, IndexSpec, Retriever, build_or_load
+from harness.strategy.base import Strategy
+from harness.tasks.task import format_passage
+from harness.types import Cost, Document, Example, Prediction
+
+
+@strategies.register("rag")
+class Rag(Strategy):
+    name = "rag"
+    order = 2
+    description = "retrieve top-k passages from the task's corpus (or top-k demonstrations from train) into the prompt"
+
+    @staticmethod
+    def default(task) -> bool:
+        """In default runs where the task has a corpus. Without one, rag is few-shot with retrieved demonstrations
+        (few_shot.selection: similar does the same): opt in with --strategies, it costs a second few-shot pass."""
+        return task.corpus is not None
+
+    def applies_to(self, task) -> bool:
+        return task.corpus is not None or "train" in task.splits
+
+    def prepare(self, ctx: RunContext) -> "RagModel":
+        cfg, task = ctx.config.rag, ctx.task
+        start = time.perf_counter()
+        embedder, embedder_fp = ctx.embedder()
+        if task.corpus is not None:
+            mode, docs, pool = "passages", task.corpus, {}
+        else:
+            train = task.split("train")
+            mode, docs, pool = "demos", [Document(ex.id, ex.input) for ex in train], {ex.id: ex for ex in train}
+        # A chunk longer than the embedder's window would be embedded only in part.
+        window = int(getattr(embedder, "max_seq_length", 0) or cfg.chunk_tokens + 2) - 2
+        chunk_tokens = max(8, min(cfg.chunk_tokens, window))
+        overlap = min(cfg.overlap, chunk_tokens // 2)
+        spec = IndexSpec(cfg.index, cfg.hnsw_m, cfg.hnsw_ef_search, cfg.ivf_nlist, cfg.ivf_nprobe)
+        retriever = build_or_load(docs, embed=ctx.embed, tokenizer=getattr(embedder, "tokenizer", None),
+                                  embedder_fp=embedder_fp, chunk_tokens=chunk_tokens, overlap=overlap, spec=spec,
+                                  built_by=ctx.store.path.name if ctx.store else None)
+        info = retriever.info
+        prepare_seconds = time.perf_counter() - start
+        # The one-time cost is building the index; a reused index still reports the build it saved.
+        setup = info["build_seconds"] if info["reused"] else prepare_seconds
+        cost = Cost(setup_seconds=setup, artifact_bytes=info.get("bytes") or 0, device=ctx.model.device, extra={
+            "mode": mode, "index_type": cfg.index, "index_seconds": info["build_seconds"],
+            "index_bytes": info.get("bytes"), "index_reused": info["reused"], "index_key": info["key"],
+            "documents": info["documents"], "chunks": info["chunks"], "chunk_tokens": chunk_tokens,
+            "overlap": overlap, "prepare_seconds": prepare_seconds, "passages_dropped_for_budget": 0,
+        })
+        if info["reused"]:
+            cost.setup_source = "reused"
+            cost.setup_note = (f"reused: index built in run {info.get('built_by') or '(an earlier run)'}, "
+                               f"{info['build_seconds']:.1f} s (loaded here in {prepare_seconds:.1f} s)")
+        # Format demonstrations (corpus mode): the same few training questions for every example, each shown with
+        # the passages retrieved for it and its answer: a small model copies the short-answer format.
+        shots: list[tuple[Example, list[Document]]] = []
+        if mode == "passages" and cfg.format_demos and "train" in task.splits:
+            picked = random.Random(ctx.seed).sample(task.split("train"), min(cfg.format_demos, len(task.split("train"))))
+            for ex, hits in zip(picked, retriever.search([ex.input for ex in picked], cfg.top_k)):
+                shots.append((ex, [Document(h.chunk.doc_id, h.chunk.text, h.chunk.title) for h in hits]))
+        cost.extra["format_demos"] = [ex.id for ex, _ in shots]
+        fp = hashlib.sha256(f"{mode}|{info['key']}|{cfg.top_k}|{cfg.max_context_tokens}|"
+                            f"{[ex.id for ex, _ in shots]}".encode()).hexdigest()[:16]
+        return RagModel(self.name, ctx, fingerprint=fp, cost=cost, retriever=retriever, mode=mode, pool=pool,
+                        shots=shots)
+
+
+class RagModel(PromptedModel):
+    def __init__(self, *args, retriever: Retriever, mode: str, pool: dict[str, Example],
+                 shots: list[tuple[Example, list[Document]]] = (), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.shots = list(shots)
+        self.retriever = retriever
+        self.mode = mode
+        self.pool = pool
+        cfg = self.ctx.config.rag
+        self.top_k = cfg.top_k
+        self.depth = max([cfg.top_k, *cfg.recall_ks])  # ranked far enough for recall@k
+        max_new = self.ctx.config.max_new_tokens or self.ctx.task.max_new_tokens
+        window = self.model.context_length
+        self.budget = min(cfg.max_context_tokens or window, window) - max_new
+        self._hits: dict[str, list[Hit]] = {}
+
+    def predict(self, examples: list[Example]) -> list[Prediction]:
+        # Retrieve for the whole batch at once (one embedding call, one index search).
+        found = self.retriever.search([ex.input for ex in examples], self.depth + 1)
+        for ex, hits in zip(examples, found):
+            self._hits[ex.id] = [h for h in hits if h.chunk.doc_id != ex.id][: self.depth]  # never itself as a demo
+        predictions = super().predict(examples)
+        for p in predictions:
+            p.retrieved = [h.chunk.doc_id for h in self._hits.pop(p.example_id)]  # the ranking, best first
+        return predictions
+
+    # --- probes as deployed: each probe item is scored after what RAG retrieves for it
+
+    def score_choices(self, items):
+        found = self.retriever.search([context for context, _ in items], self.top_k)  # one search for them all
+        self._probe_hits = {context: hits for (context, _), hits in zip(items, found)}
+        try:
+            return super().score_choices(items)
+        finally:
+            self._probe_hits = {}
+
+    def probe_context(self, text: str) -> str:
+        """The passages retrieved for `text` (numbered, as in the prompt), or the retrieved training examples with
+        their answers (demonstration mode), before the probe item's own context."""
+        hits = getattr(self, "_probe_hits", {}).get(text)
+        if hits is None:
+            hits = self.retriever.search([text], self.top_k)[0]
+        task = self.ctx.task
+        if self.mode == "passages":
+            passages = [Document(h.chunk.doc_id, h.chunk.text, h.chunk.title) for h in hits[: self.top_k]]
+            return "Context:\n" + "\n".join(f"[{i}] {format_passage(p)}" for i, p in enumerate(passages, 1)) + "\n\n"
+        demos = [self.pool[h.chunk.doc_id] for h in hits[: self.top_k] if h.chunk.doc_id in self.pool][::-1]
+        return "".join(f"{task.render_input(d.input)}\n{task.answer_text(d)}\n\n" for d in demos)
+
+    def build(self, example: Example) -> tuple[list[dict[str, str]], list[Document]]:
+        hits = self._hits[example.id][: self.top_k]
+        task = self.ctx.task
+        if self.mode == "passages":
+            items = [Document(h.chunk.doc_id, h.chunk.text, h.chunk.title) for h in hits]
+            shots = [s for s in self.shots if s[0].id != example.id]
+            while shots and self.prompt_tokens(self._with_shots(task.messages(example, passages=items), shots)) > self.budget:
+                shots.pop()  # format demonstrations go before any passage of the question itself
+                self.cost.extra["format_demos_dropped_for_budget"] = self.cost.extra.get("format_demos_dropped_for_budget", 0) + 1
+            make = lambda n: self._with_shots(task.messages(example, passages=items[:n]), shots)  # noqa: E731
+        else:
+            demos = [self.pool[h.chunk.doc_id] for h in hits]
+            items = [Document(d.id, d.input) for d in demos]
+            make = lambda n: task.messages(example, demos=demos[:n][::-1])  # noqa: E731 - most similar last
+        n = len(items)
+        while n > 0 and self.prompt_tokens(make(n)) > self.budget:
+            n -= 1  # the lowest-ranked passage goes first; the question always stays
+        self.cost.extra["passages_dropped_for_budget"] += len(items) - n
+        return make(n), items[:n]
+
+    def _with_shots(self, messages: list[dict[str, str]], shots) -> list[dict[str, str]]:
+        """Insert each demonstration (its question with its passages, then its answer) after the instruction."""
+        turns = []
+        for ex, passages in shots:
+            turns += [self.ctx.task.messages(ex, passages=passages)[-1],
+                      {"role": "assistant", "content": ex.references[0]}]
+        return messages[:1] + turns + messages[1:]
+
+    def prompt_tokens(self, messages: list[dict[str, str]]) -> int:
+        return self.model.count_tokens(self.model.render(messages))
