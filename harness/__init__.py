@@ -4,7 +4,7 @@ The Python API, as the CLI runs it:
 
     from harness import run, RunConfig
     record = run(RunConfig(task="classification", strategies=["prompt", "few-shot"], limit=20))
-    print(record.recommendation.recommended, record.folder)
+    print(record.recommendation.recommended)  # run.json and the reports are in runs/<record.run_id>/
 """
 
 from __future__ import annotations
