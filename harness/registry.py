@@ -30,6 +30,10 @@ class Registry(Generic[T]):
 
         return add
 
+    def add(self, item: T) -> T:
+        """Register a class under its own `name` attribute (a strategy's name is written once, on the class)."""
+        return self.register(item.name)(item)
+
     def discover(self, package: str) -> None:
         """Import `package` and every module under it on first use: the modules register their items when imported."""
         self._discover = package

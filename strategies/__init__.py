@@ -1,1 +1,1 @@
-"""Adaptation strategies. Each module registers its strategies with `@strategies.register(name)`."""
+"""Adaptation strategies. Each module registers its strategies with `@strategies.add` (under the class's `name`)."""

@@ -21,7 +21,7 @@ from harness.strategy.base import Strategy
 from harness.types import Cost, Example, Prediction
 
 
-@strategies.register("head")
+@strategies.add
 class LinearHead(Strategy):
     name = "head"
     order = 3

@@ -15,7 +15,7 @@ from harness.strategy.base import Strategy
 from harness.types import Cost, Example
 
 
-@strategies.register("prompt")
+@strategies.add
 class ZeroShot(Strategy):
     name = "prompt"
     order = 0
@@ -26,7 +26,7 @@ class ZeroShot(Strategy):
         return PromptedModel(self.name, ctx, fingerprint="zero-shot")
 
 
-@strategies.register("few-shot")
+@strategies.add
 class FewShot(Strategy):
     name = "few-shot"
     order = 1

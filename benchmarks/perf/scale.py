@@ -68,7 +68,7 @@ def one_size(n: int) -> None:
             return [Prediction(ex.id, p, ex.input.split(".")[0] + ".", ex.references, len(p) // 4, 12, 1e-4)
                     for ex, p in zip(examples, prompts)]
 
-    @strategies.register("echo")
+    @strategies.add
     class Echo:
         name, description, default = "echo", "answers instantly with the first sentence", False
 

@@ -1,6 +1,6 @@
 """The contract of an adaptation strategy: everything the runner, the dry run, the CLI and the registry read of one.
 
-A strategy subclasses `Strategy`, registers itself with `@strategies.register(name)` (harness.registry), sets the
+A strategy subclasses `Strategy`, registers itself with `@strategies.add` (harness.registry: under its `name`), sets the
 class attributes that differ from the defaults below and implements `prepare`.
 """
 

@@ -158,7 +158,7 @@ def learning_curve(log_history: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return curve
 
 
-@strategies.register("dpo")
+@strategies.add
 class DPO(FineTune):
     name = "dpo"
     order = 8

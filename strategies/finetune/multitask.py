@@ -69,7 +69,7 @@ def adapters_root(ctx: RunContext) -> Path:
     return (cache_root() / "adapters") if ctx.config.use_cache else Path(ctx.config.out) / "shared-adapters"
 
 
-@strategies.register("multitask-lora")
+@strategies.add
 class MultitaskLoRA(FineTune):
     name = "multitask-lora"
     order = 9

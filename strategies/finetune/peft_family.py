@@ -8,14 +8,14 @@ from harness.registry import strategies
 from strategies.finetune.strategy import FineTune
 
 
-@strategies.register("ia3")
+@strategies.add
 class IA3(FineTune):
     name = "ia3"
     order = 4.1
     description = "IA3 (peft): learned scaling of keys, values and the MLP's down projection; merged for serving"
 
 
-@strategies.register("prompt-tuning")
+@strategies.add
 class PromptTuning(FineTune):
     name = "prompt-tuning"
     order = 4.2

@@ -257,7 +257,7 @@ def gather_scores(ctx, model, examples, metric, accelerator) -> list[float]:
     return list(gather_object(metric_scores(ctx, model, _shard(examples, accelerator), metric, accelerator)))
 
 
-@strategies.register("lora")
+@strategies.add
 class LoRA(FineTune):
     name = "lora"
     order = 4
@@ -269,21 +269,21 @@ class LoRA(FineTune):
         return config.finetune.method
 
 
-@strategies.register("full")
+@strategies.add
 class Full(FineTune):
     name = "full"
     order = 5
     description = "full fine-tuning: every weight trained (checkpoint saved with --keep-checkpoints)"
 
 
-@strategies.register("freeze")
+@strategies.add
 class Freeze(FineTune):
     name = "freeze"
     order = 6
     description = "transfer learning: only the top N transformer blocks and the final norm (and an untied head) train"
 
 
-@strategies.register("continued-pretraining")
+@strategies.add
 class ContinuedPretraining(FineTune):
     name = "continued-pretraining"
     order = 7

@@ -23,7 +23,7 @@ from harness.tasks.task import format_passage
 from harness.types import Cost, Document, Example, Prediction
 
 
-@strategies.register("rag")
+@strategies.add
 class Rag(Strategy):
     name = "rag"
     order = 2
