@@ -6,6 +6,7 @@ Simulations use fixed seeds; `pytest -s` prints their figures."""
 from __future__ import annotations
 
 import math
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -141,7 +142,7 @@ def test_bounds_at_looks_are_the_bounds_of_the_prefixes_and_never_widen():
     looks = [1, 16, 40, 41, 160]
     at_looks = paired_sequences_at(diffs, ALPHA, looks)
     assert at_looks == [paired_sequence(diffs[:n], ALPHA) for n in looks]
-    for before, after in zip(at_looks, at_looks[1:]):
+    for before, after in pairwise(at_looks):
         assert before.lower <= after.lower <= after.upper <= before.upper  # the running intersection
     flipped = paired_sequence(-diffs, ALPHA)
     assert flipped.lower == pytest.approx(-at_looks[-1].upper) and flipped.upper == pytest.approx(-at_looks[-1].lower)
