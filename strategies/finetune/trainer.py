@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 from harness import interrupt
 from harness.config import FinetuneConfig
-from harness.console import console
+from harness.console import console, progress
 from strategies.finetune.training_data import Item, collate, pad_id, training_stream
 
 
@@ -279,12 +279,11 @@ def metric_flat(curve: list[dict[str, Any]], cfg: FinetuneConfig) -> bool:
 def _run(trainer: Trainer, validation: Validation, show_progress: bool) -> bool:
     """Step through the stream, validating every eval_every optimizer steps and after the last; True if early
     stopping ended it."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import TextColumn, TimeElapsedColumn
 
     cfg, per_epoch = trainer.cfg, trainer.micro_per_epoch
-    bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                   TextColumn("loss {task.fields[loss]} · {task.fields[tps]} tok/s"), TimeElapsedColumn(),
-                   console=console, disable=not show_progress)
+    bar = progress(TextColumn("loss {task.fields[loss]} · {task.fields[tps]} tok/s"), TimeElapsedColumn(),
+                   disable=not show_progress)
     trainer.model.train()
     start = time.perf_counter()
     window_loss, window_n, micro, last_validated, stop = 0.0, 0, 0, -1, False
