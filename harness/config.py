@@ -10,7 +10,7 @@ import re
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from harness.yamlfile import read_yaml
-from harness.errors import HarnessError
+from harness.errors import HarnessError, field_name, field_problems
 from harness.section import DEVICE_PATTERN, ENV_NAME, Section  # noqa: F401 (re-exported)
 from harness.model_spec import ModelPrices, ModelSpec  # noqa: F401 (re-exported)
 
@@ -353,19 +353,14 @@ def validate(data: dict[str, Any], source: str = "config", cli: dict[str, Any] |
     try:
         return RunConfig.model_validate(data)
     except ValidationError as exc:
-        problems, origins = [], set()
-        for err in exc.errors():
-            where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-            msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-            if _from_cli(err["loc"], cli):
-                origins.add("command line")
-                where = f"--{str(err['loc'][0]).replace('_', '-')}" if len(err["loc"]) == 1 else f"{where} (command line)"
-            else:
-                origins.add(source)
-            problems.append(f"{where}: {msg}")
-        known = ", ".join(RunConfig.model_fields)
-        place = f"on the {next(iter(origins))}" if origins == {"command line"} else f"in {source}"
+        def name(loc: tuple) -> str:  # a flag given on the command line is named as typed there
+            if not _from_cli(loc, cli):
+                return field_name(loc)
+            return f"--{str(loc[0]).replace('_', '-')}" if len(loc) == 1 else f"{field_name(loc)} (command line)"
+
+        on_cli = {_from_cli(tuple(err["loc"]), cli) for err in exc.errors()}
+        place = "on the command line" if on_cli == {True} else f"in {source}"
         raise HarnessError(
-            f"Invalid configuration {place}: " + "; ".join(problems) + ".",
-            hint=f"Top-level keys are: {known}. See `harness run --help`.",
+            f"Invalid configuration {place}: {field_problems(exc, name=name)}.",
+            hint=f"Top-level keys are: {', '.join(RunConfig.model_fields)}. See `harness run --help`.",
         ) from exc

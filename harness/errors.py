@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import difflib
+from typing import TYPE_CHECKING, Callable
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 
 class HarnessError(Exception):
@@ -39,3 +43,22 @@ def write_failed(exc: OSError, path, what: str = "", hint: str = "") -> HarnessE
                "`harness run --resume RUN_DIR` continues a run where it stopped." if full else
                "Check that the folder exists and can be written, then run again.")
     return HarnessError(f"Cannot write {path}{f' ({what})' if what else ''}: {why}.", hint=hint or default)
+
+
+def field_problems(exc: ValidationError, *, name: Callable[[tuple], str] | None = None, limit: int = 5) -> str:
+    """A pydantic validation error in a reader's words, one wording wherever it comes from: "field 'a.b' is
+    missing", "field 'a.b' is unknown" (a key the model does not declare), "field 'a.b': <why the value is wrong>".
+    `name` says how a location is called where "field 'a.b'" is not its name (a command-line flag)."""
+    label = name or field_name
+    out = []
+    for e in exc.errors()[:limit]:
+        where = label(tuple(e["loc"]))
+        out.append(f"{where} is missing" if e["type"] == "missing" else
+                   f"{where} is unknown" if e["type"] == "extra_forbidden" else f"{where}: {e['msg']}")
+    more = f" (and {exc.error_count() - limit} more)" if exc.error_count() > limit else ""
+    return "; ".join(out) + more
+
+
+def field_name(loc: tuple) -> str:
+    """How field_problems names a location: "field 'a.b'"."""
+    return f"field '{'.'.join(str(p) for p in loc) or '(top level)'}'"

@@ -125,7 +125,7 @@ def test_pairs_by_example_id_on_shared_examples_only(tmp_path):
     old, new = pair(shift=0.0, noise=0.0, n=10)
     new["prompt"] = {k: v for k, v in list(new["prompt"].items())[:6]} | {"other": {"rougeL": 0.0, "rouge1": 0.0}}
     rows = compare(load_baseline(make_baseline(tmp_path, old)), new, Rule())
-    assert all(r.n == 6 and r.diff["value"] == 0 and r.status == "pass" for r in rows)
+    assert all(r.n == 6 and r.diff.value == 0 and r.status == "pass" for r in rows)
 
 
 def test_no_shared_examples_cannot_check_exit_2(tmp_path):
@@ -177,7 +177,7 @@ def test_holm_corrects_across_strategies_and_metrics(tmp_path):
     new["a"] = scored({"rougeL": base - 0.02 + 0.04 * z, "rouge1": base})
     rows = compare(load_baseline(make_baseline(tmp_path, old)), new, Rule())
     target = next(r for r in rows if r.strategy == "a" and r.metric == "rougeL")
-    assert target.diff["p_value"] < 0.05 <= target.p_holm
+    assert target.diff.p_value < 0.05 <= target.p_holm
     assert target.status == "pass"
 
 

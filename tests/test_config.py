@@ -18,7 +18,7 @@ def test_strategies_accept_a_comma_list():
 def test_unknown_key_is_an_error(tmp_path):
     cfg_file = tmp_path / "run.yaml"
     cfg_file.write_text("task: qa\nfew_shot:\n  kk: 2\n")
-    with pytest.raises(HarnessError, match=r"few_shot\.kk: unknown key"):
+    with pytest.raises(HarnessError, match=r"field 'few_shot\.kk' is unknown"):
         build_config({}, cfg_file)
 
 

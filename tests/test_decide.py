@@ -21,16 +21,16 @@ def test_paired_binary_is_exact_mcnemar_by_hand():
     b = [0, 0, 1, 0, 0, 0]
     d = paired_difference(a, b)
     # three wins, no losses: two-sided exact binomial p = 2 * 0.5**3
-    assert d["test"] == "exact McNemar" and d["p_value"] == pytest.approx(0.25)
-    assert d["value"] == pytest.approx(0.5)
-    assert d["effect_size"] == pytest.approx(0.5 / math.sqrt(0.3))  # sd of [1,1,0,0,1,0] with ddof=1
+    assert d.test == "exact McNemar" and d.p_value == pytest.approx(0.25)
+    assert d.value == pytest.approx(0.5)
+    assert d.effect_size == pytest.approx(0.5 / math.sqrt(0.3))  # sd of [1,1,0,0,1,0] with ddof=1
 
 
 def test_paired_continuous_is_exact_sign_flip_by_hand():
     d = paired_difference([0.5, 0.6, 0.7, 0.8], [0.4, 0.4, 0.4, 0.4])
     # 16 sign patterns; only all-plus and all-minus reach |mean| >= 0.25
-    assert d["test"] == "paired sign-flip (exact)" and d["p_value"] == pytest.approx(2 / 16) and d["resamples"] is None
-    assert d["value"] == pytest.approx(0.25)
+    assert d.test == "paired sign-flip (exact)" and d.p_value == pytest.approx(2 / 16) and d.resamples is None
+    assert d.value == pytest.approx(0.25)
 
 
 def test_holm_by_hand():
@@ -184,6 +184,6 @@ def test_compare_runs_pairs_matching_examples(tmp_path):
     b = make_run(tmp_path / "b", {"prompt": {"scores": [1.0] * 50}})
     result = compare_runs(a.path, b.path)
     (row,) = result["rows"]
-    assert row["paired"]["n"] == 50 and row["paired"]["value"] > 0.5 and row["paired"]["significant"]
+    assert row["paired"].n == 50 and row["paired"].value > 0.5 and row["significant"]
     out = CliRunner().invoke(app, ["compare", str(a.path), str(b.path)])
     assert out.exit_code == 0 and "better" in out.output and "50" in out.output

@@ -47,9 +47,9 @@ def test_paired_difference_binary_uses_exact_mcnemar():
     a = [1] * 10 + [0] * 10
     b = [0] * 10 + [0] * 10  # a wins 10 discordant pairs, loses none
     res = paired_difference(a, b)
-    assert res["test"] == "exact McNemar" and res["value"] == 0.5
-    assert res["p_value"] == pytest.approx(2 * 0.5**10)
-    assert res["ci_low"] > 0
+    assert res.test == "exact McNemar" and res.value == 0.5
+    assert res.p_value == pytest.approx(2 * 0.5**10)
+    assert res.ci_low > 0
 
 
 def test_paired_difference_continuous_and_identical():
@@ -58,9 +58,9 @@ def test_paired_difference_continuous_and_identical():
     rng = np.random.default_rng(1)
     base = rng.uniform(0, 1, 200)
     better = paired_difference(base + 0.05 + rng.normal(0, 0.01, 200), base)
-    assert better["test"].startswith("paired sign-flip") and better["p_value"] < 0.01 and better["ci_low"] > 0
+    assert better.test.startswith("paired sign-flip") and better.p_value < 0.01 and better.ci_low > 0
     same = paired_difference(base, base)
-    assert same["value"] == 0 and same["p_value"] == 1.0
+    assert same.value == 0 and same.p_value == 1.0
 
 
 def test_holm_by_hand():

@@ -85,7 +85,7 @@ def test_a_record_that_does_not_validate_names_its_fields(tmp_path):
     with pytest.raises(HarnessError) as err:
         _run_folder(tmp_path, old).read()
     assert "field 'strategies.prompt.fingerprint' is missing" in err.value.message
-    assert "field 'strategies.rag.colour' is not one this version knows" in err.value.message
+    assert "field 'strategies.rag.colour' is unknown" in err.value.message
 
 
 def test_write_then_read_is_lossless(tmp_path):

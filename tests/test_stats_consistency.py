@@ -102,12 +102,12 @@ def test_holm_steps_match_holm_and_the_interval_inverts_the_test_at_its_level():
 
 def test_p_value_resolution_is_exact_or_below_the_holm_levels_and_printed():
     small = paired_difference([0.9] * 12, [0.1] * 12)  # every difference positive: 2 of 2^12 patterns
-    assert small["p_value"] == pytest.approx(2 / 2 ** 12) and small["resamples"] is None
+    assert small.p_value == pytest.approx(2 / 2 ** 12) and small.resamples is None
     rng = np.random.default_rng(3)
     x = rng.random(60)
     big = paired_difference(x + 0.3, x + rng.normal(0, 0.05, 60))
-    assert big["resamples"] == 9999 and big["p_value"] == pytest.approx(1 / 10_000)
-    assert big["p_value"] < 0.05 / 10 / 10  # the floor sits far below alpha/m for up to 5 strategies (10 pairs)
+    assert big.resamples == 9999 and big.p_value == pytest.approx(1 / 10_000)
+    assert big.p_value < 0.05 / 10 / 10  # the floor sits far below alpha/m for up to 5 strategies (10 pairs)
     per = _per({"a": (x + 0.3).tolist(), "b": (x + rng.normal(0, 0.05, 60)).tolist()})
     (c,) = [Comparison.model_validate(c) for c in compare_all(per, {"m": True})]
     assert wording.p_resolution(c) == "p<0.0002, 9999 random flips"
@@ -129,3 +129,11 @@ def test_examples_needed_for_a_tie_account_for_the_holm_factor(tmp_path):
     assert more.needed == math.ceil(((norm.ppf(1 - 0.05 / 6) + norm.ppf(0.8)) / d) ** 2)
     assert more.needed > math.ceil((2.8 / d) ** 2)  # more than an unadjusted alpha 0.05 would ask for
     assert "Holm-adjusted level 0.017 (3 pairs)" in wording.what_if(more, r.recommended)
+
+
+def test_paired_difference_is_the_records_difference_with_its_keys():
+    from harness.record.figures import Difference
+
+    d = paired_difference([0.5, 0.6, 0.7, 0.8], [0.4, 0.4, 0.4, 0.4])
+    assert isinstance(d, Difference)  # one type from the test to run.json, not a dict of the same keys
+    assert list(d.model_dump()) == ["value", "ci_low", "ci_high", "n", "p_value", "test", "resamples", "effect_size"]

@@ -30,9 +30,8 @@ def compare_runs(run_a: Path, run_b: Path, *, alpha: float = 0.05) -> dict[str, 
                     row["unmatched"] = len(set(pa) ^ set(pb))
             rows.append(row)
     tested = [r for r in rows if r["paired"]]
-    for r, p in zip(tested, holm([r["paired"]["p_value"] for r in tested])):
-        r["paired"]["p_holm"] = p
-        r["paired"]["significant"] = p < alpha
+    for r, p in zip(tested, holm([r["paired"].p_value for r in tested])):
+        r["p_holm"], r["significant"] = p, p < alpha
     return {"runs": [str(s.path) for s in stores], "models": [r.model.name if r.model else None for r in recs],
             "fingerprints": [r.model.fingerprint if r.model else None for r in recs], "rows": rows}
 
@@ -52,9 +51,9 @@ def print_comparison(result: dict[str, Any]) -> None:
         p = r["paired"]
         if p:
             higher = (r["a"] or r["b"]).higher_is_better
-            better = "B" if (p["value"] > 0) == higher else "A"
-            verdict = f"{better} better" if p["significant"] and p["value"] != 0 else "inside the noise"
-            cells = [f"{p['value']:+.3f} [{p['ci_low']:+.3f}, {p['ci_high']:+.3f}]", str(p["n"]), f"{p['p_holm']:.2g}", verdict]
+            better = "B" if (p.value > 0) == higher else "A"
+            verdict = f"{better} better" if r["significant"] and p.value != 0 else "inside the noise"
+            cells = [f"{p.value:+.3f} [{p.ci_low:+.3f}, {p.ci_high:+.3f}]", str(p.n), f"{r['p_holm']:.2g}", verdict]
         else:
             cells = ["–", "–", "–", "no matching examples" if r["a"] and r["b"] else "only in one run"]
         table.add_row(r["strategy"], r["metric"], fmt(r["a"]), fmt(r["b"]), *cells)

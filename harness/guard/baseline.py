@@ -24,8 +24,8 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field, ValidationError
 
 from harness.config import RunConfig
-from harness.errors import HarnessError, unknown_name
-from harness.record.run_record import Environment, ModelInfo, TaskInfo, problems
+from harness.errors import HarnessError, field_problems, unknown_name
+from harness.record.run_record import Environment, ModelInfo, TaskInfo
 from harness.record.figures import RecordModel, Score
 from harness.redact import redact_data
 from harness.record.store import RunStore, safe_name, write_json
@@ -167,7 +167,7 @@ def load_baseline(name: str, folder: Path | str | None = None) -> Baseline:
     try:
         parsed = BaselineRecord.model_validate(record)
     except ValidationError as exc:
-        raise HarnessError(f"{path / 'baseline.json'}: {problems(exc)}.",
+        raise HarnessError(f"{path / 'baseline.json'}: {field_problems(exc)}.",
                            hint="Restore the file from version control, or save the baseline again.") from exc
     scores = {s: _read_scores(path / info.file) for s, info in parsed.strategies.items()}
     return Baseline(path, parsed, scores, list(_read_lines(path / "inputs.jsonl")))

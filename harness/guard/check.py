@@ -26,6 +26,7 @@ from xml.etree import ElementTree as ET
 from harness.guard.baseline import Baseline, example_sha
 from harness.errors import HarnessError
 from harness.measure.stats import holm, paired_difference
+from harness.record.figures import Difference
 from harness.decide.recommend import read_run
 
 OK, REGRESSION, CANNOT_CHECK = 0, 1, 2
@@ -81,7 +82,7 @@ class Row:
     n: int = 0
     baseline: float = math.nan  # means over the shared examples
     new: float = math.nan
-    diff: dict[str, Any] = field(default_factory=dict)  # paired_difference(new, baseline)
+    diff: Difference | None = None  # paired_difference(new, baseline); None: not compared
     p_holm: float = math.nan
     status: str = "pass"  # pass | regression | error
     reason: str = ""
@@ -89,7 +90,7 @@ class Row:
     @property
     def drop(self) -> float:
         """How much worse, in the metric's bad direction (negative: better)."""
-        value = self.diff.get("value", math.nan)
+        value = self.diff.value if self.diff else math.nan
         return -value if self.higher_is_better else value
 
 
@@ -143,7 +144,7 @@ def compare(baseline: Baseline, new_scores: dict[str, dict[str, dict[str, float]
             row.n, row.new, row.baseline = len(shared), sum(a) / len(a), sum(b) / len(b)
             row.diff = paired_difference(a, b, seed=seed)
     checked = [r for r in rows if r.status != "error"]
-    for row, p in zip(checked, holm([r.diff["p_value"] for r in checked])):
+    for row, p in zip(checked, holm([r.diff.p_value for r in checked])):
         row.p_holm = p
         row.status, row.reason = _judge(row, rule)
     return rows
@@ -241,7 +242,7 @@ def _delta(row: Row) -> str:
     if not row.diff:
         return "–"
     d = row.diff
-    return f"{d['value']:+.3f} [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}]"
+    return f"{d.value:+.3f} [{d.ci_low:+.3f}, {d.ci_high:+.3f}]"
 
 
 def to_markdown(result: CheckResult) -> str:
@@ -261,7 +262,7 @@ def to_markdown(result: CheckResult) -> str:
     for r in result.rows:
         verdict = {"pass": "pass", "regression": "**regression**", "error": "could not check"}[r.status]
         lines.append(f"| {r.strategy} | {r.metric} | {r.n} | {_fmt(r.baseline)} | {_fmt(r.new)} | {_delta(r)} | "
-                     f"{r.diff.get('test', '–')} | {_fmt(r.p_holm)} | {verdict}: {r.reason} |")
+                     f"{r.diff.test if r.diff else '–'} | {_fmt(r.p_holm)} | {verdict}: {r.reason} |")
     lines += ["", f"Means are over the examples both runs scored ({c.get('baseline_examples')} in the baseline"
               + (f"; {c['changed_examples']} changed content and were left out" if c.get("changed_examples") else "")
               + "). Differences are paired per example; the CI is a paired bootstrap."]
@@ -284,7 +285,7 @@ def to_junit(result: CheckResult) -> str:
     for r in result.rows:
         case = ET.SubElement(suite, "testcase", classname=f"harness.guard.check.{r.strategy}", name=r.metric, time="0")
         detail = (f"{r.strategy} {r.metric}: baseline {_fmt(r.baseline, 4)}, new {_fmt(r.new, 4)}, "
-                  f"diff {_delta(r)}, n {r.n}, {r.diff.get('test', '')} p {_fmt(r.diff.get('p_value', math.nan), 4)}, "
+                  f"diff {_delta(r)}, n {r.n}, {r.diff.test if r.diff else ''} p {_fmt(r.diff.p_value if r.diff else math.nan, 4)}, "
                   f"Holm p {_fmt(r.p_holm, 4)}; {r.reason}")
         if r.status == "regression":
             ET.SubElement(case, "failure", message=f"regression: {r.reason}", type="regression").text = detail

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from harness.measure import signflip
-from harness.record.figures import Score
+from harness.record.figures import Difference, Score
 
 N_BOOT = 2000
 
@@ -53,7 +53,7 @@ def is_binary(values) -> bool:
     return signflip.is_binary(np.asarray(values, dtype=float))
 
 
-def paired_difference(a, b, *, confidence: float = 0.95, n_boot: int = N_BOOT, seed: int = 0) -> dict:
+def paired_difference(a, b, *, confidence: float = 0.95, n_boot: int = N_BOOT, seed: int = 0) -> Difference:
     """Compare two systems scored on the same examples (a - b): mean difference with a paired bootstrap CI
     (descriptive, unadjusted), a two-sided p-value from the paired sign-flip test (harness.measure.signflip: exact McNemar
     for 0/1 scores, full enumeration up to 16 differences, else 9999 random flips; `resamples` says which) and
@@ -65,14 +65,14 @@ def paired_difference(a, b, *, confidence: float = 0.95, n_boot: int = N_BOOT, s
     diff, low, high = bootstrap_ci(d, confidence=confidence, n_boot=n_boot, seed=seed)
     p, test, resamples = signflip.p_value(x, y, seed=seed)
     sd = float(d.std(ddof=1)) if d.size > 1 else 0.0
-    return {"value": diff, "ci_low": low, "ci_high": high, "n": int(d.size), "p_value": p, "test": test,
-            "resamples": resamples, "effect_size": diff / sd if sd > 0 else 0.0}
+    return Difference(value=diff, ci_low=low, ci_high=high, n=int(d.size), p_value=p, test=test, resamples=resamples,
+                      effect_size=diff / sd if sd > 0 else 0.0)
 
 
 def independent_difference(a, b, *, confidence: float = 0.95, n_boot: int = N_BOOT, seed: int = 0) -> dict:
     """Compare two means over different examples (a - b), e.g. a train sample against the test split: bootstrap CI
     resampling each sample on its own, two-sided permutation test of the difference, and Cohen's d (pooled sd).
-    Same keys as paired_difference, plus n_a and n_b."""
+    paired_difference's fields, plus n_a and n_b."""
     x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if x.size == 0 or y.size == 0:
         nan = float("nan")
@@ -137,7 +137,7 @@ def compare_all(per_example: dict[str, dict[str, dict[str, float]]], metrics: di
                 xa = np.array([per_example[a][k][metric] for k in ids], dtype=float)
                 xb = np.array([per_example[b][k][metric] for k in ids], dtype=float)
                 family.append({"metric": metric, "a": a, "b": b, "higher_is_better": higher}
-                              | paired_difference(xa, xb, seed=seed))
+                              | paired_difference(xa, xb, seed=seed).model_dump())
                 samples.append((xa, xb))
         p_values = [c["p_value"] for c in family]
         for comp, (xa, xb), p_adj, (level, rejected) in zip(family, samples, holm(p_values),

@@ -188,14 +188,14 @@ def compare(ctx, base_raw: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any
         forgetting["sets"][name] = {
             "chance": desc["forgetting"][name]["chance"],
             **_versus(base_desc["forgetting"][name]["accuracy"], desc["forgetting"][name]["accuracy"],
-                      paired_difference(correct, b, seed=seed)),
+                      paired_difference(correct, b, seed=seed).model_dump()),
             **_sensitivity(ctx, base_desc["forgetting"][name], correct, b),
             "per_category": {c: _versus(_score("accuracy", cats_b[c], seed), _score("accuracy", cats_a[c], seed),
-                                        paired_difference(cats_a[c], cats_b[c], seed=seed)) for c in cats_a},
+                                        paired_difference(cats_a[c], cats_b[c], seed=seed).model_dump()) for c in cats_a},
         }
     if "nll" in raw:
         forgetting["perplexity"] = _versus(base_desc["perplexity"], desc["perplexity"],
-                                           paired_difference(raw["nll"], base_raw["nll"], seed=seed))
+                                           paired_difference(raw["nll"], base_raw["nll"], seed=seed).model_dump())
     result_bias: dict[str, Any] = {"bbq": {}}
     refusal: dict[str, Any] = {}
     for name, picks in raw["bbq"].items():
@@ -212,13 +212,13 @@ def compare(ctx, base_raw: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any
         result_bias["counterfactual"] = {
             "pairs": desc["counterfactual"]["pairs"], "metric": desc["counterfactual"]["metric"],
             "base": base_desc["counterfactual"], "adapted": desc["counterfactual"],
-            "delta": {"abs_metric_gap": paired_difference(gap(raw), gap(base_raw), seed=seed),
-                      "changed": paired_difference(raw["pairs"]["changed"], base_raw["pairs"]["changed"], seed=seed)},
+            "delta": {"abs_metric_gap": paired_difference(gap(raw), gap(base_raw), seed=seed).model_dump(),
+                      "changed": paired_difference(raw["pairs"]["changed"], base_raw["pairs"]["changed"], seed=seed).model_dump()},
         }
     if "refused" in raw:
         refusal["qa_unanswerable"] = _versus(base_desc["refusal"]["qa_unanswerable"],
                                              desc["refusal"]["qa_unanswerable"],
-                                             paired_difference(raw["refused"], base_raw["refused"], seed=seed))
+                                             paired_difference(raw["refused"], base_raw["refused"], seed=seed).model_dump())
     return {"forgetting": forgetting, "bias": result_bias, "refusal": refusal}
 
 

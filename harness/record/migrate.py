@@ -18,8 +18,8 @@ from typing import Any, Callable
 
 from pydantic import ValidationError
 
-from harness.errors import HarnessError
-from harness.record.run_record import SCHEMA_VERSION, RunRecord, problems
+from harness.errors import HarnessError, field_problems
+from harness.record.run_record import SCHEMA_VERSION, RunRecord
 
 HINT = "Pass a run folder `harness run` wrote (its run.json is not meant to be edited)."
 
@@ -32,7 +32,7 @@ def load(data: Any, source: str) -> RunRecord:
     try:
         return RunRecord.model_validate(data)
     except ValidationError as exc:
-        raise HarnessError(f"{source} is not a run record this harness can read: {problems(exc)}.", hint=HINT) from exc
+        raise HarnessError(f"{source} is not a run record this harness can read: {field_problems(exc)}.", hint=HINT) from exc
 
 
 def upgrade(data: dict[str, Any], source: str) -> tuple[dict[str, Any], bool]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field
 
 from harness.config import RunConfig
 from harness.record.recommendation import Comparison, CostLedger, Recommendation
@@ -141,18 +141,6 @@ class RunRecord(RecordModel):
     def complete(self) -> list[str]:
         """The strategies that finished, in order."""
         return [n for n in self.names() if self.strategies[n].status == "complete"]
-
-
-def problems(exc: ValidationError, limit: int = 5) -> str:
-    """A validation error in a reader's words: which fields are missing, unknown or wrong, and why."""
-    out = []
-    for e in exc.errors()[:limit]:
-        where = ".".join(str(p) for p in e["loc"]) or "(top level)"
-        out.append(f"field '{where}' is missing" if e["type"] == "missing" else
-                   f"field '{where}' is not one this version knows" if e["type"] == "extra_forbidden" else
-                   f"field '{where}': {e['msg']}")
-    more = f" (and {exc.error_count() - limit} more)" if exc.error_count() > limit else ""
-    return "; ".join(out) + more
 
 
 def json_schema() -> dict:

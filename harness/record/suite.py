@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import ConfigDict, ValidationError
 
 from harness.config import RunConfig
-from harness.errors import HarnessError
+from harness.errors import HarnessError, field_problems
 from harness.record.figures import RecordModel, Score
 from harness.record.store import write_json
 
@@ -56,5 +56,7 @@ class SuiteRecord(RecordModel):
                                hint="Pass the folder `harness run --suite` printed.")
         try:
             return cls.model_validate(json.loads(path.read_text(encoding="utf-8")))
-        except (OSError, ValueError, ValidationError) as exc:
+        except ValidationError as exc:  # before ValueError, which it is
+            raise HarnessError(f"Cannot read {path}: {field_problems(exc)}.", hint="Pass a suite folder the harness wrote.") from exc
+        except (OSError, ValueError) as exc:
             raise HarnessError(f"Cannot read {path}: {exc}.", hint="Pass a suite folder the harness wrote.") from exc

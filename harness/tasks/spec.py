@@ -10,7 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from harness.config import check_labels
-from harness.errors import HarnessError
+from harness.errors import HarnessError, field_problems
 
 PLACEHOLDER = "{input}"
 
@@ -69,13 +69,8 @@ def read_task_spec(path: Path) -> TaskSpec:
     try:
         return TaskSpec.model_validate(spec)
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-            msg = {"extra_forbidden": "unknown key", "missing": "missing key"}.get(err["type"], err["msg"])
-            problems.append(f"field '{where}': {msg}")
         raise HarnessError(
-            f"{path}: " + "; ".join(problems) + ".",
+            f"{path}: {field_problems(exc)}.",
             hint=f"Allowed keys: {', '.join(TaskSpec.model_fields)}. See benchmarks/summarization/task.yaml for a "
             "complete example.",
         ) from exc
