@@ -121,3 +121,17 @@ def test_tiny_dollars_print_as_dollars(tmp_path):
     assert "$0.000000033" in row
     assert "$0.000000033" in html
     assert not re.search(r"\$-?\d(\.\d+)?e", md + html)
+
+
+def test_reports_render_the_record_in_hand_as_they_render_run_json(tmp_path):
+    from reports import html, markdown
+
+    rng = np.random.default_rng(3)
+    store = make_run(tmp_path, {"prompt": {"scores": rng.random(30).tolist()},
+                                "lora": {"scores": rng.random(30).tolist(), "setup_seconds": 60}})
+    record = analysed(store)
+    assert markdown.render(store, record) == markdown.render(store)
+    assert html.render(store, record) == html.render(store)
+    record.recommendation = None  # the record in hand, not run.json, is what is rendered
+    assert "No recommendation" in markdown.render(store, record) and "No recommendation" in html.render(store, record)
+    assert "No recommendation" not in markdown.render(store)

@@ -229,7 +229,7 @@ def report(
         analyse(store, record, record.config.decision)
         store.write(record)
         _print_verdict(record)
-    console.print(f"Wrote {escape(str(write_report(run_dir)))} and {escape(str(write_html(run_dir)))}")
+    console.print(f"Wrote {escape(str(write_report(run_dir, record)))} and {escape(str(write_html(run_dir, record)))}")
 
 
 @app.command()

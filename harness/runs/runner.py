@@ -150,8 +150,8 @@ def _execute(store: RunStore, record: RunRecord, config: RunConfig, task: Task, 
     from reports.html import write_html
     from reports.markdown import write_report
 
-    write_report(store.path)
-    write_html(store.path)
+    write_report(store.path, record)
+    write_html(store.path, record)
     return store.path
 
 
