@@ -4,7 +4,8 @@ The Python API, as the CLI runs it:
 
     from harness import run, RunConfig
     record = run(RunConfig(task="classification", strategies=["prompt", "few-shot"], limit=20))
-    print(record.recommendation.recommended)  # run.json and the reports are in runs/<record.run_id>/
+    print(record.recommendation.verdict, record.recommendation.recommended)
+    folder = record.config.out / record.run_id  # run.json, predictions/, report.md, report.html
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The bad-input matrix (README, "When input is bad"): the rows not covered in test_tasks/test_config/test_models.
+"""The bad-input matrix (docs/bad-input.md): the rows not covered in test_tasks/test_config/test_models.
 
 Each error must name the file, line or field and say what to do; through the CLI it exits with status 2.
 """

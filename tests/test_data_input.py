@@ -1,5 +1,5 @@
-"""Data loading through `datasets`, and the bad-input cases of issue 14 that live in loading (README, "When input is
-bad"): each error names the file and line (or the field) and comes when the task loads, before any model does."""
+"""Data loading through `datasets`, and the bad-input cases of issue 14 that live in loading (docs/bad-input.md):
+each error names the file and line (or the field) and comes when the task loads, before any model does."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ Both sides get the same in-memory model and tokenizer, the same items and batch 
 timed including their own tokenization, alternating (--repeats), medians compared. Outputs must agree (else the benchmark fails, whatever the timings): every
 option's summed log-probability within TOLERANCE of lm-eval's, and the same answer (the highest-scoring option) on
 every item. lm-eval is the `bench` extra (`pip install -e '.[bench]'`; `make bench` installs it). `--naive` also
-times the old baseline, one forward pass per option (the README's earlier 5.51x was against that loop).
+times the old baseline, one forward pass per option (benchmarks/README.md's earlier 5.51x was against that loop).
 """
 
 from __future__ import annotations

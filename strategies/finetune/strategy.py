@@ -262,7 +262,7 @@ class LoRA(FineTune):
     name = "lora"
     order = 4
     description = "LoRA adapters (peft) on attention and MLP projections; the adapter is saved as safetensors"
-    default = False  # ~10 min on a 2-core CPU: opt in with --strategies (see the README)
+    default = False  # ~10 min on a 2-core CPU: opt in with --strategies (benchmarks/README.md)
 
     def run_name(self, config) -> str:
         """`finetune.method` picks the PEFT method `lora` trains, and the run records it under that method's name."""
