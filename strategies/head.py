@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -50,7 +51,9 @@ class LinearHead(Strategy):
         start = time.perf_counter()
         train = ctx.task.split("train")
         features = Features(ctx, cfg.features)
-        x = features(train)
+        x, took = features(train)
+        # features found in the cache cost what they cost when they were computed: a warm re-run's setup is the cold's
+        already = float(sum(t.seconds for t in took if t.cached))
         y = [ex.references[0] for ex in train]
         clf = make_pipeline(StandardScaler(), LogisticRegression(C=cfg.c, max_iter=2000, random_state=ctx.seed))
         clf.fit(x, y)
@@ -63,11 +66,22 @@ class LinearHead(Strategy):
         if ctx.artifacts(self.name):
             (ctx.artifacts(self.name) / "head.npz").write_bytes(artifact)
         fp = hashlib.sha256(features.fingerprint.encode() + artifact).hexdigest()[:16]
-        cost = Cost(setup_seconds=time.perf_counter() - start, trainable_params=trainable,
+        cost = Cost(setup_seconds=time.perf_counter() - start + already, trainable_params=trainable,
                     artifact_bytes=len(artifact), device=ctx.model.device,
                     extra={"features": cfg.features, "feature_dim": int(x.shape[1]),
+                           "train_features_seconds": float(sum(t.seconds for t in took)),
                            "train_accuracy": float(clf.score(x, y))})
         return HeadModel(self.name, ctx, fp, cost, features, clf)
+
+
+@dataclass
+class FeatureTime:
+    """What one example's features cost: its share of its batch's forward pass and that batch's wall time (what
+    the request waited), kept in the cache with the vector, as generations keep theirs."""
+
+    seconds: float = 0.0
+    latency: float | None = None
+    cached: bool = False
 
 
 class Features:
@@ -77,21 +91,30 @@ class Features:
         self.ctx, self.kind = ctx, kind
         self.fingerprint = ctx.embedder()[1] if kind == "embedder" else ctx.model.fingerprint
 
-    def __call__(self, examples: list[Example]) -> np.ndarray:
+    def __call__(self, examples: list[Example]) -> tuple[np.ndarray, list[FeatureTime]]:
         texts = [self.ctx.task.render_input(ex.input) for ex in examples]
-        if self.kind == "embedder":
-            return self.ctx.embed(texts)
-        keys = [key("pooled", self.fingerprint, t) for t in texts]
+        if self.kind == "embedder":  # the embedder's own cache; timed as this call's wall time, shared
+            start = time.perf_counter()
+            vectors = self.ctx.embed(texts)
+            wall = time.perf_counter() - start
+            return vectors, [FeatureTime(wall / max(len(texts), 1), wall) for _ in texts]
+        # "pooled-timed": entries carry their seconds; older ("pooled") vectors without them are recomputed
+        keys = [key("pooled-timed", self.fingerprint, t) for t in texts]
         found = self.ctx.cache.get_many("features", keys)
+        took = {k: FeatureTime(v["seconds"], v["latency"], cached=True) for k, v in found.items()}
         missing = [i for i, k in enumerate(keys) if k not in found]
         bs = self.ctx.config.batch_size
         for begin in range(0, len(missing), bs):
             chunk = missing[begin : begin + bs]
+            start = time.perf_counter()
             vectors = self._pool([texts[i] for i in chunk])
-            fresh = {keys[i]: v.tolist() for i, v in zip(chunk, vectors)}
+            wall = time.perf_counter() - start
+            fresh = {keys[i]: {"vector": v.tolist(), "seconds": wall / len(chunk), "latency": wall}
+                     for i, v in zip(chunk, vectors)}
             self.ctx.cache.put_many("features", fresh)
             found.update(fresh)
-        return np.asarray([found[k] for k in keys], dtype=np.float32)
+            took.update((k, FeatureTime(wall / len(chunk), wall)) for k in fresh)
+        return np.asarray([found[k]["vector"] for k in keys], dtype=np.float32), [took[k] for k in keys]
 
     def _pool(self, texts: list[str]) -> np.ndarray:
         import torch
@@ -118,14 +141,15 @@ class HeadModel:
         self.details: dict[str, Any] = {}
 
     def predict(self, examples: list[Example]) -> list[Prediction]:
+        x, took = self.features(examples)
         start = time.perf_counter()
-        labels = self.clf.predict(self.features(examples))
-        wall = time.perf_counter() - start
-        share = wall / max(len(examples), 1)
+        labels = self.clf.predict(x)
+        head = (time.perf_counter() - start) / max(len(examples), 1)  # the classifier's share: microseconds
         tok = self.ctx.model.tokenizer
         return [
             Prediction(ex.id, self.ctx.task.render_input(ex.input), str(label), ex.references,
                        tokens_in=len(tok(ex.input, add_special_tokens=False)["input_ids"]), tokens_out=0,
-                       seconds=share, latency=wall)
-            for ex, label in zip(examples, labels)
+                       seconds=t.seconds + head, latency=None if t.latency is None else t.latency + head,
+                       cached=t.cached)
+            for ex, label, t in zip(examples, labels, took)
         ]
