@@ -4,6 +4,7 @@ another seed (other few-shot demonstrations: real noise), and a copy with noise 
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import shutil
 import subprocess
@@ -45,11 +46,15 @@ def test_check_passes_across_seeds_and_fails_on_a_degraded_model(tmp_path):
     from harness.backends.hf import offline_generator_dir
 
     env = {"HARNESS_BASELINES": str(tmp_path / "baselines")}
-    # the check compares test-split scores: probes and overfitting splits would only add time here
-    done = harness("run", "--task", "summarization", "--strategies", "prompt,few-shot", "--limit", "16",
-                   "--no-probes", "--overfit-sample", "0", "--out", str(tmp_path / "runs"), cwd=tmp_path, env=env)
+    # the check compares test-split scores: probes, overfitting splits and single-request latency (uncached, batch
+    # 1, in each of the three runs) would only add time here; the check re-runs the baseline's config, so all three
+    (tmp_path / "run.yaml").write_text("latency_requests: 0\n")
+    done = harness("run", "--config", str(tmp_path / "run.yaml"), "--task", "summarization", "--strategies",
+                   "prompt,few-shot", "--limit", "16", "--no-probes", "--overfit-sample", "0",
+                   "--out", str(tmp_path / "runs"), cwd=tmp_path, env=env)
     assert done.returncode == 0, done.stderr[-3000:]
     run_dir = done.stdout.strip().splitlines()[-1]
+    assert json.loads((Path(run_dir) / "run.json").read_text())["config"]["latency_requests"] == 0
     done = harness("baseline", "save", run_dir, "--name", "main", cwd=tmp_path, env=env)
     assert done.returncode == 0, done.stderr[-3000:]
 
