@@ -93,13 +93,8 @@ class Features:
 
     def __call__(self, examples: list[Example]) -> tuple[np.ndarray, list[FeatureTime]]:
         texts = [self.ctx.task.render_input(ex.input) for ex in examples]
-        if self.kind == "embedder":  # the embedder's own cache; timed as this call's wall time, shared
-            start = time.perf_counter()
-            vectors = self.ctx.embed(texts)
-            wall = time.perf_counter() - start
-            return vectors, [FeatureTime(wall / max(len(texts), 1), wall) for _ in texts]
-        # "pooled-timed": entries carry their seconds; older ("pooled") vectors without them are recomputed
-        keys = [key("pooled-timed", self.fingerprint, t) for t in texts]
+        # "-timed": entries carry their seconds; older vectors without them ("pooled") are recomputed
+        keys = [key(f"{self.kind}-timed", self.fingerprint, t) for t in texts]
         found = self.ctx.cache.get_many("features", keys)
         took = {k: FeatureTime(v["seconds"], v["latency"], cached=True) for k, v in found.items()}
         missing = [i for i, k in enumerate(keys) if k not in found]
@@ -107,7 +102,7 @@ class Features:
         for begin in range(0, len(missing), bs):
             chunk = missing[begin : begin + bs]
             start = time.perf_counter()
-            vectors = self._pool([texts[i] for i in chunk])
+            vectors = self._compute([texts[i] for i in chunk])
             wall = time.perf_counter() - start
             fresh = {keys[i]: {"vector": v.tolist(), "seconds": wall / len(chunk), "latency": wall}
                      for i, v in zip(chunk, vectors)}
@@ -115,6 +110,9 @@ class Features:
             found.update(fresh)
             took.update((k, FeatureTime(wall / len(chunk), wall)) for k in fresh)
         return np.asarray([found[k]["vector"] for k in keys], dtype=np.float32), [took[k] for k in keys]
+
+    def _compute(self, texts: list[str]) -> np.ndarray:
+        return np.asarray(self.ctx.embed(texts)) if self.kind == "embedder" else self._pool(texts)
 
     def _pool(self, texts: list[str]) -> np.ndarray:
         import torch

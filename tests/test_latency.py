@@ -70,17 +70,19 @@ def test_single_request_is_skipped_at_zero(tiny_handle):
     assert single_request(None, object(), 0) is None  # nothing sent, nothing measured
 
 
-def _ledger_rows(tmp_path, tiny_dir, task_yaml, out: str) -> tuple[dict, dict]:
-    result = CliRunner().invoke(app, ["run", "--task", str(task_yaml), "--model", str(tiny_dir), "--strategies",
-                                      "prompt,head", "--no-probes", "--batch-size", "8", "--out", str(tmp_path / out)])
+def _ledger_rows(tmp_path, tiny_dir, task_yaml, out: str, features: str) -> tuple[dict, dict, dict]:
+    (tmp_path / "run.yaml").write_text(f"head: {{features: {features}}}\n")
+    result = CliRunner().invoke(app, ["run", "--config", str(tmp_path / "run.yaml"), "--task", str(task_yaml),
+                                      "--model", str(tiny_dir), "--strategies", "prompt,head", "--no-probes",
+                                      "--batch-size", "8", "--out", str(tmp_path / out)])
     assert result.exit_code == 0, result.output
     rec = json.loads((next((tmp_path / out).iterdir()) / "run.json").read_text())
     return rec["cost_ledger"]["strategies"], {k: s["counts"]["test"] for k, s in rec["strategies"].items()}, \
         {k: s["cost"] for k, s in rec["strategies"].items()}
 
 
-@pytest.mark.parametrize("strategy", ["prompt", "head"])
-def test_a_warm_classification_rerun_costs_what_the_cold_run_did(tmp_path, tiny_dir, monkeypatch, strategy):
+@pytest.mark.parametrize(("strategy", "features"), [("prompt", "lm"), ("head", "lm"), ("head", "embedder")])
+def test_a_warm_classification_rerun_costs_what_the_cold_run_did(tmp_path, tiny_dir, monkeypatch, strategy, features):
     """Cached option scores (prompt) and cached features (head) keep the seconds they took: a re-run answered from
     the cache bills the same setup, dollars and latency per query as the run that computed them (not ~0), and the
     same processed tokens."""
@@ -89,7 +91,7 @@ def test_a_warm_classification_rerun_costs_what_the_cold_run_did(tmp_path, tiny_
     monkeypatch.setenv("HARNESS_CACHE", str(tmp_path / "cache"))  # cold: nothing from other tests
     task_yaml = _tiny_classification_task(tmp_path)
     (cold, cold_counts, cold_cost), (warm, warm_counts, warm_cost) = (
-        (x[strategy] for x in _ledger_rows(tmp_path, tiny_dir, task_yaml, side)) for side in ("cold", "warm"))
+        (x[strategy] for x in _ledger_rows(tmp_path, tiny_dir, task_yaml, side, features)) for side in ("cold", "warm"))
     assert cold_counts["cached"] == 0 and warm_counts["cached"] == warm_counts["examples"] > 0
     # head re-runs its classifier (sklearn, microseconds) each time; on this tiny model that is a few % of a query,
     # on the default model well under 1% (a warm re-run once billed head ~1/560 of its cold cost)
