@@ -79,8 +79,8 @@ class FeatureTime:
     """What one example's features cost: its share of its batch's forward pass and that batch's wall time (what
     the request waited), kept in the cache with the vector, as generations keep theirs."""
 
-    seconds: float = 0.0
-    latency: float | None = None
+    seconds: float
+    latency: float
     cached: bool = False
 
 
@@ -147,7 +147,7 @@ class HeadModel:
         return [
             Prediction(ex.id, self.ctx.task.render_input(ex.input), str(label), ex.references,
                        tokens_in=len(tok(ex.input, add_special_tokens=False)["input_ids"]), tokens_out=0,
-                       seconds=t.seconds + head, latency=None if t.latency is None else t.latency + head,
+                       seconds=t.seconds + head, latency=t.latency + head,
                        cached=t.cached)
             for ex, label, t in zip(examples, labels, took)
         ]
