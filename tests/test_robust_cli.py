@@ -81,7 +81,7 @@ def test_head_with_one_label_in_the_training_data_is_a_clear_error(monkeypatch, 
 
 
 def test_unknown_device_is_rejected_by_the_config(monkeypatch, capsys):
-    with pytest.raises(HarnessError, match="device: .*unknown device 'tpu'"):
+    with pytest.raises(HarnessError, match="field 'device': .*unknown device 'tpu'"):
         build_config({"device": "tpu"})
     for ok in ("auto", "cpu", "cuda", "cuda:1", "mps"):
         assert build_config({"device": ok}).device == ok
@@ -245,7 +245,7 @@ def test_a_second_process_cannot_work_in_a_running_run_folder(tmp_path, tiny_dir
 
 
 def test_non_finite_numbers_are_rejected_in_config(monkeypatch, capsys, tmp_path):
-    with pytest.raises(HarnessError, match="monthly_queries: Input should be a finite number"):
+    with pytest.raises(HarnessError, match="field 'decision.monthly_queries': Input should be a finite number"):
         build_config({"decision": {"monthly_queries": float("inf")}})
     with pytest.raises(HarnessError, match="finite"):
         build_config({"decision": {"prices": {"cpu_per_hour": float("nan")}}})

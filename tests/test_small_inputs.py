@@ -95,7 +95,7 @@ def test_a_bad_flag_over_a_config_file_is_blamed_on_the_command_line(tmp_path):
     assert "specs.yaml" not in exc.value.message and "--limit" in exc.value.message
     assert "command line" in exc.value.message
     spec.write_text("task: summarization\nlimit: 0\n")
-    with pytest.raises(HarnessError, match=r"in .*specs\.yaml: limit:"):
+    with pytest.raises(HarnessError, match=r"in .*specs\.yaml: field 'limit':"):
         build_config({"seed": 2}, spec)
 
 
