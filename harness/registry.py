@@ -31,7 +31,7 @@ class Registry(Generic[T]):
         return add
 
     def add(self, item: T) -> T:
-        """Register a class under its own `name` attribute (a strategy's name is written once, on the class)."""
+        """Register an item under its own `name` attribute (a strategy's or metric's name is written once, on it)."""
         return self.register(item.name)(item)
 
     def discover(self, package: str) -> None:

@@ -30,7 +30,7 @@ class Metric:
 
 def metric(name: str, *, higher_is_better: bool = True, description: str = ""):
     def add(fn: Callable[[str, list[str]], float]) -> Callable[[str, list[str]], float]:
-        metrics.register(name)(Metric(name, fn, higher_is_better, description))
+        metrics.add(Metric(name, fn, higher_is_better, description))
         return fn
 
     return add
@@ -164,7 +164,7 @@ def macro_f1(outputs: list[str], refs: list[list[str]]) -> float:
     return sum(f1s) / len(f1s) if f1s else 0.0
 
 
-metrics.register("macro_f1")(Metric("macro_f1", None, True, "macro-averaged F1 over labels (corpus-level)", macro_f1))
+metrics.add(Metric("macro_f1", None, True, "macro-averaged F1 over labels (corpus-level)", macro_f1))
 
 
 # ------------------------------------------------------------------------------------------ house style (preference)
