@@ -57,7 +57,7 @@ def test_hf_request_latency_is_its_batch_time(tiny_handle):
 
 
 def test_prediction_rows_without_a_latency_stay_readable():
-    from harness.runs.runner import _compact
+    from harness.runs.evaluate import _compact
 
     old = {"example_id": "a", "scores": {}, "seconds": 0.1, "cached": False, "truncated": False, "tokens_in": 3,
            "tokens_out": 1}
@@ -93,9 +93,10 @@ def test_a_warm_classification_rerun_costs_what_the_cold_run_did(tmp_path, tiny_
     (cold, cold_counts, cold_cost), (warm, warm_counts, warm_cost) = (
         (x[strategy] for x in _ledger_rows(tmp_path, tiny_dir, task_yaml, side, features)) for side in ("cold", "warm"))
     assert cold_counts["cached"] == 0 and warm_counts["cached"] == warm_counts["examples"] > 0
-    # head re-runs its classifier (sklearn, microseconds) each time; on this tiny model that is a few % of a query,
-    # on the default model well under 1% (a warm re-run once billed head ~1/560 of its cold cost)
-    tolerance = 0.01 if strategy == "prompt" else 0.05
+    # head re-times its classifier (sklearn) each run: on this tiny model that is a sizable, noisy share of a query
+    # (CI measured a warm run 9% under its cold one), on the default model well under 1%. The defect this guards
+    # against billed a warm re-run ~1/560 of the cold cost, which any of these tolerances catches.
+    tolerance = 0.01 if strategy == "prompt" else 0.25
     for field in ("dollars_per_query", "seconds_per_query", "request_latency_p50", "request_latency_p95",
                   "single_request_s"):
         assert cold[field] > 0 and warm[field] == pytest.approx(cold[field], rel=tolerance), field
