@@ -221,6 +221,17 @@ class DecisionConfig(Section):
         return v
 
 
+class AdaptiveConfig(Section):
+    """Adaptive evaluation (harness.runs.adaptive): the test split in a seeded order, in rounds, stopped when an
+    anytime-valid confidence sequence on the decision metric settles the verdict."""
+
+    enabled: bool = Field(False, description="evaluate in rounds and stop when the verdict is settled (--adaptive)")
+    round: int = Field(16, ge=2, description="test examples per round, every running strategy on the same ones")
+    margin: float = Field(0.02, ge=0, description=(
+        "strategies whose decision-metric means are shown within this of each other are equivalent (then the "
+        "cheaper is recommended), on the metric's scale"))
+
+
 class HeadConfig(Section):
     """The `head` strategy: a linear classifier on frozen features."""
 
@@ -281,6 +292,7 @@ class RunConfig(Section):
     search: SearchConfig | None = None
     probes: ProbesConfig = Field(default_factory=ProbesConfig)
     decision: DecisionConfig = Field(default_factory=DecisionConfig)
+    adaptive: AdaptiveConfig = Field(default_factory=AdaptiveConfig)
 
     def side(self, n: int) -> int:
         """The size of a side measurement of `n` items under --limit: at most half the limit (but 2, the fewest a

@@ -15,7 +15,7 @@ from harness.record.run_record import RunRecord
 from harness.record.store import RunStore
 from harness.redact import redact
 from harness.units import fmt_count, fmt_number, fmt_p
-from reports import plots, search_section, view
+from reports import adaptive_section, plots, search_section, view
 from reports.samples import display_metric, side_by_side
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -50,6 +50,7 @@ def context(store: RunStore, rec: RunRecord) -> dict[str, Any]:
         "costs": costs, "scatter": _scatter(rec, names, metric) if costs else None,
         "win_rates": win_rates, "judge": judge, **_probes(rec, names),
         "overfitting": view.overfitting(rec, names),
+        "adaptive": adaptive_section.view(rec, names), "adaptive_plot": _svg(adaptive_section.plot(rec)),
         "curves": [c for n in names if (c := _svg(plots.learning_curve(rec.strategies[n].learning_curve, n)))],
         "retrieval": view.retrieval(rec, names),
         "searches": [(n, s, search_section.summary(n, s, rec.strategies[n].cost.setup_seconds),

@@ -127,6 +127,11 @@ def test_alpha_is_split_over_the_comparisons_with_the_leader():
         assert bound == paired_sequence(diffs, ALPHA / 2)
         unsplit = paired_sequence(diffs, ALPHA)
         assert bound.lower < unsplit.lower and bound.upper > unsplit.upper  # the split level is wider
+    # a run that has dropped x keeps splitting alpha over its first three strategies' two comparisons
+    kept = decide_round({n: scores[n] for n in ("y", "z")}, ALPHA, margin=0.1, compared=2)
+    assert kept.alpha_each == pytest.approx(ALPHA / 2) and kept.comparisons["z"] == decision.comparisons["z"]
+    with pytest.raises(HarnessError, match="compared"):
+        decide_round(scores, ALPHA, margin=0.1, compared=1)
 
 
 def test_lower_is_better_picks_the_lowest_mean_as_leader():

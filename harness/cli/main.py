@@ -52,6 +52,7 @@ def run(
     learning_curve: bool = typer.Option(False, "--learning-curve", help="fine-tuning: also train on 25%/50% of the data and project 2x/4x"),
     search: Optional[str] = typer.Option(None, "--search", help="hyperparameter search, e.g. lora:lr,r,epochs (optuna; validation split only)"),
     trials: Optional[int] = typer.Option(None, "--trials", help="trials of --search (default 6)"),
+    adaptive: Optional[bool] = typer.Option(None, "--adaptive/--full", help="evaluate the test split in rounds and stop once an anytime-valid sequence settles the verdict, or evaluate all of it (default: adaptive.enabled in run.yaml, else --full)"),
 ) -> None:
     """Run every strategy on a task and write run.json, predictions and report.md."""
     from harness.config import build_config
@@ -65,6 +66,7 @@ def run(
         "allow_pickle": allow_pickle or None,
         "decision": {k: v for k, v in {"priority": priority, "monthly_queries": monthly_queries}.items() if v is not None} or None,
         "finetune": {k: True for k, on in (("keep_checkpoints", keep_checkpoints), ("learning_curve", learning_curve)) if on} or None,
+        "adaptive": None if adaptive is None else {"enabled": adaptive},
     }
     if forgetting_probe or no_probes:
         cli["probes"] = {"forgetting": forgetting_probe} if forgetting_probe else {}

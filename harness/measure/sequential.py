@@ -127,19 +127,22 @@ def _check_scores(scores: Mapping[str, Sequence[float]], alpha: float, margin: f
 
 
 def decide_round(scores: Mapping[str, Sequence[float]], alpha: float, margin: float,
-                 higher_is_better: bool = True) -> RoundDecision:
+                 higher_is_better: bool = True, compared: int | None = None) -> RoundDecision:
     """Stop or continue after a round, from per-example scores in [0, 1] of every strategy on the same examples in
     the same order. The leader (best mean so far; the first listed on a tie) is compared with each other strategy
     at alpha / (k - 1), k strategies. Guarantees, at level alpha together: a "winner" is the true best, and every
     strategy listed as worse is not the true best (each error needs a comparison with the true best to miss, and
     there are k - 1 of those). "equivalent" (every comparison inside (-margin, margin)) means the leader is within
     margin of the true best; for k = 2 that is the two strategies within margin of each other. When both hold,
-    the verdict is "winner"."""
+    the verdict is "winner". A run that drops strategies shown worse keeps its first k: `compared` = k - 1 (the
+    true best's comparisons over the whole run are still those k - 1, whoever leads at each look)."""
     n = _check_scores(scores, alpha, margin)
     sign = 1.0 if higher_is_better else -1.0
     arrays = {name: sign * np.asarray(values, dtype=float) for name, values in scores.items()}
     leader = max(arrays, key=lambda name: float(arrays[name].mean()))  # max keeps the first of equal means
-    alpha_each = alpha / (len(arrays) - 1)
+    if compared is not None and compared < len(arrays) - 1:
+        raise HarnessError(f"compared ({compared}) must count at least the {len(arrays) - 1} comparisons made.")
+    alpha_each = alpha / (compared or len(arrays) - 1)
     comparisons = {other: paired_sequence(arrays[leader] - arrays[other], alpha_each)
                    for other in arrays if other != leader}
     worse = tuple(other for other, bound in comparisons.items() if bound.lower > 0)

@@ -228,6 +228,35 @@ class StrategyCost(RecordModel):
     setup_note: str | None = None  # e.g. "reused: trained in run X, N s"
 
 
+class SequenceAtStop(RecordModel):
+    """The anytime-valid interval on mean(leader - other) of the decision metric (in its better direction: > 0
+    means the leader is better) after n paired examples, at level alpha (each comparison's share of the run's)."""
+
+    leader: str
+    other: str
+    lower: float
+    upper: float
+    mean: float
+    n: int
+    alpha: float
+
+
+class AdaptiveStop(RecordModel):
+    """How much of the test split an adaptive run evaluated for this strategy, and why it stopped there.
+    `stopped`: winner (better than every other), worse (shown worse than the leader), equivalent (every
+    difference within the margin), exhausted (the split ran out). What was saved is the examples not generated;
+    its seconds are estimated from the strategy's measured seconds per example, its dollars from its $/query."""
+
+    examples_used: int
+    examples_available: int
+    stopped: Literal["winner", "worse", "equivalent", "exhausted"]
+    round: int
+    sequences: list[SequenceAtStop] = []
+    saved_examples: int = 0
+    saved_seconds: float = 0.0
+    saved_dollars: float | None = None
+
+
 class StrategyResult(RecordModel):
     """One strategy's entry in run.json: its scores per split and metric, counts and timings, cost, the probes
     against the base, overfitting, retrieval, win rate and, for training strategies, what training did."""
@@ -252,6 +281,7 @@ class StrategyResult(RecordModel):
     learning_curve: list[CurvePoint] = []
     data_size_curve: DataSizeCurve | None = None
     search: Search | None = None
+    adaptive: AdaptiveStop | None = None  # an adaptive run: where its test evaluation stopped, and why
     cost: StrategyCost = Field(default_factory=StrategyCost)
 
     def score(self, metric: str, split: str = "test") -> Score | None:

@@ -14,7 +14,7 @@ from pydantic import Field
 
 from harness.config import RunConfig
 from harness.record.recommendation import Comparison, CostLedger, Recommendation
-from harness.record.results import BaseProbes, RecordModel, StrategyResult
+from harness.record.results import BaseProbes, RecordModel, SequenceAtStop, StrategyResult
 
 SCHEMA_VERSION = 2  # of run.json; older versions are migrated by harness.record.migrate
 
@@ -102,6 +102,35 @@ class RunError(RecordModel):
     hint: str = ""
 
 
+class RoundLook(RecordModel):
+    """One look of an adaptive run: after n test examples, the leader and its sequence against each strategy
+    still running."""
+
+    n: int
+    leader: str
+    sequences: list[SequenceAtStop] = []
+    worse: list[str] = []  # stopped at this look
+
+
+class AdaptiveRun(RecordModel):
+    """An adaptive run's test evaluation (harness.runs.adaptive): the rule it stopped by and every look it took.
+    `alpha_each` is the level of each comparison (alpha over the strategies compared, minus one); `verdict` is
+    winner, equivalent or exhausted (then the fixed-n analysis decides alone), or running while it goes on."""
+
+    metric: str
+    higher_is_better: bool = True
+    alpha: float
+    alpha_each: float
+    margin: float
+    round: int
+    order_seed: int
+    verdict: Literal["running", "winner", "equivalent", "exhausted"] = "running"
+    leader: str = ""
+    examples_generated: int = 0  # test examples predicted, all strategies together
+    examples_full: int = 0  # what a fixed-n run predicts: the test split for every strategy
+    looks: list[RoundLook] = []
+
+
 class RunRecord(RecordModel):
     """run.json: one run of the harness, from its config to its recommendation.
 
@@ -133,6 +162,7 @@ class RunRecord(RecordModel):
     comparisons: list[Comparison] = []
     cost_ledger: CostLedger | None = None
     recommendation: Recommendation | None = None
+    adaptive: AdaptiveRun | None = None  # an adaptive run's rounds and stop
 
     def names(self) -> list[str]:
         """The strategies with a result, in the planned order (before a plan is recorded: as they ran)."""

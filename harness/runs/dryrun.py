@@ -28,7 +28,9 @@ CALIBRATION_BATCHES = 2
 
 def estimate(config: RunConfig) -> list[dict[str, Any]]:
     from harness.backends.pool import ModelPool
-    from harness.runs.runner import evaluation_splits, plan_strategies, split_spec
+    from harness.runs.evaluate import evaluation_splits
+    from harness.runs.runner import plan_strategies
+    from harness.runs.strategy_steps import split_spec
     from harness.registry import strategies as registry
     from harness.tasks.load import load_task
 
