@@ -25,11 +25,12 @@ from benchmarks.perf.common import load
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 OURS = ["generation", "end_to_end", "scale"]
-OTHERS = ["retrieval", "training", "probes", "deployment", "backends"]
+OTHERS = ["retrieval", "training", "probes", "deployment", "backends", "adaptive"]
 # --quick: smaller sizes for the others too (each still ends with its result line)
 QUICK = {"retrieval": ["--sizes", "10000", "--queries", "200"],
          "training": ["--steps", "2", "--batch-size", "2", "--repeats", "1"], "probes": ["--n", "8", "--repeats", "1"],
-         "deployment": ["--n", "4", "--rounds", "1", "--steps", "2", "--batch-size", "4"], "backends": ["--n", "16"]}
+         "deployment": ["--n", "4", "--rounds", "1", "--steps", "2", "--batch-size", "4"], "backends": ["--n", "16"],
+         "adaptive": ["--limit", "48"]}
 
 
 def run_module(name: str, args: list[str]) -> tuple[list[dict], int, float]:

@@ -260,6 +260,10 @@ def wrap(model: Any, tokenizer: Any, *, name: str, source: str = "memory", path:
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     tokenizer.padding_side = "left"
+    if device == "cpu":  # memory bound there: grouped-query attention without copying key/value heads
+        from harness.backends.gqa_attention import use_folded_attention
+
+        use_folded_attention(model)
     fp = directory_fingerprint(Path(path)) if path and Path(path).is_dir() else weights_fingerprint(model)
     return ModelHandle(name, source, path or name, model, tokenizer, device, fp)
 
