@@ -19,8 +19,9 @@ from typing import Any
 
 from harness.backends.base import Backend
 from harness.backends.cache import cache_root
-from harness.hub import hub_reachable
+from harness.backends.shard import split_work
 from harness.errors import HarnessError, write_failed
+from harness.hub import hub_reachable
 
 DEFAULT_GENERATOR = "HuggingFaceTB/SmolLM2-135M-Instruct"
 DEFAULT_EMBEDDER = "sentence-transformers/all-MiniLM-L6-v2"
@@ -190,20 +191,21 @@ class ModelHandle(Backend):
     def count_tokens(self, text: str) -> int:
         return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 
+    # under several processes each rank computes its share and gathers the rest (harness.backends.shard)
     def generate(self, prompts, **kwargs):
         from harness.backends.hf_generate import generate
 
-        return generate(self, prompts, **kwargs)
+        return split_work(list(prompts), lambda share: generate(self, share, **kwargs))
 
     def score_choices(self, items, **kwargs):
         from harness.backends.hf_generate import score_choices
 
-        return score_choices(self, items, **kwargs)
+        return split_work(list(items), lambda share: score_choices(self, share, **kwargs))
 
     def perplexity(self, texts, **kwargs):
         from harness.backends.hf_generate import perplexity
 
-        return perplexity(self, texts, **kwargs)
+        return split_work(list(texts), lambda share: perplexity(self, share, **kwargs))
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -228,9 +230,8 @@ def load_generator(
     trust_remote_code: bool = False,
     allow_pickle: bool = False,
 ) -> ModelHandle:
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
     import transformers
+    from transformers import AutoModelForCausalLM, AutoTokenizer
 
     transformers.utils.logging.set_verbosity_error()
     transformers.utils.logging.disable_progress_bar()  # our own progress bars and status lines say enough

@@ -71,6 +71,8 @@ class Environment(RecordModel):
     packages: dict[str, str | None] = {}
     git_commit: str | None = None
     device: str | None = None
+    processes: int = 1  # torchrun / accelerate world size
+    work_per_rank: dict[int, int] = {}  # several processes: model items (prompts, option sets, texts) each computed
 
 
 class LeakPlace(RecordModel):

@@ -1,26 +1,20 @@
 """Several processes (`accelerate launch`, torchrun): every rank runs the harness, because training needs all of
-them in its collectives, but only rank 0 keeps a run folder and prints. The other ranks repeat the evaluation in a
-scratch folder that is removed when they finish, so the user gets one run folder and one console."""
+them in its collectives, but only rank 0 keeps a run folder and prints. The hf model's generation, option scoring
+and perplexity are split across the ranks (harness.backends.shard) and gathered on each; the other ranks write
+their copy of the run to a scratch folder that is removed when they finish, so the user gets one run folder and
+one console."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from harness.backends.shard import rank
 from harness.config import RunConfig
 from harness.console import console
-
-
-def rank() -> int:
-    """This process's global rank as torchrun / accelerate set it; 0 when the harness runs alone (a stray RANK
-    without a WORLD_SIZE above 1 counts as alone, so a single run never ends up in scratch)."""
-    if int(os.environ.get("WORLD_SIZE", "1") or 1) <= 1:
-        return 0
-    return int(os.environ.get("RANK", "0") or 0)
 
 
 @contextmanager

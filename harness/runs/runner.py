@@ -21,6 +21,7 @@ from typing import Iterator
 from harness import interrupt
 from harness.backends.cache import open_run_cache
 from harness.backends.pool import ModelPool
+from harness.backends.shard import work_per_rank, world_size
 from harness.config import RunConfig
 from harness.console import console, escape
 from harness.errors import HarnessError
@@ -136,6 +137,7 @@ def _execute(store: RunStore, record: RunRecord, config: RunConfig, task: Task, 
         raise
     from harness.decide.recommend import analyse
 
+    record.environment.work_per_rank = work_per_rank()
     analyse(store, record, config.decision)
     if record.adaptive:
         from harness.runs.adaptive import price_savings
@@ -221,7 +223,7 @@ def environment(config: RunConfig | None = None) -> Environment:
             versions[pkg] = None
     import torch
 
-    return Environment(harness=__version__, python=platform.python_version(), platform=platform.platform(),
+    return Environment(processes=world_size(), harness=__version__, python=platform.python_version(), platform=platform.platform(),
                        cpu_count=os.cpu_count(), torch_threads=torch.get_num_threads(),
                        cuda=torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
                        packages=versions, git_commit=_git_commit())
