@@ -61,7 +61,9 @@ def verdict(rec: RunRecord) -> Verdict:
         return Verdict(wording.no_recommendation(rec.status))
     note = wording.ranking_note(r)
     return Verdict(
-        wording.headline(r), r.verdict, wording.unmeasured_note(r), wording.basis(r), tuple(wording.reasons(rec)),
+        wording.headline(r), r.verdict, wording.unmeasured_note(r),
+        wording.basis(r) + (" " + wording.adaptive_basis(rec.adaptive) if rec.adaptive else ""),
+        tuple(wording.reasons(rec)),
         tuple(Ranked(x.strategy, f"{x.utility:.3f}", x.strategy == r.recommended,
                      note if x.strategy == r.recommended else None) for x in r.ranking),
         tuple((n, wording.veto(v)) for n, found in r.vetoed.items() for v in found),

@@ -78,6 +78,17 @@ def basis(r: Recommendation) -> str:
             f"same test inverted) excludes 0.")
 
 
+def adaptive_basis(a) -> str:
+    """How much of the test split an adaptive run evaluated, and what stopped it (harness.runs.adaptive)."""
+    n = a.looks[-1].n if a.looks else 0
+    stop = {"winner": f"the {1 - a.alpha:.0%} anytime-valid sequences showed {a.leader} ahead of every other strategy",
+            "equivalent": f"every {1 - a.alpha:.0%} anytime-valid sequence lay within ±{a.margin:g}",
+            "exhausted": "the test split ran out before the sequences settled",
+            "running": "the run has not finished its rounds"}[a.verdict]
+    return (f"Adaptive evaluation: {a.examples_generated} of {a.examples_full} test predictions made; it stopped "
+            f"after {n} examples because {stop} (see Adaptive evaluation).")
+
+
 def no_recommendation(status: str) -> str:
     return (f"No recommendation yet: the run is {status}. Re-render with `harness report` when it is complete."
             if status != "complete" else "No recommendation: no strategy completed.")

@@ -78,6 +78,7 @@ def test_a_clear_winner_stops_early_with_the_full_runs_verdict(tmp_path, tiny_di
     assert "adaptive · 16 of 96 test examples" in output
     report = (run_dir / "report.md").read_text()
     assert "## Adaptive evaluation" in report and "showed it worse" in report and "head − prompt" in report
+    assert f"it stopped after {head['examples_used']} examples because the 95% anytime-valid sequences showed head" in report
     html = (run_dir / "report.html").read_text()
     assert 'id="adaptive"' in html and "anytime-valid sequences, by look" in html
     assert "Adaptive evaluation" not in (full_dir / "report.md").read_text()
