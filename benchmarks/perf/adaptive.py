@@ -5,7 +5,7 @@ the machine's state, so their ratio is the figure to read.
     python -m benchmarks.perf.adaptive [--task NAME] [--strategies A,B] [--limit N]
 
 It checks that both runs recommend the same strategy, and reports the share of test predictions the adaptive run
-made (target: at most 40%) and its wall time (target: the default verdict in at most 5 minutes on a 2-core CPU).
+made (target: at most 40%) and its wall time (target, for the default run: at most 5 minutes on a 2-core CPU).
 """
 
 from __future__ import annotations
@@ -17,6 +17,9 @@ from pathlib import Path
 
 from benchmarks.perf.common import claim, finish, load
 from benchmarks.perf.end_to_end import ROOT, harness_run
+
+
+DEFAULT = ["--task", "summarization"]  # the README's first command: its verdict has the 5-minute target
 
 
 def _run(mode: str, args: list[str], tmp: Path) -> tuple[float, object]:
@@ -53,7 +56,8 @@ def main(argv: list[str] | None = None) -> None:
     claims = [claim("adaptive / full wall time", adaptive_s / full_s, "reported", None, note=f"{adaptive_s:.0f} s "
                     f"against {full_s:.0f} s"),
               claim("test predictions made, adaptive / full", share, "<= 0.40", share <= 0.40),
-              claim("adaptive time to verdict", adaptive_s / 60, "<= 5 min", adaptive_s <= 300, unit=" min")]
+              claim("adaptive time to verdict", adaptive_s / 60, *(("<= 5 min", adaptive_s <= 300) if cmd == DEFAULT
+                                                                  else ("reported", None)), unit=" min")]
     finish("adaptive", claims, agreement=None if same else (
         f"full recommends {full.recommendation.recommended}, adaptive {adaptive.recommendation.recommended}"),
            command=" ".join(cmd), full_s=full_s, adaptive_s=adaptive_s, verdict=a.verdict, looks=len(a.looks),
