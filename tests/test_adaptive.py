@@ -71,6 +71,7 @@ def test_a_clear_winner_stops_early_with_the_full_runs_verdict(tmp_path, tiny_di
     for name in ("head", "prompt"):
         assert len(_test_ids(run_dir, name)) == head["examples_used"]
         assert rec["strategies"][name]["counts"]["test"]["examples"] == head["examples_used"]
+        assert rec["strategies"][name]["timings"]["test"]["predict_seconds"] > 0  # summed over its rounds
     assert set(_test_ids(run_dir, "head")) == set(_test_ids(run_dir, "prompt"))
     # the same verdict as the full run, which predicted everything
     assert rec["recommendation"]["recommended"] == full["recommendation"]["recommended"] == "head"

@@ -58,6 +58,7 @@ class Rounds:
         self.higher = get_metric(self.metric).higher_is_better
         self.order = test_order(ctx)
         self.prepared: dict[str, Prepared] = {}
+        self.test_seconds: dict[str, float] = {}  # wall seconds each spent predicting its rounds in this process
         self.stops: dict[str, tuple[str, int, list[SequenceAtStop]]] = {}  # name -> (why, examples used, bounds)
         record.adaptive = AdaptiveRun(metric=self.metric, higher_is_better=self.higher, alpha=decision.alpha,
                                       alpha_each=decision.alpha / max(len(names) - 1, 1), margin=cfg.margin,
@@ -92,7 +93,8 @@ class Rounds:
         if all(ex.id in done for ex in examples):
             return  # replayed from the saved rows (a resumed run): nothing to prepare or predict
         p = self.prepared.get(name) or self.prepared.setdefault(name, prepare_strategy(self.ctx, name, self.pool))
-        evaluate_splits(p.ctx, p.adapted, {"test": examples})
+        _, _, timings = evaluate_splits(p.ctx, p.adapted, {"test": examples})["test"]
+        self.test_seconds[name] = self.test_seconds.get(name, 0.0) + timings.predict_seconds
 
     def _scores(self, name: str, n: int) -> list[float]:
         by_id = {r["example_id"]: r["scores"][self.metric] for r in self.ctx.store.read_predictions(name, "test")}
@@ -127,6 +129,7 @@ class Rounds:
         p = self.prepared.get(name) or prepare_strategy(self.ctx, name, self.pool)
         examples = {"test": self.order[:used]} | split_examples(self.ctx, overfitting_splits(self.ctx))
         result = finish_strategy(p, evaluate_splits(p.ctx, p.adapted, examples))
+        result.timings["test"].predict_seconds = self.test_seconds.get(name, 0.0)  # its rounds, not this last pass
         per_example = 1 / result.timings["test"].examples_per_second if result.timings["test"].examples_per_second else 0.0
         saved = len(self.order) - used
         result.adaptive = AdaptiveStop(examples_used=used, examples_available=len(self.order), stopped=why,
