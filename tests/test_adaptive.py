@@ -111,3 +111,13 @@ def test_adaptive_needs_a_per_example_decision_metric(tmp_path, tiny_dir):
     assert isinstance(err, HarnessError) and "decision metric 'macro_f1' is corpus-level" in err.message
     assert "accuracy" in err.hint and "--full" in err.hint
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())  # refused before a folder
+
+
+def test_one_strategy_has_nothing_to_compare_and_is_evaluated_in_full(tmp_path, tiny_dir):
+    result = CliRunner().invoke(app, ["run", "--task", str(_task(tmp_path, n_test=40)), "--model", str(tiny_dir),
+                                      "--strategies", "head", "--no-probes", "--adaptive", "--out", str(tmp_path / "r")])
+    assert result.exit_code == 0, result.output
+    rec = json.loads((next((tmp_path / "r").iterdir()) / "run.json").read_text())
+    a, head = rec["adaptive"], rec["strategies"]["head"]["adaptive"]
+    assert a["verdict"] == "exhausted" and a["looks"] == [] and a["examples_generated"] == a["examples_full"] == 40
+    assert head["stopped"] == "exhausted" and head["examples_used"] == 40 and head["saved_examples"] == 0

@@ -72,6 +72,7 @@ class Rounds:
             n = min(n + size, len(self.order))
             for name in running:
                 self._predict(name, self.order[:n])
+            self.record.adaptive.examples_generated = sum(self._used(name, n) for name in self.names)
             if len(running) < 2:  # one strategy: nothing to compare, evaluated in full
                 if n == len(self.order):
                     self._stop(running, "exhausted", n, [])
@@ -83,7 +84,7 @@ class Rounds:
             running = [name for name in running if name not in decision.worse]
             if decision.verdict != "continue" or n == len(self.order):
                 verdict = "exhausted" if decision.verdict == "continue" else decision.verdict
-                self._stop(running, verdict, n, list(_bounds(decision, None)))
+                self._stop(running, verdict, n, _bounds(decision, None))
                 self.record.adaptive.verdict, running = verdict, []
             self.record.adaptive.leader = decision.leader
             self.ctx.store.write(self.record)
@@ -92,7 +93,9 @@ class Rounds:
         done = {r["example_id"] for r in self.ctx.store.read_predictions(name, "test")}
         if all(ex.id in done for ex in examples):
             return  # replayed from the saved rows (a resumed run): nothing to prepare or predict
-        p = self.prepared.get(name) or self.prepared.setdefault(name, prepare_strategy(self.ctx, name, self.pool))
+        if name not in self.prepared:  # prepared (trained, indexed) when it first has examples to predict
+            self.prepared[name] = prepare_strategy(self.ctx, name, self.pool)
+        p = self.prepared[name]
         _, _, timings = evaluate_splits(p.ctx, p.adapted, {"test": examples})["test"]
         self.test_seconds[name] = self.test_seconds.get(name, 0.0) + timings.predict_seconds
 
@@ -104,9 +107,8 @@ class Rounds:
         cfg = self.record.adaptive
         decision = decide_round({name: self._scores(name, n) for name in running}, cfg.alpha, cfg.margin,
                                 self.higher, compared=len(self.names) - 1)
-        bounds = list(_bounds(decision, None))
+        bounds = _bounds(decision, None)
         cfg.looks.append(RoundLook(n=n, leader=decision.leader, sequences=bounds, worse=list(decision.worse)))
-        cfg.examples_generated = sum(self._used(name, n) for name in self.names)
         shown = ", ".join(f"vs {escape(b.other)} {b.mean:+.3f} [{b.lower:+.3f}, {b.upper:+.3f}]" for b in bounds)
         what = {"winner": "a winner: stop", "equivalent": "equivalent: stop", "continue": "continue"}[decision.verdict]
         if decision.worse and decision.verdict == "continue":
