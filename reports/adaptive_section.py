@@ -1,5 +1,5 @@
 """The adaptive-evaluation section of both reports: how much of the test split each strategy used, why it stopped,
-its anytime-valid sequence at the stop, what stopping saved, and a plot of the sequences narrowing round by round."""
+its anytime-valid sequence at the stop and what stopping saved (the HTML's plot: reports.plots.sequences_by_look)."""
 
 from __future__ import annotations
 
@@ -67,29 +67,3 @@ def markdown(a: Adaptive | None) -> list[str]:
                     "seconds saved (est.)", "dollars saved"],
                    [[r.strategy, r.used, r.why, r.sequence, r.saved_examples, r.saved_seconds, r.saved_dollars]
                     for r in a.rows])]
-
-
-def plot(rec: RunRecord) -> str | None:
-    """Each comparison's sequence (band) and running mean over the looks, with 0 and the margin marked."""
-    a = rec.adaptive
-    if a is None or not a.looks:
-        return None
-    from reports.plots import PALETTE, _figure, _svg
-
-    fig, ax = _figure(6.4, 3.0)
-    pairs = sorted({(b.leader, b.other) for look in a.looks for b in look.sequences})
-    for i, (leader, other) in enumerate(pairs):
-        points = [(look.n, b) for look in a.looks for b in look.sequences if (b.leader, b.other) == (leader, other)]
-        xs = [n for n, _ in points]
-        color = PALETTE[i % len(PALETTE)]
-        ax.fill_between(xs, [b.lower for _, b in points], [b.upper for _, b in points], color=color, alpha=0.2,
-                        step="post" if len(xs) == 1 else None)
-        ax.plot(xs, [b.mean for _, b in points], marker="o", color=color, label=f"{leader} − {other}")
-    ax.axhline(0, color="#333", linewidth=0.8)
-    for m in (a.margin, -a.margin) if a.margin else ():
-        ax.axhline(m, color="#999", linewidth=0.8, linestyle="--")
-    ax.set_xlabel("test examples so far")
-    ax.set_ylabel(f"Δ {a.metric}")
-    ax.set_title(f"{1 - a.alpha:.0%} anytime-valid sequences, by look", fontsize=10)
-    ax.legend(fontsize=8, frameon=False)
-    return _svg(fig)

@@ -50,7 +50,7 @@ def context(store: RunStore, rec: RunRecord) -> dict[str, Any]:
         "costs": costs, "scatter": _scatter(rec, names, metric) if costs else None,
         "win_rates": win_rates, "judge": judge, **_probes(rec, names),
         "overfitting": view.overfitting(rec, names),
-        "adaptive": adaptive_section.view(rec, names), "adaptive_plot": _svg(adaptive_section.plot(rec)),
+        "adaptive": adaptive_section.view(rec, names), "adaptive_plot": _svg(plots.sequences_by_look(rec.adaptive)),
         "curves": [c for n in names if (c := _svg(plots.learning_curve(rec.strategies[n].learning_curve, n)))],
         "retrieval": view.retrieval(rec, names),
         "searches": [(n, s, search_section.summary(n, s, rec.strategies[n].cost.setup_seconds),

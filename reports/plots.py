@@ -121,3 +121,24 @@ def delta_bars(rows: list[tuple[str, Difference]], title: str) -> str | None:
     ax.set_title(title, fontsize=10, loc="left")
     ax.tick_params(labelsize=9)
     return _svg(fig)
+
+
+def sequences_by_look(a) -> str | None:
+    """An adaptive run's sequences (bands) and running means over its looks, with 0 and the margin marked."""
+    if a is None or not a.looks:
+        return None
+    fig, ax = _figure(6.4, 3.0)
+    pairs = sorted({(b.leader, b.other) for look in a.looks for b in look.sequences})
+    for i, (leader, other) in enumerate(pairs):
+        points = [(look.n, b) for look in a.looks for b in look.sequences if (b.leader, b.other) == (leader, other)]
+        xs, color = [n for n, _ in points], PALETTE[i % len(PALETTE)]
+        ax.fill_between(xs, [b.lower for _, b in points], [b.upper for _, b in points], color=color, alpha=0.2)
+        ax.plot(xs, [b.mean for _, b in points], marker="o", color=color, label=f"{leader} − {other}")
+    ax.axhline(0, color="#333", linewidth=0.8)
+    for m in (a.margin, -a.margin) if a.margin else ():
+        ax.axhline(m, color="#999", linewidth=0.8, linestyle="--")
+    ax.set_xlabel("test examples so far")
+    ax.set_ylabel(f"Δ {a.metric}")
+    ax.set_title(f"{1 - a.alpha:.0%} anytime-valid sequences, by look", fontsize=10)
+    ax.legend(fontsize=8, frameon=False)
+    return _svg(fig)

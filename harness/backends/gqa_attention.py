@@ -22,7 +22,8 @@ def folded_sdpa(module, query, key, value, attention_mask, dropout: float = 0.0,
     from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
     groups = getattr(module, "num_key_value_groups", 1)
-    if groups == 1 or attention_mask is None or kwargs.get("position_bias") is not None or kwargs.get("cache") is not None:
+    special = kwargs.get("position_bias") is not None or kwargs.get("cache") is not None
+    if groups == 1 or attention_mask is None or special:
         # nothing is copied without a mask (SDPA's own GQA), or this is a case left to transformers
         return sdpa_attention_forward(module, query, key, value, attention_mask, dropout=dropout, scaling=scaling,
                                       is_causal=is_causal, **kwargs)

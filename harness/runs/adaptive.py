@@ -132,7 +132,8 @@ class Rounds:
         examples = {"test": self.order[:used]} | split_examples(self.ctx, overfitting_splits(self.ctx))
         result = finish_strategy(p, evaluate_splits(p.ctx, p.adapted, examples))
         result.timings["test"].predict_seconds = self.test_seconds.get(name, 0.0)  # its rounds, not this last pass
-        per_example = 1 / result.timings["test"].examples_per_second if result.timings["test"].examples_per_second else 0.0
+        rate = result.timings["test"].examples_per_second
+        per_example = 1 / rate if rate else 0.0
         saved = len(self.order) - used
         result.adaptive = AdaptiveStop(examples_used=used, examples_available=len(self.order), stopped=why,
                                        round=math.ceil(used / self.ctx.config.adaptive.round),

@@ -98,8 +98,8 @@ def finish_strategy(prepared: Prepared, evaluated: dict) -> StrategyResult:
     if win_rate.applies(ctx, name):  # preferred over the base model's output, by the task's scorer
         result.win_rate = win_rate.against_base(ctx, name)
     result = StrategyResult.model_validate(result.model_dump() | adapted.details)  # training, learning_curve...
-    result.cost = StrategyCost.model_validate(
-        vars(adapted.cost) | prepared.meter.fields() | {"setup_seconds": prepared.setup_seconds, "artifact_bytes":
-                                                        adapted.cost.artifact_bytes or directory_bytes(ctx.artifacts(name))})
+    artifact_bytes = adapted.cost.artifact_bytes or directory_bytes(ctx.artifacts(name))
+    result.cost = StrategyCost.model_validate(vars(adapted.cost) | prepared.meter.fields()
+                                              | {"setup_seconds": prepared.setup_seconds, "artifact_bytes": artifact_bytes})
     result.status = "complete"
     return result
