@@ -1,18 +1,24 @@
-"""Run configuration: CLI flags over a YAML file over defaults, validated by pydantic (unknown keys are errors)."""
+"""Run configuration: CLI flags over a YAML file over defaults, validated by pydantic (unknown keys are errors).
+
+The core's settings live here; each strategy's own section (`few_shot:`, `rag:`, `finetune:`, ...) lives with the
+strategy and registers in `harness.registry.settings`, and `RunConfig` validates it under its name with the rest."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
-
 import re
+from typing import Any, Literal, TypeVar
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import InitErrorDetails
 
 from harness.yamlfile import read_yaml
 from harness.errors import HarnessError, field_name, field_problems
 from harness.section import DEVICE_PATTERN, ENV_NAME, Section  # noqa: F401 (re-exported)
 from harness.model_spec import ModelPrices, ModelSpec  # noqa: F401 (re-exported)
+from harness.registry import settings
+
+S = TypeVar("S", bound=Section)
 
 
 def check_labels(labels: dict[str, str]) -> dict[str, str]:
@@ -27,133 +33,6 @@ def check_labels(labels: dict[str, str]) -> dict[str, str]:
                              f"{verbalizer.strip()!r}; give each label its own word")
         owner[verbalizer.strip()] = label
     return labels
-
-
-class FewShotConfig(Section):
-    k: int = Field(3, ge=1, le=32, description="demonstrations per prompt")
-    selection: Literal["random", "similar"] = Field("random", description="random with the seed, or by embedding similarity")
-
-
-class RagConfig(Section):
-    """Retrieval settings (issue: RAG strategy)."""
-
-    chunk_tokens: int = Field(200, ge=8, description="chunk length in embedder tokens")
-    overlap: int = Field(32, ge=0, description="tokens shared by consecutive chunks of a document")
-    top_k: int = Field(1, ge=1, le=64, description="passages (distinct documents, best chunk each) per prompt")
-    index: Literal["flat", "hnsw", "ivf"] = Field("flat", description="flat: exact inner product; hnsw or ivf: "
-                                                  "approximate, for corpora beyond ~50k chunks")
-    hnsw_m: int = Field(32, ge=4, description="HNSW graph degree")
-    hnsw_ef_search: int = Field(64, ge=1, description="HNSW search breadth")
-    ivf_nlist: int = Field(1024, ge=1, description="IVF cells (capped at chunks/39)")
-    ivf_nprobe: int = Field(16, ge=1, description="IVF cells searched per query")
-    max_context_tokens: int | None = Field(None, ge=1, description="cap on the prompt (default: the model's "
-                                           "context length minus the answer's tokens)")
-    recall_ks: list[int] = Field(default_factory=lambda: [1, 3, 5, 10], description="k for recall@k")
-    format_demos: int = Field(1, ge=0, le=8, description="with a corpus: seeded training examples shown first, each "
-                              "with its own retrieved passages and its answer, so the model sees the answer format")
-
-    @model_validator(mode="after")
-    def _overlap_below_chunk(self) -> "RagConfig":
-        if self.overlap >= self.chunk_tokens:
-            raise ValueError(f"overlap ({self.overlap}) must be smaller than chunk_tokens ({self.chunk_tokens})")
-        return self
-
-
-class FinetuneConfig(Section):
-    """Training settings shared by lora, full, freeze and continued-pretraining (issue: fine-tuning).
-
-    The defaults are sized for a CPU (a 135M model trains at ~150 tokens/s on 2 cores, compute bound): a capped
-    training set, one epoch, a small validation sample. On a GPU raise max_train_examples, epochs and val_examples."""
-
-    method: Literal["lora", "ia3", "prompt-tuning"] = Field("lora", description=(
-        "the PEFT method the `lora` strategy trains (it then runs under this name): lora, ia3 (learned scaling "
-        "vectors) or prompt-tuning (trained virtual tokens); `--strategies ia3` / `prompt-tuning` choose one directly"))
-    merge: bool = Field(True, description="serve LoRA/IA3 merged into a copy of the weights (false: unmerged, "
-                        "through the PeftModel, as multi-adapter serving does); prompt tuning cannot be merged")
-    prompt_tokens: int = Field(20, ge=1, le=512, description="prompt-tuning: trained virtual tokens before every prompt")
-    ia3_target_modules: list[str] | None = Field(None, description="ia3: modules scaled (None = peft's per-architecture default)")
-    ia3_feedforward_modules: list[str] | None = Field(None, description="ia3: which of them are feed-forward (scaled on the input)")
-    epochs: int = Field(1, ge=1, description="passes over the (capped) training set")
-    max_train_examples: int | None = Field(64, ge=1, description="train on a seeded sample of at most this many examples; None = all")
-    max_steps: int | None = Field(None, ge=1, description="stop after this many optimizer steps")
-    lr: float | None = Field(None, gt=0, description="peak learning rate; None = per method (lora 1e-3, ia3 5e-3, prompt-tuning 3e-2, freeze 1e-4, full 2e-5, continued-pretraining 5e-5)")
-    weight_decay: float = Field(0.0, ge=0)
-    batch_size: int = Field(4, ge=1, description="examples per device per micro-batch")
-    grad_accum: int = Field(1, ge=1, description="micro-batches per optimizer step")
-    warmup_ratio: float = Field(0.1, ge=0, le=1, description="linear warmup share of the steps, then linear decay to 0")
-    max_grad_norm: float = Field(1.0, gt=0, description="gradient clipping")
-    max_seq_len: int = Field(1024, ge=16, description="longer sequences lose prompt tokens from the left")
-    eval_every: int = Field(8, ge=1, description="optimizer steps between validations (and once at the end)")
-    val_examples: int = Field(12, ge=1, description="validation sample for the loss and the task metric")
-    patience: int = Field(2, ge=1, description="validations without improvement before stopping early")
-    min_delta: float = Field(0.0, ge=0, description="smallest change that counts as an improvement")
-    monitor: Literal["metric", "loss"] = Field("metric", description=(
-        "what early stopping and the kept checkpoint follow; with `metric`, a tie on the metric (within min_delta) "
-        "goes to the lower validation loss, then to the later step"))
-    monitor_metric: str | None = Field(None, description=(
-        "the per-example metric validations score (monitor: metric); None = the task's first metric, or token_f1 "
-        "where that is exact_match: a small model's exact match often sits at 0 for a while, token F1 moves first"))
-    loss_tolerance: float = Field(0.01, ge=0, description=(
-        "while the monitored metric is flat (within min_delta), a validation loss this much below the best one "
-        "(nats per target token) still counts as an improvement: early stopping waits while the loss falls"))
-    lora_r: int = Field(16, ge=1)
-    lora_alpha: int = Field(32, ge=1)
-    lora_dropout: float = Field(0.0, ge=0, lt=1, description=(
-        "0 as in torchtune's recipes: one epoch over a small set gains little from it, and its masks took 17% of a CPU step"))
-    lora_target_modules: list[str] | None = Field(None, description="None = per architecture (attention and MLP projections)")
-    freeze_train_blocks: int = Field(2, ge=1, description="freeze: train only the top N transformer blocks (+ final norm, + head if untied)")
-    pretraining_weights: Literal["full", "lora"] = Field("full", description="continued-pretraining: what it trains")
-    keep_checkpoints: bool = Field(False, description="save full/freeze weights in the run folder (LoRA adapters are always saved)")
-    learning_curve: bool = Field(False, description="also train on 25% and 50% of the data and project the metric at 2x and 4x")
-    learning_curve_eval_examples: int = Field(48, ge=4, description="validation examples scored for each learning-curve point")
-
-
-class DpoConfig(Section):
-    """The `dpo` strategy: preference tuning (trl's DPOTrainer) on a task's chosen/rejected pairs, or on pairs built
-    from the training references (chosen) and the base model's own outputs (rejected). Sized for a CPU."""
-
-    weights: Literal["lora", "full"] = Field("lora", description="lora: an adapter like the lora strategy's "
-                                             "(finetune.lora_*), merged for prediction; full: every weight")
-    pairs: Literal["auto", "data", "base-outputs"] = Field("auto", description=(
-        "data: every train/validation example's own chosen and rejected; base-outputs: the reference as chosen, the "
-        "base model's output as rejected; auto: data where every example has both fields, base-outputs where none "
-        "has either, and an error naming the examples where only some do"))
-    max_pairs: int = Field(64, ge=1, description="train on a seeded sample of at most this many pairs")
-    epochs: int = Field(1, ge=1)
-    beta: float = Field(0.1, gt=0, description="DPO's KL strength: how far the policy may move from the reference")
-    lr: float = Field(5e-4, gt=0, description="peak learning rate (linear decay after a 10% warmup)")
-    batch_size: int = Field(4, ge=1, description="pairs per micro-batch (each pair is two sequences)")
-    val_pairs: int = Field(12, ge=0, description="validation pairs scored every finetune.eval_every steps (DPO loss, "
-                           "reward accuracy)")
-
-
-class MultitaskConfig(Section):
-    """The `multitask-lora` strategy: one LoRA adapter trained on the training splits of several tasks at once."""
-
-    tasks: list[str] | None = Field(None, description="the tasks to mix; a suite sets its own tasks (outside a suite "
-                                    "it is required)")
-
-
-class SearchConfig(Section):
-    """Hyperparameter search for one fine-tuning strategy (optuna): every trial trains and is scored on the validation
-    split only; the best trial's model is the one tested. `--search lora:lr,r --trials 6` sets it from the CLI."""
-
-    strategy: str = Field(..., description="the fine-tuning strategy searched (lora, ia3, prompt-tuning, full, freeze)")
-    params: list[Literal["lr", "r", "epochs"]] = Field(..., min_length=1, description="what is searched")
-    trials: int = Field(6, ge=1, le=500, description="trials (each one a training run)")
-    lr: tuple[float, float] = Field((1e-4, 3e-3), description="learning-rate range, sampled log-uniformly")
-    r: list[int] = Field(default_factory=lambda: [4, 8, 16, 32], description="LoRA ranks tried (alpha = 2r)")
-    epochs: list[int] = Field(default_factory=lambda: [1, 2, 3], description="epochs tried")
-    pruner_startup_trials: int = Field(2, ge=0, description="trials run to the end before the median pruner may stop one")
-    enqueue: list[dict[str, float]] = Field(default_factory=list, description="trials to run first, e.g. [{lr: 0.001, r: 16}]")
-
-    @model_validator(mode="after")
-    def _ranges(self) -> "SearchConfig":
-        if not 0 < self.lr[0] <= self.lr[1]:
-            raise ValueError(f"lr range {list(self.lr)} must be two positive numbers, low first")
-        if not self.r or min(self.r) < 1 or not self.epochs or min(self.epochs) < 1:
-            raise ValueError("r and epochs must list positive integers")
-        return self
 
 
 class ProbesConfig(Section):
@@ -232,13 +111,6 @@ class AdaptiveConfig(Section):
         "cheaper is recommended), on the metric's scale"))
 
 
-class HeadConfig(Section):
-    """The `head` strategy: a linear classifier on frozen features."""
-
-    features: Literal["lm", "embedder"] = Field("lm", description="pooled LM hidden states, or sentence embeddings")
-    c: float = Field(1.0, gt=0, description="inverse L2 strength of the logistic regression")
-
-
 class DataConfig(Section):
     """A task straight from data: `--data SOURCE` (its own splits, or a seeded split of one table) or
     `--data split=SOURCE` per split; a SOURCE is anything harness.tasks.datasource reads (files, save_to_disk, hf:...)."""
@@ -260,7 +132,19 @@ class DataConfig(Section):
         return None if v is None else check_labels(v)
 
 
+def _section_schema(schema: dict[str, Any]) -> None:
+    """run.schema.json lists every registered section as a property, as if it were a field."""
+    for name, cls in settings.items().items():
+        section = cls.model_json_schema()
+        schema.setdefault("$defs", {}).update(section.pop("$defs", {}))
+        schema["properties"][name] = {"anyOf": [section, {"type": "null"}]} if cls.optional else section
+    schema["additionalProperties"] = False
+
+
 class RunConfig(Section):
+    # The strategies' own sections are validated by `_strategy_sections` and kept as extras: `config.section(cls)`.
+    model_config = ConfigDict(extra="allow", json_schema_extra=_section_schema)
+
     task: str | None = None  # a registry name or a task.yaml path; default summarization unless data is given
     data: DataConfig | None = None
     model: str | None = None  # HF id or local dir; None is the offline default
@@ -283,16 +167,39 @@ class RunConfig(Section):
     trust_remote_code: bool = False
     allow_pickle: bool = False
     allow_leakage: bool = False  # test examples found in train or the RAG corpus: record it instead of failing
-    few_shot: FewShotConfig = Field(default_factory=FewShotConfig)
-    head: HeadConfig = Field(default_factory=HeadConfig)
-    rag: RagConfig = Field(default_factory=RagConfig)
-    finetune: FinetuneConfig = Field(default_factory=FinetuneConfig)
-    dpo: DpoConfig = Field(default_factory=DpoConfig)
-    multitask: MultitaskConfig = Field(default_factory=MultitaskConfig)
-    search: SearchConfig | None = None
     probes: ProbesConfig = Field(default_factory=ProbesConfig)
     decision: DecisionConfig = Field(default_factory=DecisionConfig)
     adaptive: AdaptiveConfig = Field(default_factory=AdaptiveConfig)
+
+    def section(self, cls: type[S]) -> S:
+        """A strategy's own settings section (None for an optional one not given), validated with the rest."""
+        return getattr(self, cls.name)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _strategy_sections(cls, data: Any, handler) -> "RunConfig":
+        """Validate each registered section under its name, and the core fields, reporting every problem at once;
+        a key that is neither is unknown, as in any section."""
+        if not isinstance(data, dict):
+            return handler(data)
+        core = {k: v for k, v in data.items() if k in cls.model_fields}
+        problems: list[InitErrorDetails] = [InitErrorDetails(type="extra_forbidden", loc=(k,), input=v)
+                                            for k, v in data.items() if k not in cls.model_fields and k not in settings.names()]
+        sections: dict[str, Any] = {}
+        for name, section in settings.items().items():
+            given = data.get(name)
+            try:
+                sections[name] = None if given is None and section.optional else section.model_validate(given or {})
+            except ValidationError as exc:
+                problems += [_at((name,), e) for e in exc.errors()]
+        try:
+            config = handler(core)
+        except ValidationError as exc:
+            problems = [_at((), e) for e in exc.errors()] + problems
+        if problems:
+            raise ValidationError.from_exception_data(cls.__name__, problems)
+        config.__pydantic_extra__.update(sections)
+        return config
 
     def side(self, n: int) -> int:
         """The size of a side measurement of `n` items under --limit: at most half the limit (but 2, the fewest a
@@ -328,6 +235,12 @@ class RunConfig(Section):
         if name in self.models:
             return self.models[name]
         return ModelSpec(backend="hf", id=self.model)
+
+
+def _at(prefix: tuple, error: dict[str, Any]) -> InitErrorDetails:
+    """A validation error moved under `prefix`, as pydantic would report it for a nested field."""
+    return InitErrorDetails(type=error["type"], loc=(*prefix, *error["loc"]), input=error["input"],
+                            ctx=error.get("ctx", {}))
 
 
 def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -374,5 +287,6 @@ def validate(data: dict[str, Any], source: str = "config", cli: dict[str, Any] |
         place = "on the command line" if on_cli == {True} else f"in {source}"
         raise HarnessError(
             f"Invalid configuration {place}: {field_problems(exc, name=name)}.",
-            hint=f"Top-level keys are: {', '.join(RunConfig.model_fields)}. See `harness run --help`.",
+            hint=f"Top-level keys are: {', '.join([*RunConfig.model_fields, *settings.names()])}. "
+                 "See `harness run --help`.",
         ) from exc

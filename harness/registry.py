@@ -1,4 +1,5 @@
-"""One generic registry: strategies and metrics register themselves by name with a decorator."""
+"""One generic registry: strategies, their settings sections and metrics register themselves by name with a
+decorator; a registry that `discover`s imports its package's modules on first use, so they can register."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import TYPE_CHECKING, Callable, Generic, TypeVar
 from harness.errors import unknown_name
 
 if TYPE_CHECKING:
+    from harness.section import Section
     from harness.strategy.base import Strategy
 
 T = TypeVar("T")
@@ -34,11 +36,8 @@ class Registry(Generic[T]):
         """Register an item under its own `name` attribute (a strategy's or metric's name is written once, on it)."""
         return self.register(item.name)(item)
 
-    def discover(self, package: str) -> None:
-        """Import `package` and every module under it on first use: the modules register their items when imported."""
-        self._discover = package
-
     def _load(self) -> None:
+        """Import the package and every module under it on first use: the modules register their items."""
         if self._discover:
             package = importlib.import_module(self._discover)
             for module in pkgutil.walk_packages(getattr(package, "__path__", []), prefix=f"{self._discover}."):
@@ -63,6 +62,7 @@ class Registry(Generic[T]):
         return dict(sorted(self._items.items(), key=lambda kv: self._order(kv[1])))
 
 
-# filled by the app layer (harness/app), which knows the strategies
-strategies: Registry[type[Strategy]] = Registry("strategy", order=lambda strategy: strategy.order)
+# The concrete strategies (strategies/) register themselves and the settings sections they own when imported.
+strategies: Registry[type[Strategy]] = Registry("strategy", order=lambda strategy: strategy.order, discover="strategies")
+settings: Registry[type[Section]] = Registry("settings section", discover="strategies")
 metrics: Registry = Registry("metric", discover="harness.measure.metrics")

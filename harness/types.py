@@ -67,6 +67,14 @@ class Cost:
     setup_note: str | None = None
 
 
+@dataclass(frozen=True)
+class RetrievalDepth:
+    """How a retrieving strategy's rankings are scored: recall@k at each k, and the passages the model was given."""
+
+    recall_ks: list[int]
+    context_k: int
+
+
 class Adapted(Protocol):
     """A strategy after `prepare`: ready to answer examples the way it would be deployed."""
 
@@ -75,5 +83,6 @@ class Adapted(Protocol):
     cost: Cost
     model: Backend  # the model that answers (the runner may swap in a server of trained weights)
     details: dict[str, Any]  # what the run record keeps of its making: training, learning_curve, search ({}: none)
+    retrieval: RetrievalDepth | None  # where it retrieves documents: how its rankings are scored (None: it does not)
 
     def predict(self, examples: list[Example]) -> list[Prediction]: ...

@@ -10,16 +10,29 @@ import hashlib
 import io
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar, Literal
 
 import numpy as np
+
+from pydantic import Field
 
 from harness.backends.cache import key
 from harness.strategy.context import RunContext
 from harness.errors import HarnessError
-from harness.registry import strategies
+from harness.registry import settings, strategies
+from harness.section import Section
 from harness.strategy.base import Strategy
 from harness.types import Cost, Example, Prediction
+
+
+@settings.add
+class HeadConfig(Section):
+    """The `head` strategy: a linear classifier on frozen features."""
+
+    name: ClassVar[str] = "head"
+
+    features: Literal["lm", "embedder"] = Field("lm", description="pooled LM hidden states, or sentence embeddings")
+    c: float = Field(1.0, gt=0, description="inverse L2 strength of the logistic regression")
 
 
 @strategies.add
@@ -47,7 +60,7 @@ class LinearHead(Strategy):
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
 
-        cfg = ctx.config.head
+        cfg = ctx.config.section(HeadConfig)
         start = time.perf_counter()
         train = ctx.task.split("train")
         features = Features(ctx, cfg.features)
@@ -137,6 +150,7 @@ class HeadModel:
         self.features, self.clf = features, clf
         self.model = ctx.model
         self.details: dict[str, Any] = {}
+        self.retrieval = None
 
     def predict(self, examples: list[Example]) -> list[Prediction]:
         x, took = self.features(examples)

@@ -5,14 +5,27 @@ from __future__ import annotations
 import hashlib
 import random
 import time
+from typing import ClassVar, Literal
 
 import numpy as np
+from pydantic import Field
 
 from harness.strategy.prompted import PromptedModel
 from harness.strategy.context import RunContext
-from harness.registry import strategies
+from harness.registry import settings, strategies
+from harness.section import Section
 from harness.strategy.base import Strategy
 from harness.types import Cost, Example
+
+
+@settings.add
+class FewShotConfig(Section):
+    """The `few-shot` strategy: how many demonstrations, and how they are chosen."""
+
+    name: ClassVar[str] = "few_shot"
+
+    k: int = Field(3, ge=1, le=32, description="demonstrations per prompt")
+    selection: Literal["random", "similar"] = Field("random", description="random with the seed, or by embedding similarity")
 
 
 @strategies.add
@@ -37,7 +50,7 @@ class FewShot(Strategy):
         return "train" in task.splits
 
     def prepare(self, ctx: RunContext) -> PromptedModel:
-        cfg = ctx.config.few_shot
+        cfg = ctx.config.section(FewShotConfig)
         pool = ctx.task.split("train")
         start = time.perf_counter()
         if cfg.selection == "similar":

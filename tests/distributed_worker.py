@@ -14,7 +14,7 @@ def main(out: Path, single: bool) -> None:
     import torch
 
     from conftest import tiny_model, tiny_tokenizer
-    from harness.config import FinetuneConfig
+    from strategies.finetune.settings import FinetuneConfig
     from harness.backends.hf import weights_fingerprint
     from strategies.finetune.trainable import trainable_copy
     from strategies.finetune.trainer import make_accelerator, train

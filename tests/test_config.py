@@ -1,14 +1,21 @@
 import pytest
 
-from harness.config import build_config
+from typing import ClassVar
+
+from pydantic import Field
+
+from harness.config import RunConfig, build_config, validate
 from harness.errors import HarnessError
+from harness.registry import settings
+from harness.section import Section
+from strategies.prompt import FewShotConfig
 
 
 def test_cli_over_yaml_over_defaults(tmp_path):
     cfg_file = tmp_path / "run.yaml"
     cfg_file.write_text("task: qa\nlimit: 7\nseed: 5\nfew_shot:\n  k: 4\n")
     cfg = build_config({"limit": 3, "seed": None}, cfg_file)
-    assert (cfg.task, cfg.limit, cfg.seed, cfg.few_shot.k, cfg.batch_size) == ("qa", 3, 5, 4, 32)
+    assert (cfg.task, cfg.limit, cfg.seed, cfg.section(FewShotConfig).k, cfg.batch_size) == ("qa", 3, 5, 4, 32)
 
 
 def test_strategies_accept_a_comma_list():
@@ -32,3 +39,31 @@ def test_invalid_yaml_names_the_line(tmp_path):
 def test_bad_value_is_explained():
     with pytest.raises(HarnessError, match="limit"):
         build_config({"limit": 0})
+
+
+def test_a_strategy_section_registered_anywhere_is_validated_and_recorded(monkeypatch):
+    """A strategy with its own settings is one file: its section registers, and the run config validates it under
+    its name, defaults it, rejects its unknown keys and records it (run.json's config, the schema)."""
+
+    class ToyConfig(Section):
+        name: ClassVar[str] = "toy"
+        depth: int = Field(2, ge=1)
+
+    monkeypatch.setitem(settings._items, "toy", ToyConfig)
+    assert RunConfig().section(ToyConfig).depth == 2
+    config = validate({"toy": {"depth": 5}})
+    assert config.section(ToyConfig) == ToyConfig(depth=5)
+    assert RunConfig.model_validate(config.model_dump(mode="json")).section(ToyConfig).depth == 5
+    assert "toy" in RunConfig.model_json_schema()["properties"]
+    with pytest.raises(HarnessError) as err:
+        validate({"toy": {"depth": 0, "width": 1}, "limit": "many"})
+    message = str(err.value)  # every problem at once, each where it is
+    assert "'toy.depth'" in message and "'toy.width' is unknown" in message and "'limit'" in message
+
+
+def test_every_strategy_section_lives_with_its_strategy():
+    sections = settings.items()
+    assert {"few_shot", "rag", "finetune", "dpo", "multitask", "search", "head"} <= set(sections)
+    assert all(cls.__module__.startswith("strategies.") for cls in sections.values())
+    assert not set(sections) & set(RunConfig.model_fields)  # named once: the core has no field of that name
+    assert RunConfig().section(sections["search"]) is None  # optional: absent unless given

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.config import FinetuneConfig, RunConfig
+from harness.config import RunConfig
+from strategies.finetune.settings import FinetuneConfig
 from harness.backends.hf import weights_fingerprint
 from harness.tasks.load import load_task
 from harness.types import Example

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from harness.config import FinetuneConfig, RunConfig
+from harness.config import RunConfig
+from strategies.finetune.settings import FinetuneConfig
 from harness.errors import HarnessError
 from harness.tasks.load import load_task
 

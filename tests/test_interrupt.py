@@ -145,7 +145,7 @@ def test_check_raises_only_after_a_request():
 def test_a_requested_stop_ends_every_model_loop_before_its_next_batch(tiny_handle):
     """Generation, option scoring, perplexity and training all check for a stop between batches, so SIGTERM during
     the probes or a fine-tuning run does not wait for the whole loop."""
-    from harness.config import FinetuneConfig
+    from strategies.finetune.settings import FinetuneConfig
     from harness.backends.hf_generate import generate, perplexity, score_choices
     from strategies.finetune.trainable import trainable_copy
     from strategies.finetune.trainer import train
@@ -170,7 +170,7 @@ def test_a_requested_stop_ends_every_model_loop_before_its_next_batch(tiny_handl
 
 def test_a_requested_stop_ends_a_validation_before_its_next_batch(tiny_handle):
     """A multi-task validation pass can take minutes on a CPU: SIGTERM during it must not wait for its end."""
-    from harness.config import FinetuneConfig
+    from strategies.finetune.settings import FinetuneConfig
     from strategies.finetune.trainable import trainable_copy
     from strategies.finetune.trainer import train
     from strategies.finetune.training_data import Item

@@ -44,6 +44,7 @@ def main(argv: list[str] | None = None) -> None:
     from strategies.finetune.strategy import LoRA
     from strategies.finetune.trainer import make_accelerator
     from strategies.finetune.peft_methods import deployable
+    from strategies.finetune.settings import FinetuneConfig
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -52,7 +53,7 @@ def main(argv: list[str] | None = None) -> None:
     handle = load_generator(None, device="cpu")
     task = load_task("summarization", limit=max(args.n, 4 * args.steps))
     ctx = RunContext(config, task, handle, RunCache())
-    cfg = config.finetune
+    cfg = config.section(FinetuneConfig)
     acc = make_accelerator(cfg, "cpu")
     with Timer() as t_train:
         trained, _, _ = LoRA().fit(ctx, cfg, task.split("train")[: 4 * args.steps], task.split("validation")[:2], acc)

@@ -49,7 +49,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
 
-    from harness.config import FinetuneConfig
+    from strategies.finetune.settings import FinetuneConfig
     from harness.backends.hf import load_generator
     from harness.measure.overfitting import seeded_order
     from harness.tasks.load import load_task

@@ -12,7 +12,7 @@ from typing import Any
 
 from harness.record.results import RetrievalReport
 from harness.measure.stats import summarize
-from harness.types import Example
+from harness.types import Example, RetrievalDepth
 
 
 def recall_at_k(retrieved: list[str], gold: list[str], k: int) -> float:
@@ -62,7 +62,7 @@ def _scores(pairs: list[tuple[dict, list[str]]], ks: list[int], seed: int) -> di
     return {"recall": recall, "mrr": summarize("mrr", [reciprocal_rank(r["retrieved"], g) for r, g in pairs], seed=seed)}
 
 
-def split_report(ctx, strategy: str, split: str) -> RetrievalReport | None:
+def split_report(ctx, strategy: str, split: str, depth: RetrievalDepth) -> RetrievalReport | None:
     """The runner's hook: retrieval scores of one strategy on one split, read from its saved predictions."""
     if ctx.store is None:
         return None
@@ -71,5 +71,4 @@ def split_report(ctx, strategy: str, split: str) -> RetrievalReport | None:
 
     examples = {ex.id: ex for ex in split_examples(ctx, split)}
     rows = [r for r in rows if r["example_id"] in examples]
-    cfg = ctx.config.rag
-    return retrieval_report(rows, examples, ks=sorted(set(cfg.recall_ks)), context_k=cfg.top_k, seed=ctx.seed)
+    return retrieval_report(rows, examples, ks=depth.recall_ks, context_k=depth.context_k, seed=ctx.seed)

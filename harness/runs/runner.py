@@ -70,9 +70,9 @@ def _plan(config: RunConfig) -> tuple[Task, list[str]]:
         from harness.runs.adaptive import decision_metric
 
         decision_metric(config, task)  # a corpus-level decision metric cannot stop early: said before any work
-    if config.search:
-        from strategies.finetune.hpsearch import check_search
+    from strategies.finetune.hpsearch import SearchConfig, check_search
 
+    if config.section(SearchConfig):
         check_search(config, names)
     return task, names
 
@@ -183,7 +183,7 @@ def plan_strategies(config: RunConfig, task: Task) -> list[str]:
             raise HarnessError(f"Strategy '{name}' does not apply to task '{task.name}' ({strategy.description}).",
                                hint="Leave it out of --strategies.")
         backend = config.model_spec(model).backend
-        served = backend == "vllm" and strategy.serves_weights and config.finetune.merge  # trained here, served by vLLM
+        served = backend == "vllm" and strategy.serves_weights(config)  # trained here, served by vLLM
         if strategy.needs_weights and backend != "hf" and not served:
             raise HarnessError(f"Strategy '{spec}' trains on the model's weights, and model '{model}' runs on the "
                                f"{backend} backend.", hint="Run fine-tuning on an hf model (the base, or a named model "

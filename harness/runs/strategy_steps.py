@@ -83,7 +83,7 @@ def finish_strategy(prepared: Prepared, evaluated: dict) -> StrategyResult:
                             prices=ctx.config.model_spec(model).prices)
     for split, (metrics, counts, timings) in evaluated.items():
         result.metrics[split], result.counts[split], result.timings[split] = metrics, counts, timings
-        if (retrieval := retrieval_split_report(ctx, name, split)) is not None:
+        if adapted.retrieval and (retrieval := retrieval_split_report(ctx, name, split, adapted.retrieval)):
             result.retrieval[split] = retrieval  # recall@k, MRR, misses (gold doc ids only)
     probe_start = time.perf_counter()
     if prepared.on_base:  # forgetting, bias, refusal against the base (not metered)

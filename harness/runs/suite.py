@@ -17,6 +17,8 @@ from harness.console import console
 from harness.errors import HarnessError, unknown_name
 from harness.record.store import RunStore
 from harness.record.suite import SuiteRecord, SuiteRow, SuiteTask
+from harness.registry import strategies
+from harness.runs.strategy_steps import split_spec
 from harness.tasks.load import BENCHMARKS
 
 SUITES_FILE = BENCHMARKS / "suites.yaml"
@@ -57,8 +59,8 @@ def run_suite(config: RunConfig, name: str | None = None, *, resume: Path | None
             continue
         task_config = config.model_copy(update={"task": entry.task, "out": suite_dir, "data": None,
                                                 "strategies": names})
-        if "multitask-lora" in (names or []) and not config.multitask.tasks:  # one adapter for the suite's tasks
-            task_config.multitask = config.multitask.model_copy(update={"tasks": [t.task for t in record.tasks]})
+        for spec in names or []:  # multitask-lora: one adapter for the suite's tasks
+            task_config = strategies.get(split_spec(spec)[0])().in_suite(task_config, [t.task for t in record.tasks])
         try:
             path = run(task_config, resume=_unfinished_run(suite_dir, entry.task))
         except KeyboardInterrupt:
@@ -81,11 +83,10 @@ def applicable(config: RunConfig, task_name: str) -> list[str] | None:
     """The strategies asked for that apply to this task (None keeps the task's defaults)."""
     if config.strategies is None:
         return None
-    from harness.registry import strategies
     from harness.tasks.load import load_task
 
     task = load_task(task_name, limit=1, seed=config.seed)
-    return [n for n in config.strategies if strategies.get(n)().applies_to(task)]
+    return [n for n in config.strategies if strategies.get(split_spec(n)[0])().applies_to(task)]
 
 
 def _unfinished_run(suite_dir: Path, task_name: str) -> Path | None:

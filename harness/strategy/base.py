@@ -39,13 +39,20 @@ class Strategy(ABC):
     default: ClassVar[bool | Callable[[Task], bool]] = False
     trains: ClassVar[bool] = False  # fine-tunes weights: the dry run estimates its setup rather than running it
     needs_weights: ClassVar[bool] = False  # works on the in-process (hf) model's weights: it runs on the base model
-    serves_weights: ClassVar[bool] = False  # its result is a set of weights another backend (vllm) can serve
 
     def is_default(self, task: Task) -> bool:
         return bool(self.default(task) if callable(self.default) else self.default)
 
     def applies_to(self, task: Task) -> bool:
         return True
+
+    def serves_weights(self, config: RunConfig) -> bool:
+        """Whether its result is a set of weights another backend (vllm) can serve."""
+        return False
+
+    def in_suite(self, config: RunConfig, tasks: list[str]) -> RunConfig:
+        """The config it runs with as one of a suite's `tasks` (multitask-lora trains on all of them)."""
+        return config
 
     def run_name(self, config: RunConfig) -> str:
         """The name it runs and is recorded under (lora runs as `finetune.method`: lora, ia3 or prompt-tuning)."""

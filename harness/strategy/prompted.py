@@ -6,13 +6,15 @@ from typing import Any
 
 from harness.backends.base import Backend, OptionScore
 from harness.strategy.context import RunContext
-from harness.types import Cost, Document, Example, Prediction
+from harness.types import Cost, Document, Example, Prediction, RetrievalDepth
 
 
 class PromptedModel:
     """An adapted model that answers by generation. Strategies differ only in `build` (demos, passages) and in
     the weights of `model` (any backend: hf, vllm, openai); `adapter` names those weights for the cache ("" means
     the base weights). `details`: what the run record keeps of its making (training, learning_curve, search)."""
+
+    retrieval: RetrievalDepth | None = None  # set by a strategy that retrieves documents (rag)
 
     def __init__(self, name: str, ctx: RunContext, *, fingerprint: str, cost: Cost | None = None,
                  model: Backend | None = None, adapter: str = "", details: dict[str, Any] | None = None):

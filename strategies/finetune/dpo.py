@@ -12,7 +12,9 @@ from __future__ import annotations
 import copy
 import tempfile
 import time
-from typing import Any
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field
 
 from harness import interrupt
 from harness.console import console
@@ -20,16 +22,40 @@ from harness.strategy.context import RunContext
 from harness.errors import HarnessError
 from harness.measure.metrics import normalize_answer
 from harness.measure.overfitting import seeded_order
-from harness.registry import strategies
+from harness.registry import settings, strategies
+from harness.section import Section
 from harness.strategy.base import SetupEstimate
 from harness.tasks.task import PAIR_FIELDS
 from harness.types import Cost, Example
 from harness.strategy.prompted import PromptedModel
+from strategies.finetune.settings import FinetuneConfig
 from strategies.finetune.strategy import FineTune
 from strategies.finetune.trainable import lora_targets, peak_memory
 
 PAIR_SOURCES = {"data": "the task's chosen/rejected pairs",
                 "base-outputs": "chosen = the training reference, rejected = the base model's own output"}
+
+
+@settings.add
+class DpoConfig(Section):
+    """The `dpo` strategy: preference tuning (trl's DPOTrainer) on a task's chosen/rejected pairs, or on pairs built
+    from the training references (chosen) and the base model's own outputs (rejected). Sized for a CPU."""
+
+    name: ClassVar[str] = "dpo"
+
+    weights: Literal["lora", "full"] = Field("lora", description="lora: an adapter like the lora strategy's "
+                                             "(finetune.lora_*), merged for prediction; full: every weight")
+    pairs: Literal["auto", "data", "base-outputs"] = Field("auto", description=(
+        "data: every train/validation example's own chosen and rejected; base-outputs: the reference as chosen, the "
+        "base model's output as rejected; auto: data where every example has both fields, base-outputs where none "
+        "has either, and an error naming the examples where only some do"))
+    max_pairs: int = Field(64, ge=1, description="train on a seeded sample of at most this many pairs")
+    epochs: int = Field(1, ge=1)
+    beta: float = Field(0.1, gt=0, description="DPO's KL strength: how far the policy may move from the reference")
+    lr: float = Field(5e-4, gt=0, description="peak learning rate (linear decay after a 10% warmup)")
+    batch_size: int = Field(4, ge=1, description="pairs per micro-batch (each pair is two sequences)")
+    val_pairs: int = Field(12, ge=0, description="validation pairs scored every finetune.eval_every steps (DPO loss, "
+                           "reward accuracy)")
 
 
 def has_pairs(example: Example) -> bool:
@@ -63,7 +89,7 @@ def preference_pairs(ctx: RunContext, examples: list[Example]) -> tuple[list[dic
     own chosen/rejected, those are used; otherwise chosen is the reference and rejected the base model's greedy
     output on the same prompt (pairs whose two sides are the same answer are dropped and counted)."""
     render = lambda ex: ctx.model.render(ctx.task.messages(ex))  # noqa: E731
-    if ctx.config.dpo.pairs != "base-outputs" and examples and all(has_pairs(ex) for ex in examples):
+    if ctx.config.section(DpoConfig).pairs != "base-outputs" and examples and all(has_pairs(ex) for ex in examples):
         pairs = [{"id": ex.id, "prompt": render(ex), "chosen": ex.meta["chosen"], "rejected": ex.meta["rejected"]}
                  for ex in examples]
         return pairs, {"source": "data", "description": PAIR_SOURCES["data"], "pairs": len(pairs), "dropped_same": 0}
@@ -107,7 +133,7 @@ def train_dpo(ctx: RunContext, train_pairs: list[dict], val_pairs: list[dict], o
     from trl import DPOConfig, DPOTrainer
 
     disable_progress_bar()  # trl maps the pairs through datasets: a bar per step of preparation
-    cfg, dcfg = ctx.config.finetune, ctx.config.dpo
+    cfg, dcfg = ctx.config.section(FinetuneConfig), ctx.config.section(DpoConfig)
     cuda = ctx.model.device.startswith("cuda")
     bf16 = cuda and torch.cuda.is_available() and torch.cuda.is_bf16_supported()
     columns = lambda pairs: {k: [p[k] for p in pairs] for k in ("prompt", "chosen", "rejected")}  # noqa: E731
@@ -122,7 +148,7 @@ def train_dpo(ctx: RunContext, train_pairs: list[dict], val_pairs: list[dict], o
     peft_config = None
     model = copy.deepcopy(ctx.model.model)  # the base is never touched
     ref_model = None
-    if ctx.config.dpo.weights == "lora":
+    if ctx.config.section(DpoConfig).weights == "lora":
         from peft import LoraConfig
 
         peft_config = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
@@ -167,10 +193,10 @@ class DPO(FineTune):
 
     def check_config(self, config, task) -> None:
         super().check_config(config, task)
-        check_pair_fields(task, config.dpo.pairs)
+        check_pair_fields(task, config.section(DpoConfig).pairs)
 
     def prepare(self, ctx: RunContext) -> PromptedModel:
-        cfg, dcfg = ctx.config.finetune, ctx.config.dpo
+        cfg, dcfg = ctx.config.section(FinetuneConfig), ctx.config.section(DpoConfig)
         start = time.perf_counter()
         train_examples = seeded_order(ctx.task.split("train"), ctx.seed)[: dcfg.max_pairs]
         pool = ctx.task.splits.get("validation") or []

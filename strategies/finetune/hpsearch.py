@@ -13,11 +13,42 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field, model_validator
 
 from harness.errors import HarnessError
+from harness.registry import settings
+from harness.section import Section
+from strategies.finetune.settings import FinetuneConfig
 
 SEARCHABLE = ("lr", "r", "epochs")
+
+
+@settings.add
+class SearchConfig(Section):
+    """Hyperparameter search for one fine-tuning strategy (optuna): every trial trains and is scored on the validation
+    split only; the best trial's model is the one tested. `--search lora:lr,r --trials 6` sets it from the CLI."""
+
+    name: ClassVar[str] = "search"
+    optional: ClassVar[bool] = True  # `search:` only when given
+
+    strategy: str = Field(..., description="the fine-tuning strategy searched (lora, ia3, prompt-tuning, full, freeze)")
+    params: list[Literal["lr", "r", "epochs"]] = Field(..., min_length=1, description="what is searched")
+    trials: int = Field(6, ge=1, le=500, description="trials (each one a training run)")
+    lr: tuple[float, float] = Field((1e-4, 3e-3), description="learning-rate range, sampled log-uniformly")
+    r: list[int] = Field(default_factory=lambda: [4, 8, 16, 32], description="LoRA ranks tried (alpha = 2r)")
+    epochs: list[int] = Field(default_factory=lambda: [1, 2, 3], description="epochs tried")
+    pruner_startup_trials: int = Field(2, ge=0, description="trials run to the end before the median pruner may stop one")
+    enqueue: list[dict[str, float]] = Field(default_factory=list, description="trials to run first, e.g. [{lr: 0.001, r: 16}]")
+
+    @model_validator(mode="after")
+    def _ranges(self) -> "SearchConfig":
+        if not 0 < self.lr[0] <= self.lr[1]:
+            raise ValueError(f"lr range {list(self.lr)} must be two positive numbers, low first")
+        if not self.r or min(self.r) < 1 or not self.epochs or min(self.epochs) < 1:
+            raise ValueError("r and epochs must list positive integers")
+        return self
 
 
 def parse_search_flag(spec: str | None, trials: int | None) -> dict[str, Any]:
@@ -40,7 +71,7 @@ def check_search(config, names: list[str]) -> None:
     """Before anything runs: the searched strategy is one this run trains, and its parameters apply to it."""
     from harness.registry import strategies
 
-    search = config.search
+    search = config.section(SearchConfig)
     if search.strategy not in names:
         trained = [n for n in names if n in strategies.names() and strategies.get(n).trains]
         hint = (f"Add it to --strategies, or search one this run trains: --search {trained[-1]}:lr." if trained else
@@ -76,7 +107,7 @@ def run_search(strategy, ctx, train_examples, val_examples, accelerator):
     from harness.measure.metrics import get as get_metric
     from harness.measure.metrics import validation_metric
 
-    search, base_cfg = ctx.config.search, ctx.config.finetune
+    search, base_cfg = ctx.config.section(SearchConfig), ctx.config.section(FinetuneConfig)
     monitored = validation_metric(ctx.task.metrics, base_cfg.monitor_metric)
     higher = base_cfg.monitor == "metric" and get_metric(monitored).higher_is_better
     key = "val_metric" if base_cfg.monitor == "metric" else "val_loss"

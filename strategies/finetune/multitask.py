@@ -19,16 +19,21 @@ import json
 import shutil
 import time
 from pathlib import Path
+from typing import ClassVar
+
+from pydantic import Field
 
 from harness.strategy.context import RunContext
 from harness.errors import HarnessError
 from harness.backends.cache import cache_root
-from harness.registry import strategies
+from harness.registry import settings, strategies
+from harness.section import Section
 from harness.strategy.base import SetupEstimate
 from harness.tasks.task import Task
 from harness.tasks.load import load_task
 from harness.types import Cost
 from harness.strategy.prompted import PromptedModel
+from strategies.finetune.settings import FinetuneConfig
 from strategies.finetune.strategy import FineTune
 from strategies.finetune.peft_methods import load_adapter
 from strategies.finetune.trainable import DEFAULT_LR, peak_memory, state_fingerprint, trainable_copy
@@ -38,9 +43,19 @@ from strategies.finetune.training_data import supervised_items
 META = "multitask.json"
 
 
+@settings.add
+class MultitaskConfig(Section):
+    """The `multitask-lora` strategy: one LoRA adapter trained on the training splits of several tasks at once."""
+
+    name: ClassVar[str] = "multitask"
+
+    tasks: list[str] | None = Field(None, description="the tasks to mix; a suite sets its own tasks (outside a suite "
+                                    "it is required)")
+
+
 def suite_tasks(config, task: Task) -> list[str]:
     """The tasks the adapter is trained on: `multitask.tasks` (a suite sets it to its own tasks)."""
-    names = config.multitask.tasks
+    names = config.section(MultitaskConfig).tasks
     if not names:
         raise HarnessError(
             "multitask-lora trains one adapter on several tasks, and this run names none.",
@@ -59,7 +74,7 @@ def load_tasks(ctx: RunContext, names: list[str]) -> list[Task]:
 
 def adapter_key(ctx: RunContext, tasks: list[Task]) -> str:
     parts = {"tasks": sorted([t.name, t.fingerprint()] for t in tasks), "model": ctx.model.fingerprint,
-             "finetune": ctx.config.finetune.model_dump(mode="json"), "seed": ctx.seed}
+             "finetune": ctx.config.section(FinetuneConfig).model_dump(mode="json"), "seed": ctx.seed}
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -75,6 +90,12 @@ class MultitaskLoRA(FineTune):
     order = 9
     description = "one LoRA adapter trained on all the suite's tasks at once (trained once, reused per task)"
     default = False
+
+    def in_suite(self, config, tasks: list[str]):
+        """Without its own `multitask.tasks`, a suite's run trains one adapter on all the suite's tasks."""
+        if config.section(MultitaskConfig).tasks:
+            return config
+        return config.model_copy(update={"multitask": MultitaskConfig(tasks=tasks)})
 
     def check_config(self, config, task: Task) -> None:
         suite_tasks(config, task)
@@ -109,7 +130,7 @@ class MultitaskLoRA(FineTune):
         from accelerate.utils import set_seed
         from peft import get_peft_model_state_dict
 
-        cfg = ctx.config.finetune
+        cfg = ctx.config.section(FinetuneConfig)
         start = time.perf_counter()
         items, val_items, per_task = [], [], {}
         for task in tasks:

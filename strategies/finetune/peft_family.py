@@ -20,4 +20,6 @@ class PromptTuning(FineTune):
     name = "prompt-tuning"
     order = 4.2
     description = "prompt tuning (peft): trained virtual tokens before every prompt, the model's weights untouched"
-    serves_weights = False  # virtual tokens, not weights: served in-process only
+
+    def serves_weights(self, config) -> bool:
+        return False  # virtual tokens, not weights: served in-process only

@@ -21,7 +21,8 @@ from typing import Any
 
 from harness import interrupt
 from harness.strategy.prompted import PromptedModel
-from harness.config import FinetuneConfig
+from strategies.finetune.hpsearch import SearchConfig
+from strategies.finetune.settings import FinetuneConfig
 from harness.strategy.context import RunContext
 from harness.measure.metrics import get as get_metric
 from harness.measure.metrics import score, validation_metric
@@ -44,13 +45,16 @@ class FineTune(Strategy):
 
     trains = True
     needs_weights = True  # trains the in-process (hf) model's weights
-    serves_weights = True  # its result is a set of weights another backend (vllm) can serve
+
+    def serves_weights(self, config) -> bool:
+        return config.section(FinetuneConfig).merge  # unmerged adapters are served in-process, through the PeftModel
 
     def applies_to(self, task) -> bool:
         return "train" in task.splits
 
     def check_config(self, config, task) -> None:
-        validation_metric(task.metrics, config.finetune.monitor_metric)  # a misspelt monitor_metric fails here
+        # a misspelt monitor_metric fails here, before any work
+        validation_metric(task.metrics, config.section(FinetuneConfig).monitor_metric)
 
     def training_items(self, ctx: RunContext, cfg: FinetuneConfig, examples: list[Example]) -> list[Item]:
         return supervised_items(ctx.model, ctx.task, examples, cfg.max_seq_len)
@@ -58,14 +62,15 @@ class FineTune(Strategy):
     def prepare(self, ctx: RunContext) -> PromptedModel:
         import torch
 
-        cfg = ctx.config.finetune
+        cfg = ctx.config.section(FinetuneConfig)
         start = time.perf_counter()
         if torch.cuda.is_available():
             torch.cuda.reset_peak_memory_stats()
         train_examples, val_examples = self.data(ctx, cfg)
         accelerator = make_accelerator(cfg, ctx.model.device)
         search = None
-        if ctx.config.search and ctx.config.search.strategy == self.name:  # validation split only; best trial kept
+        search = ctx.config.section(SearchConfig)
+        if search and search.strategy == self.name:  # validation split only; best trial kept
             search, cfg, (model, notes, result) = hpsearch.run_search(self, ctx, train_examples, val_examples, accelerator)
         else:
             model, notes, result = self.fit(ctx, cfg, train_examples, val_examples, accelerator)
@@ -110,7 +115,7 @@ class FineTune(Strategy):
         at the tokens/s of the Trainer's first steps (`calibrate`), plus its validations (the loss as timed on one
         batch; generation at `generation_seconds` per example, as timed on the base model). Saving the adapter and
         merging are not counted; --learning-curve trains 1.75x as much."""
-        cfg = ctx.config.finetune
+        cfg = ctx.config.section(FinetuneConfig)
         train_examples, val_examples = self.data(ctx, cfg)
         items = self.training_items(ctx, cfg, train_examples)
         val_items = supervised_items(ctx.model, ctx.task, val_examples, cfg.max_seq_len)
@@ -125,7 +130,7 @@ class FineTune(Strategy):
         seconds = train_seconds + val_seconds
         if cfg.learning_curve and self.name != "continued-pretraining":
             seconds = 1.75 * seconds + 3 * cfg.learning_curve_eval_examples * generation_seconds
-        search = ctx.config.search
+        search = ctx.config.section(SearchConfig)
         if search and search.strategy == self.name:  # an upper bound: no trial pruned; the best one's model is kept
             seconds *= search.trials * (sum(search.epochs) / len(search.epochs) / cfg.epochs if "epochs" in search.params else 1)
         return SetupEstimate(seconds=seconds, tokens=tokens, tokens_per_second=tokens_per_second, steps=steps,
@@ -266,7 +271,7 @@ class LoRA(FineTune):
 
     def run_name(self, config) -> str:
         """`finetune.method` picks the PEFT method `lora` trains, and the run records it under that method's name."""
-        return config.finetune.method
+        return config.section(FinetuneConfig).method
 
 
 @strategies.add

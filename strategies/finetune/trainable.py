@@ -8,7 +8,7 @@ import hashlib
 import re
 from typing import Any
 
-from harness.config import FinetuneConfig
+from strategies.finetune.settings import FinetuneConfig
 from strategies.finetune.peft_methods import PEFT_METHODS, peft_config
 
 DEFAULT_LR = {"lora": 1e-3, "ia3": 5e-3, "prompt-tuning": 3e-2, "freeze": 1e-4, "full": 2e-5, "continued-pretraining": 5e-5}

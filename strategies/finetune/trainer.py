@@ -17,7 +17,7 @@ from functools import partial
 from typing import Any, Callable
 
 from harness import interrupt
-from harness.config import FinetuneConfig
+from strategies.finetune.settings import FinetuneConfig
 from harness.console import console, progress
 from strategies.finetune.training_data import Item, collate, pad_id, training_stream
 

@@ -13,14 +13,46 @@ from __future__ import annotations
 import hashlib
 import random
 import time
+from typing import ClassVar, Literal
+
+from pydantic import Field, model_validator
 
 from harness.strategy.prompted import PromptedModel
 from harness.strategy.context import RunContext
-from harness.registry import strategies
+from harness.registry import settings, strategies
+from harness.section import Section
 from strategies.rag.retrieval import Hit, IndexSpec, Retriever, build_or_load
 from harness.strategy.base import Strategy
 from harness.tasks.task import format_passage
-from harness.types import Cost, Document, Example, Prediction
+from harness.types import Cost, Document, Example, Prediction, RetrievalDepth
+
+
+@settings.add
+class RagConfig(Section):
+    """Retrieval settings (issue: RAG strategy)."""
+
+    name: ClassVar[str] = "rag"
+
+    chunk_tokens: int = Field(200, ge=8, description="chunk length in embedder tokens")
+    overlap: int = Field(32, ge=0, description="tokens shared by consecutive chunks of a document")
+    top_k: int = Field(1, ge=1, le=64, description="passages (distinct documents, best chunk each) per prompt")
+    index: Literal["flat", "hnsw", "ivf"] = Field("flat", description="flat: exact inner product; hnsw or ivf: "
+                                                  "approximate, for corpora beyond ~50k chunks")
+    hnsw_m: int = Field(32, ge=4, description="HNSW graph degree")
+    hnsw_ef_search: int = Field(64, ge=1, description="HNSW search breadth")
+    ivf_nlist: int = Field(1024, ge=1, description="IVF cells (capped at chunks/39)")
+    ivf_nprobe: int = Field(16, ge=1, description="IVF cells searched per query")
+    max_context_tokens: int | None = Field(None, ge=1, description="cap on the prompt (default: the model's "
+                                           "context length minus the answer's tokens)")
+    recall_ks: list[int] = Field(default_factory=lambda: [1, 3, 5, 10], description="k for recall@k")
+    format_demos: int = Field(1, ge=0, le=8, description="with a corpus: seeded training examples shown first, each "
+                              "with its own retrieved passages and its answer, so the model sees the answer format")
+
+    @model_validator(mode="after")
+    def _overlap_below_chunk(self) -> "RagConfig":
+        if self.overlap >= self.chunk_tokens:
+            raise ValueError(f"overlap ({self.overlap}) must be smaller than chunk_tokens ({self.chunk_tokens})")
+        return self
 
 
 @strategies.add
@@ -39,7 +71,7 @@ class Rag(Strategy):
         return task.corpus is not None or "train" in task.splits
 
     def prepare(self, ctx: RunContext) -> "RagModel":
-        cfg, task = ctx.config.rag, ctx.task
+        cfg, task = ctx.config.section(RagConfig), ctx.task
         start = time.perf_counter()
         embedder, embedder_fp = ctx.embedder()
         if task.corpus is not None:
@@ -91,8 +123,9 @@ class RagModel(PromptedModel):
         self.retriever = retriever
         self.mode = mode
         self.pool = pool
-        cfg = self.ctx.config.rag
+        cfg = self.ctx.config.section(RagConfig)
         self.top_k = cfg.top_k
+        self.retrieval = RetrievalDepth(sorted(set(cfg.recall_ks)), context_k=cfg.top_k)
         self.depth = max([cfg.top_k, *cfg.recall_ks])  # ranked far enough for recall@k
         max_new = self.ctx.config.max_new_tokens or self.ctx.task.max_new_tokens
         window = self.model.context_length
