@@ -49,4 +49,6 @@ def test_detectable_drop_shrinks_as_items_grow():
 def test_detectable_shift_and_chance():
     # 1.96 standard errors either side of the estimate: the detectable change is 2.80 standard errors
     assert detectable_shift(-0.196, 0.196) == pytest.approx(0.1 * 2.8016, abs=1e-3)
+    # a flat figure (a CI of no width) cannot tell what change it would have seen: not "0.000 detectable"
+    assert detectable_shift(0.0, 0.0) is None and detectable_shift(0.3, 0.3) is None
     assert above_chance(0.30, 0.25) and not above_chance(0.183, 0.25) and not above_chance(0.25, 0.25)

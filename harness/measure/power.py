@@ -67,10 +67,11 @@ def detectable_drop(n: int, *, alpha: float = 0.05, discordance: float = 0.0, po
 
 def detectable_shift(ci_low: float, ci_high: float, *, alpha: float = 0.05, power: float = POWER) -> float | None:
     """The smallest change a test of this precision detects (normal approximation): (z_{1-alpha/2} + z_power)
-    standard errors, the standard error read off a 95% CI."""
+    standard errors, the standard error read off a 95% CI. None where the CI has no width (every resample gave the
+    same figure, as a model that answers every item alike does): it says nothing about what a change would do."""
     from scipy.stats import norm
 
-    if any(math.isnan(x) for x in (ci_low, ci_high)):
+    if any(math.isnan(x) for x in (ci_low, ci_high)) or ci_high <= ci_low:
         return None
     se = (ci_high - ci_low) / (2 * norm.ppf(0.975))
     return float((norm.ppf(1 - alpha / 2) + norm.ppf(power)) * se)
