@@ -160,8 +160,8 @@ def test_finetune_method_runs_the_lora_strategy_under_the_method_name():
     from harness.runs.runner import plan_strategies
 
     task = _task()
-    assert plan_strategies(RunConfig(strategies=["prompt", "lora"]), task) == ["prompt", "lora"]
+    assert list(plan_strategies(RunConfig(strategies=["prompt", "lora"]), task)) == ["prompt", "lora"]
     cfg = RunConfig(strategies=["prompt", "lora"], finetune={"method": "ia3"})
-    assert plan_strategies(cfg, task) == ["prompt", "ia3"]
+    assert list(plan_strategies(cfg, task)) == ["prompt", "ia3"]
     cfg = RunConfig(strategies=["lora", "prompt-tuning"], finetune={"method": "prompt-tuning"})
-    assert plan_strategies(cfg, task) == ["prompt-tuning"]
+    assert list(plan_strategies(cfg, task)) == ["prompt-tuning"]

@@ -289,7 +289,7 @@ def test_data_inputs_are_checked_before_the_run_folder_and_the_model(monkeypatch
 def test_an_error_after_the_run_started_marks_it_failed_not_running(monkeypatch, capsys, tmp_path, tiny_dir):
     import harness.runs.runner
 
-    def boom(ctx, name, pool=None):
+    def boom(*args):
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(harness.runs.runner, "run_strategy", boom)

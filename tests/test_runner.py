@@ -80,8 +80,8 @@ def test_default_strategies_take_rag_only_where_the_task_has_a_corpus():
     from harness.tasks.load import load_task
 
     config = RunConfig()
-    assert plan_strategies(config, load_task("summarization")) == ["prompt", "few-shot"]
-    assert plan_strategies(config, load_task("qa")) == ["prompt", "few-shot", "rag"]
+    assert list(plan_strategies(config, load_task("summarization"))) == ["prompt", "few-shot"]
+    assert list(plan_strategies(config, load_task("qa"))) == ["prompt", "few-shot", "rag"]
     assert "rag" in plan_strategies(RunConfig(strategies=["prompt", "rag"]), load_task("summarization"))
 
 
@@ -90,3 +90,20 @@ def test_limit_halves_every_side_measurement():
 
     assert RunConfig().side(120) == 120  # no limit: as configured
     assert RunConfig(limit=20).side(120) == 10 and RunConfig(limit=20).side(4) == 4 and RunConfig(limit=3).side(9) == 2
+
+
+def test_each_strategy_is_made_once_per_run(tmp_path, tiny_dir, monkeypatch):
+    """The plan makes each strategy once and the run, its preparation and its checks use that one instance."""
+    from harness.registry import strategies
+
+    made = []
+    few_shot = strategies.get("few-shot")
+
+    class Counted(few_shot):
+        def __init__(self):
+            made.append(self)
+
+    monkeypatch.setitem(strategies._items, "few-shot", Counted)
+    run_dir = _run(tmp_path, tiny_dir, "--strategies", "few-shot", "--no-probes")
+    assert len(made) == 1
+    assert json.loads((run_dir / "run.json").read_text())["strategies"]["few-shot"]["status"] == "complete"

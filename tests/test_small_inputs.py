@@ -52,10 +52,10 @@ def test_dpo_rows_with_chosen_but_no_rejected_are_named_unless_base_outputs_are_
     assert "dpo.pairs: base-outputs" in exc.value.hint
     with pytest.raises(HarnessError, match="lack a chosen/rejected pair"):
         plan_strategies(validate({"strategies": ["dpo"], "dpo": {"pairs": "data"}}), task)
-    assert plan_strategies(validate({"strategies": ["dpo"], "dpo": {"pairs": "base-outputs"}}), task) == ["dpo"]
+    assert list(plan_strategies(validate({"strategies": ["dpo"], "dpo": {"pairs": "base-outputs"}}), task)) == ["dpo"]
     (tmp_path / "plain").mkdir()
     plain = _dpo_task(tmp_path / "plain", [{"id": "a", "input": "q", "reference": "r"}])
-    assert plan_strategies(validate({"strategies": ["dpo"]}), plain) == ["dpo"]  # no pair fields: base outputs
+    assert list(plan_strategies(validate({"strategies": ["dpo"]}), plain)) == ["dpo"]  # no pair fields: base outputs
     with pytest.raises(HarnessError, match="1 of 1 train examples"):
         plan_strategies(validate({"strategies": ["dpo"], "dpo": {"pairs": "data"}}), plain)
 

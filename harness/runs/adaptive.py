@@ -24,6 +24,7 @@ from harness.record.results import AdaptiveStop, SequenceAtStop, StrategyResult
 from harness.record.run_record import AdaptiveRun, RoundLook, RunRecord
 from harness.runs.evaluate import evaluate_splits, split_examples
 from harness.runs.strategy_steps import Prepared, finish_strategy, prepare_strategy
+from harness.strategy.base import Strategy
 from harness.strategy.context import RunContext
 from harness.types import Example
 
@@ -51,9 +52,10 @@ def test_order(ctx: RunContext) -> list[Example]:
 class Rounds:
     """The state of one adaptive run: which strategies still run, what each was prepared as, where each stopped."""
 
-    def __init__(self, ctx: RunContext, record: RunRecord, names: list[str], pool):
+    def __init__(self, ctx: RunContext, record: RunRecord, plan: dict[str, Strategy], pool):
         cfg, decision = ctx.config.adaptive, ctx.config.decision
-        self.ctx, self.record, self.names, self.pool = ctx, record, names, pool
+        self.ctx, self.record, self.plan, self.pool = ctx, record, plan, pool
+        self.names = names = list(plan)
         self.metric = decision_metric(ctx.config, ctx.task)
         self.higher = get_metric(self.metric).higher_is_better
         self.order = test_order(ctx)
@@ -94,7 +96,7 @@ class Rounds:
         if all(ex.id in done for ex in examples):
             return  # replayed from the saved rows (a resumed run): nothing to prepare or predict
         if name not in self.prepared:  # prepared (trained, indexed) when it first has examples to predict
-            self.prepared[name] = prepare_strategy(self.ctx, name, self.pool)
+            self.prepared[name] = prepare_strategy(self.ctx, name, self.plan[name], self.pool)
         p = self.prepared[name]
         _, _, timings = evaluate_splits(p.ctx, p.adapted, {"test": examples})["test"]
         self.test_seconds[name] = self.test_seconds.get(name, 0.0) + timings.predict_seconds
@@ -128,7 +130,7 @@ class Rounds:
         """Evaluate the strategy's other splits (the overfitting samples) and measure it as a full run does; its
         test figures are over the examples it used."""
         why, used, bounds = self.stops[name]
-        p = self.prepared.get(name) or prepare_strategy(self.ctx, name, self.pool)
+        p = self.prepared.get(name) or prepare_strategy(self.ctx, name, self.plan[name], self.pool)
         examples = {"test": self.order[:used]} | split_examples(self.ctx, overfitting_splits(self.ctx))
         result = finish_strategy(p, evaluate_splits(p.ctx, p.adapted, examples))
         result.timings["test"].predict_seconds = self.test_seconds.get(name, 0.0)  # its rounds, not this last pass

@@ -31,11 +31,10 @@ def estimate(config: RunConfig) -> list[dict[str, Any]]:
     from harness.runs.evaluate import evaluation_splits
     from harness.runs.runner import plan_strategies
     from harness.runs.strategy_steps import split_spec
-    from harness.registry import strategies as registry
     from harness.tasks.load import load_task
 
     task = load_task(config.task, config.data, limit=config.limit, seed=config.seed)
-    names = plan_strategies(config, task)
+    plan = plan_strategies(config, task)
     pool = ModelPool(config)
     handle = pool.get("base")
     ctx = RunContext(config, task, handle, NoCache(), None)
@@ -44,9 +43,8 @@ def estimate(config: RunConfig) -> list[dict[str, Any]]:
     sample = random.Random(config.seed).sample(test, min(len(test), CALIBRATION_BATCHES * config.batch_size))
     calibration = Calibration(sample)
     rows = []
-    for spec in names:
+    for spec, strategy in plan.items():
         name, model = split_spec(spec)
-        strategy = registry.get(name)()
         on = ctx if model == "base" or strategy.needs_weights else ctx.with_model(pool.get(model))
         row: dict[str, Any] = {"strategy": spec, "examples": n_eval, "note": ""}
         with console.status(f"dry run · calibrating {name} on {len(calibration.sample)} examples..."):

@@ -32,6 +32,7 @@ from harness.record.store import RunStore, check_distinct_files
 from harness.registry import strategies as strategy_registry
 from harness.runs import preflight
 from harness.runs.strategy_steps import run_strategy, split_spec
+from harness.strategy.base import Strategy
 from harness.strategy.context import RunContext
 from harness.tasks import leakage
 from harness.tasks.load import load_task
@@ -53,19 +54,19 @@ def run(config: RunConfig, *, resume: Path | None = None) -> Path:
                 config = record.config  # the config it started with
                 preflight.check_inputs(config)
                 store.check_predictions()  # a line that is not a prediction row: named now, not after the model loads
-                task, names = _plan(config)
-                return _execute(store, record, config, task, names)
+                task, plan = _plan(config)
+                return _execute(store, record, config, task, plan)
     preflight.check_inputs(config)
-    task, names = _plan(config)
+    task, plan = _plan(config)
     store, record = _create_run(config)
     with store.lock(), _failure_recorded(store, record):
-        return _execute(store, record, config, task, names)
+        return _execute(store, record, config, task, plan)
 
 
-def _plan(config: RunConfig) -> tuple[Task, list[str]]:
+def _plan(config: RunConfig) -> tuple[Task, dict[str, Strategy]]:
     task = load_task(config.task, config.data, limit=config.limit, seed=config.seed, test_ids=config.test_ids)
     preflight.check_task(task)
-    names = plan_strategies(config, task)
+    plan = plan_strategies(config, task)
     if config.adaptive.enabled:
         from harness.runs.adaptive import decision_metric
 
@@ -73,8 +74,8 @@ def _plan(config: RunConfig) -> tuple[Task, list[str]]:
     from strategies.finetune.hpsearch import SearchConfig, check_search
 
     if config.section(SearchConfig):
-        check_search(config, names)
-    return task, names
+        check_search(config, list(plan))
+    return task, plan
 
 
 @contextmanager
@@ -94,7 +95,8 @@ def _failure_recorded(store: RunStore, record: RunRecord) -> Iterator[None]:
         raise
 
 
-def _execute(store: RunStore, record: RunRecord, config: RunConfig, task: Task, names: list[str]) -> Path:
+def _execute(store: RunStore, record: RunRecord, config: RunConfig, task: Task, plan: dict[str, Strategy]) -> Path:
+    names = list(plan)
     record.task = TaskInfo.model_validate(task.describe())
     record.strategy_order = names
     found = leakage.check(task, allowed=config.allow_leakage)  # test examples seen in train / corpus?
@@ -121,13 +123,13 @@ def _execute(store: RunStore, record: RunRecord, config: RunConfig, task: Task, 
                 record.base = probes.measure_base(ctx)  # forgetting and bias are changes against this
                 record.base.seconds = time.perf_counter() - start
                 store.write(record)
-            rounds = _adaptive_rounds(ctx, record, names, pool)
-            for name in names:
+            rounds = _adaptive_rounds(ctx, record, plan, pool)
+            for name, strategy in plan.items():
                 if name in record.strategies and record.strategies[name].status == "complete":
                     console.print(f"[dim]{name}: already complete, skipped[/]")
                     continue
                 interrupt.check()
-                record.strategies[name] = rounds.finish(name) if rounds else run_strategy(ctx, name, pool)
+                record.strategies[name] = rounds.finish(name) if rounds else run_strategy(ctx, name, strategy, pool)
                 record.models = {k: ModelInfo.model_validate(v) for k, v in pool.describe().items()}
                 store.write(record)
     except KeyboardInterrupt:
@@ -153,32 +155,33 @@ def _execute(store: RunStore, record: RunRecord, config: RunConfig, task: Task, 
     return store.path
 
 
-def _adaptive_rounds(ctx: RunContext, record: RunRecord, names: list[str], pool: ModelPool):
+def _adaptive_rounds(ctx: RunContext, record: RunRecord, plan: dict[str, Strategy], pool: ModelPool):
     """An adaptive run evaluates the test split in rounds first (replayed from saved rows on resume); its
     strategies are then finished one by one. None for a fixed-n run."""
     if not ctx.config.adaptive.enabled:
         return None
     from harness.runs.adaptive import Rounds
 
-    rounds = Rounds(ctx, record, names, pool)
+    rounds = Rounds(ctx, record, plan, pool)
     rounds.run()
     return rounds
 
 
-def plan_strategies(config: RunConfig, task: Task) -> list[str]:
-    """The strategies to run, as `name` or `name@model` (a named model of `models:`; none means the base). Each
-    checks the settings it needs here, before any model work."""
+def plan_strategies(config: RunConfig, task: Task) -> dict[str, Strategy]:
+    """The strategies to run, each made once: `name` or `name@model` (a named model of `models:`; none means the
+    base) -> its instance. Each checks the settings it needs here, before any model work."""
     if config.strategies is None:
         chosen = {name: cls() for name, cls in strategy_registry.items().items()}
         chosen = {name: s for name, s in chosen.items() if s.is_default(task) and s.applies_to(task)}
         for strategy in chosen.values():
             strategy.check_config(config, task)
-        return list(chosen)
-    names = []
+        return chosen
+    plan: dict[str, Strategy] = {}
     for spec in config.strategies:
         name, model = split_spec(spec)
-        name = strategy_registry.get(name)().run_name(config)  # unknown names raise with suggestions
-        strategy = strategy_registry.get(name)()
+        strategy = strategy_registry.get(name)()  # unknown names raise with suggestions
+        if (runs_as := strategy.run_name(config)) != name:  # lora runs as finetune.method: ia3, prompt-tuning
+            name, strategy = runs_as, strategy_registry.get(runs_as)()
         if not strategy.applies_to(task):
             raise HarnessError(f"Strategy '{name}' does not apply to task '{task.name}' ({strategy.description}).",
                                hint="Leave it out of --strategies.")
@@ -189,11 +192,9 @@ def plan_strategies(config: RunConfig, task: Task) -> list[str]:
                                f"{backend} backend.", hint="Run fine-tuning on an hf model (the base, or a named model "
                                "with backend: hf), or serve its result with a vllm model; prompt the endpoint.")
         strategy.check_config(config, task)
-        spec = name if model == "base" else f"{name}@{model}"
-        if spec not in names:
-            names.append(spec)
-    check_distinct_files(names)
-    return names
+        plan.setdefault(name if model == "base" else f"{name}@{model}", strategy)
+    check_distinct_files(list(plan))
+    return plan
 
 
 def _resume_record(store: RunStore) -> RunRecord:

@@ -16,8 +16,8 @@ from harness.measure.latency import single_request
 from harness.measure.retrieval_metrics import split_report as retrieval_split_report
 from harness.probes import probe as probes
 from harness.record.results import StrategyCost, StrategyResult
-from harness.registry import strategies as strategy_registry
 from harness.runs.evaluate import evaluate_splits, evaluation_splits, split_examples
+from harness.strategy.base import Strategy
 from harness.strategy.context import RunContext
 
 
@@ -39,12 +39,11 @@ class Prepared:
     meter: Any  # harness.decide.cost.Meter over the preparation (and, in a fixed-n run, the evaluation)
 
 
-def prepare_strategy(ctx: RunContext, name: str, pool: ModelPool | None = None) -> Prepared:
+def prepare_strategy(ctx: RunContext, name: str, strategy: Strategy, pool: ModelPool | None = None) -> Prepared:
     """Prepare one strategy (`name` or `name@model`): train, index or build its prompts."""
     from harness.decide.cost import Meter
 
-    strategy_name, model = split_spec(name)
-    strategy = strategy_registry.get(strategy_name)()
+    model = split_spec(name)[1]
     trained_here = strategy.needs_weights  # on the base; `@model` then only serves the result
     on_base = model == "base" or trained_here
     if not on_base:
@@ -62,12 +61,12 @@ def prepare_strategy(ctx: RunContext, name: str, pool: ModelPool | None = None) 
     return Prepared(name, ctx, adapted, on_base, model, setup_seconds, meter)
 
 
-def run_strategy(ctx: RunContext, name: str, pool: ModelPool | None = None) -> StrategyResult:
+def run_strategy(ctx: RunContext, name: str, strategy: Strategy, pool: ModelPool | None = None) -> StrategyResult:
     """Prepare one strategy, predict every evaluation split, measure it against the base."""
     from harness.decide.cost import Meter
 
     with Meter() as meter:
-        prepared = prepare_strategy(ctx, name, pool)
+        prepared = prepare_strategy(ctx, name, strategy, pool)
         evaluated = evaluate_splits(prepared.ctx, prepared.adapted, split_examples(ctx, evaluation_splits(ctx)))
     prepared.meter = meter
     return finish_strategy(prepared, evaluated)
