@@ -32,6 +32,7 @@ class FewShotConfig(Section):
 class ZeroShot(Strategy):
     name = "prompt"
     order = 0
+    win_rate = False  # it is the base model
     description = "zero-shot: the task's instruction and the input, nothing else"
     default = True
 

@@ -171,3 +171,20 @@ def test_dpo_on_every_weight_keeps_the_base_and_answers_with_new_weights(pref_di
     assert adapted.fingerprint != ctx.model.fingerprint and weights_fingerprint(adapted.model.model) != before
     assert adapted.cost.trainable_params == sum(p.numel() for p in ctx.model.model.parameters())
     assert "lora" not in adapted.details["training"] and adapted.details["training"]["weights"] == "full"
+
+
+def test_a_strategy_says_when_its_win_rate_is_measured():
+    """The core names no strategy: dpo always, zero-shot never (it is the base), the rest where the task asks."""
+    from types import SimpleNamespace
+
+    from harness.measure.win_rate import applies
+    from harness.registry import strategies
+
+    store = object()
+    asks, silent = (SimpleNamespace(labels=None, extra=e) for e in ({"win_rate": True}, {}))
+    dpo, prompt, lora = (strategies.get(n)() for n in ("dpo", "prompt", "lora"))
+    on = lambda task: SimpleNamespace(task=task, store=store)  # noqa: E731
+    assert [applies(on(asks), s) for s in (dpo, prompt, lora)] == [True, False, True]
+    assert [applies(on(silent), s) for s in (dpo, prompt, lora)] == [True, False, False]
+    labelled = SimpleNamespace(labels={"a": "a"}, extra={"win_rate": True})
+    assert not applies(on(labelled), dpo)  # labels: accuracy already compares them

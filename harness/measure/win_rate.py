@@ -1,23 +1,24 @@
 """Preference win rate against the base model: per test example, is the adapted output preferred over the base
 model's output by the task's scorer (its first metric)? win = 1, tie = 0.5, loss = 0; the mean with a 95% bootstrap
-CI (harness.measure.stats). Computed for `dpo` on every task, and for every strategy but zero-shot on tasks that ask for it
-(`extra: {win_rate: true}` in task.yaml, as the built-in `preference` task does)."""
+CI (harness.measure.stats). A strategy says when it is computed (`Strategy.win_rate`): always (dpo, whose point is
+preference), never (zero-shot: it is the base model), or, by default, on tasks that ask for it (`extra: {win_rate:
+true}` in task.yaml, as the built-in `preference` task does)."""
 
 from __future__ import annotations
 
+from harness.strategy.base import Strategy
 from harness.strategy.context import RunContext
 from harness.measure.metrics import get as get_metric
 from harness.measure.metrics import score
 from harness.record.results import WinRate
 from harness.measure.stats import summarize
 
-ALWAYS = ("dpo",)
 
 
-def applies(ctx: RunContext, name: str) -> bool:
+def applies(ctx: RunContext, strategy: Strategy) -> bool:
     if ctx.task.labels or ctx.store is None:
         return False  # classification answers are labels: accuracy already compares them
-    return name in ALWAYS or (bool(ctx.task.extra.get("win_rate")) and name != "prompt")
+    return strategy.win_rate if strategy.win_rate is not None else bool(ctx.task.extra.get("win_rate"))
 
 
 def outcome(adapted: float, base: float, higher_is_better: bool = True) -> float:

@@ -31,6 +31,7 @@ def split_spec(spec: str) -> tuple[str, str]:
 class Prepared:
     """A strategy made ready to predict: its adapted model, on the context it runs in, and what that took."""
     name: str  # `name` or `name@model`
+    strategy: Strategy
     ctx: RunContext  # the run's context, on the strategy's model
     adapted: Any
     on_base: bool  # prompts or trains the base (the probes measure it against the base)
@@ -58,7 +59,7 @@ def prepare_strategy(ctx: RunContext, name: str, strategy: Strategy, pool: Model
     setup_seconds = max(adapted.cost.setup_seconds, time.perf_counter() - start)
     if "shared_setup" in adapted.cost.extra:  # one training shared by several tasks: each is charged its share
         setup_seconds = adapted.cost.setup_seconds
-    return Prepared(name, ctx, adapted, on_base, model, setup_seconds, meter)
+    return Prepared(name, strategy, ctx, adapted, on_base, model, setup_seconds, meter)
 
 
 def run_strategy(ctx: RunContext, name: str, strategy: Strategy, pool: ModelPool | None = None) -> StrategyResult:
@@ -94,7 +95,7 @@ def finish_strategy(prepared: Prepared, evaluated: dict) -> StrategyResult:
     result.probe_seconds = time.perf_counter() - probe_start
     result.single_request = single_request(ctx, adapted, ctx.config.latency_requests)  # batch 1, uncached
     result.overfitting = overfitting.gaps(ctx, name, seed=ctx.seed)
-    if win_rate.applies(ctx, name):  # preferred over the base model's output, by the task's scorer
+    if win_rate.applies(ctx, prepared.strategy):  # preferred over the base model's output, by the task's scorer
         result.win_rate = win_rate.against_base(ctx, name)
     result = StrategyResult.model_validate(result.model_dump() | adapted.details)  # training, learning_curve...
     artifact_bytes = adapted.cost.artifact_bytes or directory_bytes(ctx.artifacts(name))

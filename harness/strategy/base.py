@@ -39,6 +39,9 @@ class Strategy(ABC):
     default: ClassVar[bool | Callable[[Task], bool]] = False
     trains: ClassVar[bool] = False  # fine-tunes weights: the dry run estimates its setup rather than running it
     needs_weights: ClassVar[bool] = False  # works on the in-process (hf) model's weights: it runs on the base model
+    # Its preference win rate against the base model (harness.measure.win_rate): always, never, or None: where
+    # the task asks for it.
+    win_rate: ClassVar[bool | None] = None
 
     def is_default(self, task: Task) -> bool:
         return bool(self.default(task) if callable(self.default) else self.default)

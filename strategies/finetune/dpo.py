@@ -187,6 +187,7 @@ def learning_curve(log_history: list[dict[str, Any]]) -> list[dict[str, Any]]:
 @strategies.add
 class DPO(FineTune):
     name = "dpo"
+    win_rate = True  # preference is its point, on every task
     order = 8
     description = "preference tuning (DPO, trl) on a LoRA adapter: chosen/rejected pairs, or references vs base outputs"
     default = False
