@@ -67,3 +67,32 @@ def test_every_strategy_section_lives_with_its_strategy():
     assert all(cls.__module__.startswith("strategies.") for cls in sections.values())
     assert not set(sections) & set(RunConfig.model_fields)  # named once: the core has no field of that name
     assert RunConfig().section(sections["search"]) is None  # optional: absent unless given
+
+
+def test_every_run_flag_has_a_place_in_the_config():
+    """Each `harness run` flag is a config key under its own name, is mapped to one (FLAG_KEYS), or is read apart;
+    and every mapped key exists."""
+    import inspect
+
+    from harness.cli.main import FLAG_KEYS, READ_APART, _config_from_flags, run
+
+    def exists(key: str) -> bool:
+        model = RunConfig
+        for part in key.split("."):
+            fields = model.model_fields
+            if part in fields:
+                model = fields[part].annotation
+            elif part in settings.names():
+                model = settings.get(part)
+            else:
+                return False
+        return True
+
+    flags = inspect.signature(run).parameters
+    for flag in flags:
+        assert flag in READ_APART or exists(FLAG_KEYS.get(flag, flag)), f"--{flag} sets no config key"
+    given = {f: p.default.default for f, p in flags.items()} | {
+        "limit": 3, "priority": "cost", "no_probes": True, "learning_curve": True, "adaptive": False, "no_cache": True}
+    assert _config_from_flags(given) == {"limit": 3, "decision": {"priority": "cost"}, "probes": {"enabled": False},
+                                         "finetune": {"learning_curve": True}, "adaptive": {"enabled": False},
+                                         "use_cache": False}

@@ -57,26 +57,44 @@ def run(
     """Run every strategy on a task and write run.json, predictions and report.md."""
     from harness.config import build_config
 
-    data_section = _data_section(parse_data(data), input_field=input_field, reference_field=reference_field,
-                                 instruction=instruction, data_format=data_format, labels=labels)
-    cli = {
-        "task": task, "data": data_section, "model": model, "embedder": embedder, "strategies": strategies,
-        "limit": limit, "seed": seed, "out": out, "batch_size": batch_size, "device": device, "max_new_tokens": max_new_tokens,
-        "overfit_sample": overfit_sample, "use_cache": False if no_cache else None, "trust_remote_code": trust_remote_code or None,
-        "allow_pickle": allow_pickle or None,
-        "decision": {k: v for k, v in {"priority": priority, "monthly_queries": monthly_queries}.items() if v is not None} or None,
-        "finetune": {k: True for k, on in (("keep_checkpoints", keep_checkpoints), ("learning_curve", learning_curve)) if on} or None,
-        "adaptive": None if adaptive is None else {"enabled": adaptive},
-    }
-    if forgetting_probe or no_probes:
-        cli["probes"] = {"forgetting": forgetting_probe} if forgetting_probe else {}
-        if no_probes:
-            cli["probes"]["enabled"] = False
+    cli = _config_from_flags(locals())
+    cli["data"] = _data_section(parse_data(data), input_field=input_field, reference_field=reference_field,
+                                instruction=instruction, data_format=data_format, labels=labels)
     if search or trials:
         from strategies.finetune.hpsearch import parse_search_flag
 
         cli["search"] = parse_search_flag(search, trials)
     _run_config(build_config(cli, config), suite=suite, resume=resume, dry_run=dry_run)
+
+
+# Where each `harness run` flag goes in the run config. A flag named as its config key passes under that name; these
+# go elsewhere (a dotted key is a section's); a NEGATED switch sets its key false; READ_APART flags are not config
+# keys, or are read into one by hand (--data and the flags describing its fields, --search and --trials).
+FLAG_KEYS = {"priority": "decision.priority", "monthly_queries": "decision.monthly_queries",
+             "keep_checkpoints": "finetune.keep_checkpoints", "learning_curve": "finetune.learning_curve",
+             "adaptive": "adaptive.enabled", "forgetting_probe": "probes.forgetting", "no_probes": "probes.enabled",
+             "no_cache": "use_cache"}
+NEGATED = {"no_probes", "no_cache"}
+READ_APART = {"data", "input_field", "reference_field", "instruction", "data_format", "labels", "search", "trials",
+              "suite", "config", "resume", "dry_run"}
+
+
+def _config_from_flags(flags: dict) -> dict:
+    """The run config the flags given set (nested by section). A flag at its default (None, or an unset switch)
+    was not given: the config file or the default decides."""
+    import inspect
+
+    cli: dict = {}
+    for flag, param in inspect.signature(run).parameters.items():
+        value = flags[flag]
+        if flag in READ_APART or value is None or value is param.default.default:
+            continue
+        *sections, key = FLAG_KEYS.get(flag, flag).split(".")
+        node = cli
+        for section in sections:
+            node = node.setdefault(section, {})
+        node[key] = False if flag in NEGATED else value
+    return cli
 
 
 def _data_section(files: dict[str, Path] | None, **flags: str | None) -> dict | None:
