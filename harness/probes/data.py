@@ -170,10 +170,6 @@ def _arc_item(rec: dict[str, Any], where: str, name: str, i: int) -> ChoiceItem:
     return ChoiceItem(str(_given(rec, "id", i)), _qa_context(stem), tuple(texts), labels.index(key), name)
 
 
-def read_arc_jsonl(path: Path) -> list[ChoiceItem]:
-    return choice_items(load_rows(path), path.stem)
-
-
 def read_mmlu_csv(path: Path) -> list[ChoiceItem]:
     """MMLU: rows of question, A, B, C, D, answer (a letter), no header."""
     items = []

@@ -27,10 +27,6 @@ INSTRUCTION = ("Answer the question with a few words only, copied from the conte
 FRACTIONS = {"train": 0.6, "validation": 0.1, "test": 0.3}
 
 
-def is_squad_file(path: Path) -> bool:
-    return Path(path).suffix.lower() == ".json" and Path(path).is_file()
-
-
 def task_from_squad(path: Path, *, seed: int = 0, fractions: dict[str, float] = FRACTIONS) -> Task:
     path = Path(path)
     text = read_text(path)
