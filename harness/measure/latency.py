@@ -28,7 +28,7 @@ def single_request(ctx: RunContext, adapted, requests: int) -> SingleRequest | N
     model = getattr(adapted, "model", None) or ctx.model
     slot = key("single_request", getattr(adapted, "fingerprint", ""), getattr(model, "fingerprint", ""),
                getattr(adapted, "adapter", ""), [(ex.id, ex.input) for ex in examples],
-               ctx.config.max_new_tokens or ctx.task.max_new_tokens)
+               ctx.max_new_tokens)
     if (hit := ctx.cache.get_many("latency", [slot]).get(slot)) is not None:
         return SingleRequest.model_validate(hit | {"cached": True})
     quiet = replace(own_ctx, cache=NoCache(), store=None)

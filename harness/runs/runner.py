@@ -107,11 +107,10 @@ def _execute(store: RunStore, record: RunRecord, config: RunConfig, task: Task, 
 
     pool = ModelPool(config)
     handle = pool.get("base")
-    preflight.check_generation_length(config.max_new_tokens or task.max_new_tokens, handle.context_length)
+    ctx = RunContext(config, task, handle, open_run_cache(config.use_cache), store)
+    preflight.check_generation_length(ctx.max_new_tokens, handle.context_length)
     record.model = ModelInfo.model_validate(handle.describe())
     record.environment.device = handle.device
-    cache = open_run_cache(config.use_cache)
-    ctx = RunContext(config, task, handle, cache, store)
     console.print(f"[bold]{escape(task.name)}[/] · model {escape(handle.name)} ({handle.backend}, {handle.device}) · "
                   f"strategies {escape(', '.join(names))} · run folder {escape(str(store.path))}")
     try:

@@ -33,6 +33,11 @@ class RunContext:
     def seed(self) -> int:
         return self.config.seed
 
+    @property
+    def max_new_tokens(self) -> int:
+        """The answer's length in tokens: --max-new-tokens where given, else the task's."""
+        return self.config.max_new_tokens or self.task.max_new_tokens
+
     def artifacts(self, strategy: str) -> Path | None:
         return self.store.artifacts(strategy) if self.store else None
 

@@ -36,7 +36,7 @@ class PromptedModel:
         cfg, task = self.ctx.config, self.ctx.task
         if task.labels:
             return self._classify(examples, prompts, built)
-        gens = self.model.generate(prompts, max_new_tokens=cfg.max_new_tokens or task.max_new_tokens,
+        gens = self.model.generate(prompts, max_new_tokens=self.ctx.max_new_tokens,
                                    batch_size=cfg.batch_size, cache=self.ctx.cache, adapter=self.adapter)
         return [
             Prediction(ex.id, prompt, g.text, ex.references, g.tokens_in, g.tokens_out, g.seconds,

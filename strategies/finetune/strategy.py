@@ -251,7 +251,7 @@ def metric_scores(ctx: RunContext, model, examples: list[Example], metric: str, 
     handle = ModelHandle(ctx.model.name, "training", "", inference_view(model), ctx.model.tokenizer,
                          str(accelerator.device) if accelerator else ctx.model.device, "training")
     prompts = [handle.render(ctx.task.messages(ex)) for ex in examples]
-    gens = generate(handle, prompts, max_new_tokens=ctx.config.max_new_tokens or ctx.task.max_new_tokens,
+    gens = generate(handle, prompts, max_new_tokens=ctx.max_new_tokens,
                     batch_size=ctx.config.batch_size, cache=None)
     return [score([metric], g.text, ex.references)[metric] for g, ex in zip(gens, examples)]
 

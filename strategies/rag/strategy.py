@@ -127,7 +127,7 @@ class RagModel(PromptedModel):
         self.top_k = cfg.top_k
         self.retrieval = RetrievalDepth(sorted(set(cfg.recall_ks)), context_k=cfg.top_k)
         self.depth = max([cfg.top_k, *cfg.recall_ks])  # ranked far enough for recall@k
-        max_new = self.ctx.config.max_new_tokens or self.ctx.task.max_new_tokens
+        max_new = self.ctx.max_new_tokens
         window = self.model.context_length
         self.budget = min(cfg.max_context_tokens or window, window) - max_new
         self._hits: dict[str, list[Hit]] = {}
