@@ -53,7 +53,8 @@ def test_a_probe_at_chance_is_not_informative_and_its_constraint_unmeasured(tiny
                     "probes": {"items": 0, "forgetting": [str(known), str(chance)], "bbq": [], "perplexity": False,
                                "counterfactual_pairs": 0}})
     ctx = RunContext(cfg, load_task("summarization", limit=4), tiny_handle, Cache(tmp_path / "c.sqlite"))
-    base = probes.measure_base(ctx)
+    probing = probes.Probes(ctx)
+    base = probing.measure_base()
     assert base.forgetting["known"].accuracy.value == 1.0 and base.forgetting["chance"].accuracy.value == 0.25
     model = copy.deepcopy(tiny_handle.model)
     with torch.no_grad():
@@ -61,12 +62,12 @@ def test_a_probe_at_chance_is_not_informative_and_its_constraint_unmeasured(tiny
             p.add_(torch.randn_like(p) * 0.5)
     tuned = wrap(model, tiny_handle.tokenizer, name="tuned")
     adapted = PromptedModel("full", ctx, fingerprint=tuned.fingerprint, model=tuned, adapter=tuned.fingerprint)
-    res = probes.measure(ctx, adapted)
+    res = probing.measure(adapted)
     sets = res.forgetting.sets
     assert sets["known"].informative and not sets["chance"].informative
     # the detectable drop: from the 40 items and the share of items the two models disagree on, never below the
     # drop a probe of 40 items could detect if the strategy only lost items
-    raw, base_raw = probes.outcomes(ctx, adapted), ctx._probe_base
+    raw, base_raw = probes.outcomes(ctx, probing.sets, adapted), probing.base
     for name, s in sets.items():
         disagree = float(np.mean(raw["choice"][name] != base_raw["choice"][name]))
         assert s.detectable == detectable_drop(40, discordance=disagree) >= detectable_drop(40)

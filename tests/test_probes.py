@@ -228,9 +228,10 @@ def test_prompt_forgetting_is_exactly_zero(tiny_handle, tmp_path):
     from strategies.prompt import ZeroShot
 
     ctx = _ctx(tiny_handle, tmp_path)
-    base = probes.measure_base(ctx)
+    probing = probes.Probes(ctx)
+    base = probing.measure_base()
     assert base.forgetting["forgetting"].accuracy.n == 24
-    res = probes.measure(ctx, ZeroShot().prepare(ctx))
+    res = probing.measure(ZeroShot().prepare(ctx))
     fg = res.forgetting.sets["forgetting"]
     assert fg.delta.value == 0 and fg.delta.ci_low == 0 == fg.delta.ci_high
     assert fg.delta.p_value == 1.0 and res.forgetting.perplexity.delta.value == 0
@@ -249,7 +250,8 @@ def test_perturbed_weights_show_forgetting(tiny_handle, tmp_path):
     from harness.strategy.prompted import PromptedModel
 
     ctx = _ctx(tiny_handle, tmp_path, counterfactual_pairs=0)
-    probes.measure_base(ctx)
+    probing = probes.Probes(ctx)
+    probing.measure_base()
     model = copy.deepcopy(tiny_handle.model)
     torch.manual_seed(0)  # the same perturbation every run
     with torch.no_grad():
@@ -257,7 +259,7 @@ def test_perturbed_weights_show_forgetting(tiny_handle, tmp_path):
             p.add_(torch.randn_like(p) * 0.5, alpha=1.0)
     tuned = wrap(model, tiny_handle.tokenizer, name="tuned")
     adapted = PromptedModel("full", ctx, fingerprint=tuned.fingerprint, model=tuned, adapter=tuned.fingerprint)
-    res = probes.measure(ctx, adapted)
+    res = probing.measure(adapted)
     assert res.bias.counterfactual is None
     ppl = res.forgetting.perplexity
     assert ppl.delta.value != 0 and ppl.adapted.perplexity != ppl.base.perplexity

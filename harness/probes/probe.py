@@ -6,12 +6,14 @@ figure reported as a change against the base on the same items (paired test, CI)
   bias        BBQ accuracy per condition and bias scores; counterfactual pairs (a group term swapped in test inputs)
   refusal     how often the model says it does not know: unanswerable `qa` questions, BBQ's ambiguous items
 
-The runner calls `measure_base(ctx)` once (-> run.json "base") and `measure(ctx, adapted)` per strategy; both
-return harness.record.results models (the figures are computed as dicts here and validated at that boundary).
+The runner makes one `Probes(ctx)` per run (the items it uses and the base model's outcomes, each computed once)
+and calls its `measure_base()` once (-> run.json "base") and `measure(adapted)` per strategy; both return
+harness.record.results models (the figures are computed as dicts here and validated at that boundary).
 """
 
 from __future__ import annotations
 
+from functools import cached_property
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -32,18 +34,15 @@ from harness.types import Example
 
 
 def probe_sets(ctx) -> dict[str, Any]:
-    """The probe items this run uses (seeded samples), loaded once and kept on the context."""
-    if getattr(ctx, "_probe_sets", None) is None:
-        cfg, seed, side = ctx.config.probes, ctx.seed, ctx.config.side  # side: smaller under --limit
-        choice = {name: sample(items, side(cfg.items or len(items)), seed)
-                  for src in cfg.forgetting for name, items in load_choice_items(src).items()}
-        bbq = {name: sample(items, side(cfg.items or len(items)), seed)
-               for src in cfg.bbq for name, items in load_bbq(src).items()}
-        texts = [t for _, t in read_general_text()] if cfg.perplexity else []
-        texts = texts[: side(len(texts))]
-        ctx._probe_sets = {"choice": choice, "bbq": bbq, "texts": texts, "pairs": _pairs(ctx),
-                           "unanswerable": _unanswerable(ctx)}
-    return ctx._probe_sets
+    """The probe items this run uses (seeded samples)."""
+    cfg, seed, side = ctx.config.probes, ctx.seed, ctx.config.side  # side: smaller under --limit
+    choice = {name: sample(items, side(cfg.items or len(items)), seed)
+              for src in cfg.forgetting for name, items in load_choice_items(src).items()}
+    bbq = {name: sample(items, side(cfg.items or len(items)), seed)
+           for src in cfg.bbq for name, items in load_bbq(src).items()}
+    texts = [t for _, t in read_general_text()] if cfg.perplexity else []
+    texts = texts[: side(len(texts))]
+    return {"choice": choice, "bbq": bbq, "texts": texts, "pairs": _pairs(ctx), "unanswerable": _unanswerable(ctx)}
 
 
 def _pairs(ctx) -> list[tuple[Example, Example, dict[str, str]]]:
@@ -72,9 +71,8 @@ def pick(scores) -> int:
     return int(np.argmax(means))
 
 
-def outcomes(ctx, model) -> dict[str, Any]:
+def outcomes(ctx, sets: dict[str, Any], model) -> dict[str, Any]:
     """Everything the probes measure about one model (a PromptedModel: base or adapted), item by item."""
-    sets = probe_sets(ctx)
     out: dict[str, Any] = {"choice": {}, "bbq": {}}
     with console.status(f"{model.name}: probes (log-likelihood)..."):
         for name, items in (sets["choice"] if model.model.supports_loglik else {}).items():
@@ -119,9 +117,9 @@ def _by_category(items: list[ChoiceItem], correct: np.ndarray) -> dict[str, np.n
     return {c: correct[idx] for c, idx in sorted(cats.items())}
 
 
-def describe(ctx, raw: dict[str, Any]) -> dict[str, Any]:
+def describe(ctx, sets: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
     """One model's figures, each with its CI (what run.json keeps under "base")."""
-    sets, seed = probe_sets(ctx), ctx.seed
+    seed = ctx.seed
     rec: dict[str, Any] = {"forgetting": {}, "bias": {}}
     for name, correct in raw["choice"].items():
         items = sets["choice"][name]
@@ -177,10 +175,10 @@ def _bbq_sensitivity(ctx, base: dict[str, dict], figure: str, delta: dict, chanc
     return {"detectable": detectable, "informative": accuracy is None or power.above_chance(accuracy["ci_low"], chance)}
 
 
-def compare(ctx, base_raw: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
+def compare(ctx, sets: dict[str, Any], base_raw: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
     """The strategy's figures against the base's, each change paired on the same items."""
-    sets, seed = probe_sets(ctx), ctx.seed
-    base_desc, desc = describe(ctx, base_raw), describe(ctx, raw)
+    seed = ctx.seed
+    base_desc, desc = describe(ctx, sets, base_raw), describe(ctx, sets, raw)
     forgetting: dict[str, Any] = {"sets": {}}
     for name, correct in raw["choice"].items():
         items, b = sets["choice"][name], base_raw["choice"][name]
@@ -239,19 +237,6 @@ def base_model(ctx):
     return PromptedModel("base", ctx, fingerprint="base")
 
 
-def _base_raw(ctx) -> dict[str, Any]:
-    if getattr(ctx, "_probe_base", None) is None:
-        ctx._probe_base = outcomes(ctx, base_model(ctx))
-    return ctx._probe_base
-
-
-def measure_base(ctx) -> BaseProbes:
-    """The base model's probe figures (scored once per run; the cache makes a resumed run free)."""
-    if not ctx.config.probes.enabled:
-        return BaseProbes(skipped="probes disabled (probes.enabled: false)")
-    return BaseProbes.model_validate({"model_fingerprint": ctx.model.fingerprint, **describe(ctx, _base_raw(ctx))})
-
-
 class ProbeChanges(NamedTuple):
     """A strategy's probe sections, each None when the probes are disabled."""
 
@@ -264,13 +249,35 @@ class ProbeChanges(NamedTuple):
         return cls(Forgetting(skipped=why), Bias(skipped=why), Refusal(skipped=why))
 
 
-def measure(ctx, adapted) -> ProbeChanges:
-    """A strategy's forgetting, bias and refusal: its figures against the base's."""
-    if not ctx.config.probes.enabled:
-        return ProbeChanges()
-    if not isinstance(adapted, PromptedModel):  # it scores no options (a classifier head)
-        return ProbeChanges.skipped(f"{type(adapted).__name__} has no score_choices (not a PromptedModel)")
-    found = compare(ctx, _base_raw(ctx), outcomes(ctx, adapted))
-    return ProbeChanges(Forgetting.model_validate(found["forgetting"]), Bias.model_validate(found["bias"]),
-                        Refusal(sets=found["refusal"]))
+class Probes:
+    """One run's probes on its base model (`ctx`): the items, sampled once, and the base model's outcomes, scored
+    once; every strategy's figures are changes against those (the cache makes a resumed run's base free)."""
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+
+    @cached_property
+    def sets(self) -> dict[str, Any]:
+        return probe_sets(self.ctx)
+
+    @cached_property
+    def base(self) -> dict[str, Any]:
+        return outcomes(self.ctx, self.sets, base_model(self.ctx))
+
+    def measure_base(self) -> BaseProbes:
+        """The base model's probe figures."""
+        if not self.ctx.config.probes.enabled:
+            return BaseProbes(skipped="probes disabled (probes.enabled: false)")
+        return BaseProbes.model_validate({"model_fingerprint": self.ctx.model.fingerprint,
+                                          **describe(self.ctx, self.sets, self.base)})
+
+    def measure(self, adapted) -> ProbeChanges:
+        """A strategy's forgetting, bias and refusal (it prompts or trains the base): its figures against the base's."""
+        if not self.ctx.config.probes.enabled:
+            return ProbeChanges()
+        if not isinstance(adapted, PromptedModel):  # it scores no options (a classifier head)
+            return ProbeChanges.skipped(f"{type(adapted).__name__} has no score_choices (not a PromptedModel)")
+        found = compare(self.ctx, self.sets, self.base, outcomes(self.ctx, self.sets, adapted))
+        return ProbeChanges(Forgetting.model_validate(found["forgetting"]), Bias.model_validate(found["bias"]),
+                            Refusal(sets=found["refusal"]))
 

@@ -20,6 +20,7 @@ from harness.errors import HarnessError
 from harness.measure.metrics import get as get_metric
 from harness.measure.overfitting import overfitting_splits
 from harness.measure.sequential import RoundDecision, decide_round
+from harness.probes.probe import Probes
 from harness.record.results import AdaptiveStop, SequenceAtStop, StrategyResult
 from harness.record.run_record import AdaptiveRun, RoundLook, RunRecord
 from harness.runs.evaluate import evaluate_splits, split_examples
@@ -52,9 +53,9 @@ def test_order(ctx: RunContext) -> list[Example]:
 class Rounds:
     """The state of one adaptive run: which strategies still run, what each was prepared as, where each stopped."""
 
-    def __init__(self, ctx: RunContext, record: RunRecord, plan: dict[str, Strategy], pool):
+    def __init__(self, ctx: RunContext, record: RunRecord, plan: dict[str, Strategy], pool, probing: Probes):
         cfg, decision = ctx.config.adaptive, ctx.config.decision
-        self.ctx, self.record, self.plan, self.pool = ctx, record, plan, pool
+        self.ctx, self.record, self.plan, self.pool, self.probing = ctx, record, plan, pool, probing
         self.names = names = list(plan)
         self.metric = decision_metric(ctx.config, ctx.task)
         self.higher = get_metric(self.metric).higher_is_better
@@ -132,7 +133,7 @@ class Rounds:
         why, used, bounds = self.stops[name]
         p = self.prepared.get(name) or prepare_strategy(self.ctx, name, self.plan[name], self.pool)
         examples = {"test": self.order[:used]} | split_examples(self.ctx, overfitting_splits(self.ctx))
-        result = finish_strategy(p, evaluate_splits(p.ctx, p.adapted, examples))
+        result = finish_strategy(p, evaluate_splits(p.ctx, p.adapted, examples), self.probing)
         result.timings["test"].predict_seconds = self.test_seconds.get(name, 0.0)  # its rounds, not this last pass
         rate = result.timings["test"].examples_per_second
         per_example = 1 / rate if rate else 0.0

@@ -115,20 +115,21 @@ def _execute(store: RunStore, record: RunRecord, config: RunConfig, task: Task, 
                   f"strategies {escape(', '.join(names))} · run folder {escape(str(store.path))}")
     try:
         with graceful_stop(), pool:
+            probing = probes.Probes(ctx)
             if config.probes.enabled:
                 if note := probes.loglik_note(handle):
                     console.print(f"[yellow]Probes:[/] {escape(note)}")
                 start = time.perf_counter()
-                record.base = probes.measure_base(ctx)  # forgetting and bias are changes against this
+                record.base = probing.measure_base()  # forgetting and bias are changes against this
                 record.base.seconds = time.perf_counter() - start
                 store.write(record)
-            rounds = _adaptive_rounds(ctx, record, plan, pool)
+            rounds = _adaptive_rounds(ctx, record, plan, pool, probing)
             for name, strategy in plan.items():
                 if name in record.strategies and record.strategies[name].status == "complete":
                     console.print(f"[dim]{name}: already complete, skipped[/]")
                     continue
                 interrupt.check()
-                record.strategies[name] = rounds.finish(name) if rounds else run_strategy(ctx, name, strategy, pool)
+                record.strategies[name] = rounds.finish(name) if rounds else run_strategy(ctx, name, strategy, pool, probing)
                 record.models = {k: ModelInfo.model_validate(v) for k, v in pool.describe().items()}
                 store.write(record)
     except KeyboardInterrupt:
@@ -154,14 +155,15 @@ def _execute(store: RunStore, record: RunRecord, config: RunConfig, task: Task, 
     return store.path
 
 
-def _adaptive_rounds(ctx: RunContext, record: RunRecord, plan: dict[str, Strategy], pool: ModelPool):
+def _adaptive_rounds(ctx: RunContext, record: RunRecord, plan: dict[str, Strategy], pool: ModelPool,
+                     probing: probes.Probes):
     """An adaptive run evaluates the test split in rounds first (replayed from saved rows on resume); its
     strategies are then finished one by one. None for a fixed-n run."""
     if not ctx.config.adaptive.enabled:
         return None
     from harness.runs.adaptive import Rounds
 
-    rounds = Rounds(ctx, record, plan, pool)
+    rounds = Rounds(ctx, record, plan, pool, probing)
     rounds.run()
     return rounds
 

@@ -62,7 +62,8 @@ def prepare_strategy(ctx: RunContext, name: str, strategy: Strategy, pool: Model
     return Prepared(name, strategy, ctx, adapted, on_base, model, setup_seconds, meter)
 
 
-def run_strategy(ctx: RunContext, name: str, strategy: Strategy, pool: ModelPool | None = None) -> StrategyResult:
+def run_strategy(ctx: RunContext, name: str, strategy: Strategy, pool: ModelPool | None,
+                 probing: probes.Probes) -> StrategyResult:
     """Prepare one strategy, predict every evaluation split, measure it against the base."""
     from harness.decide.cost import Meter
 
@@ -70,10 +71,10 @@ def run_strategy(ctx: RunContext, name: str, strategy: Strategy, pool: ModelPool
         prepared = prepare_strategy(ctx, name, strategy, pool)
         evaluated = evaluate_splits(prepared.ctx, prepared.adapted, split_examples(ctx, evaluation_splits(ctx)))
     prepared.meter = meter
-    return finish_strategy(prepared, evaluated)
+    return finish_strategy(prepared, evaluated, probing)
 
 
-def finish_strategy(prepared: Prepared, evaluated: dict) -> StrategyResult:
+def finish_strategy(prepared: Prepared, evaluated: dict, probing: probes.Probes) -> StrategyResult:
     """The strategy's record entry from its evaluated splits, with what is measured once it is evaluated: the
     probes, single-request latency, overfitting gaps, win rate and its costs."""
     from harness.decide.cost import directory_bytes
@@ -87,7 +88,7 @@ def finish_strategy(prepared: Prepared, evaluated: dict) -> StrategyResult:
             result.retrieval[split] = retrieval  # recall@k, MRR, misses (gold doc ids only)
     probe_start = time.perf_counter()
     if prepared.on_base:  # forgetting, bias, refusal against the base (not metered)
-        result.forgetting, result.bias, result.refusal = probes.measure(ctx, adapted)
+        result.forgetting, result.bias, result.refusal = probing.measure(adapted)
     elif ctx.config.probes.enabled:
         result.forgetting, result.bias, result.refusal = probes.ProbeChanges.skipped(
             f"not applicable: {name} runs on model '{model}' ({ctx.model.backend}), whose weights it leaves "
