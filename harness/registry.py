@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Callable, Generic, TypeVar
 from harness.errors import unknown_name
 
 if TYPE_CHECKING:
+    from harness.measure.measurement import Measurement
     from harness.section import Section
     from harness.strategy.base import Strategy
 
@@ -17,11 +18,11 @@ T = TypeVar("T")
 
 
 class Registry(Generic[T]):
-    def __init__(self, kind: str, order: Callable[[T], float] | None = None, discover: str | None = None):
+    def __init__(self, kind: str, order: Callable[[T], float] | None = None, discover: tuple[str, ...] = ()):
         self.kind = kind
         self._items: dict[str, T] = {}
         self._order = order  # the listing order of items(); None: as registered
-        self._discover = discover  # a module or package whose modules register items when imported
+        self._discover = discover  # modules or packages whose modules register items when imported
 
     def register(self, name: str) -> Callable[[T], T]:
         def add(item: T) -> T:
@@ -37,12 +38,16 @@ class Registry(Generic[T]):
         return self.register(item.name)(item)
 
     def _load(self) -> None:
-        """Import the package and every module under it on first use: the modules register their items."""
-        if self._discover:
-            package = importlib.import_module(self._discover)
-            for module in pkgutil.walk_packages(getattr(package, "__path__", []), prefix=f"{self._discover}."):
-                importlib.import_module(module.name)
-            self._discover = None
+        """Import the packages and every module under them on first use: the modules register their items."""
+        discover, self._discover = self._discover, ()  # a module that asks while it is imported finds it started
+        try:
+            for name in discover:
+                package = importlib.import_module(name)
+                for module in pkgutil.walk_packages(getattr(package, "__path__", []), prefix=f"{name}."):
+                    importlib.import_module(module.name)
+        except BaseException:
+            self._discover = discover  # the next use tries again (and says what failed)
+            raise
 
     def get(self, name: str) -> T:
         self._load()
@@ -63,6 +68,9 @@ class Registry(Generic[T]):
 
 
 # The concrete strategies (strategies/) register themselves and the settings sections they own when imported.
-strategies: Registry[type[Strategy]] = Registry("strategy", order=lambda strategy: strategy.order, discover="strategies")
-settings: Registry[type[Section]] = Registry("settings section", discover="strategies")
-metrics: Registry = Registry("metric", discover="harness.measure.metrics")
+strategies: Registry[type[Strategy]] = Registry("strategy", order=lambda strategy: strategy.order,
+                                               discover=("strategies",))
+settings: Registry[type[Section]] = Registry("settings section", discover=("strategies",))
+metrics: Registry = Registry("metric", discover=("harness.measure.metrics",))
+# what is measured of each strategy once it is evaluated (harness.measure.measurement)
+measurements: Registry[type[Measurement]] = Registry("measurement", discover=("harness.measure", "harness.probes"))

@@ -107,3 +107,38 @@ def test_each_strategy_is_made_once_per_run(tmp_path, tiny_dir, monkeypatch):
     run_dir = _run(tmp_path, tiny_dir, "--strategies", "few-shot", "--no-probes")
     assert len(made) == 1
     assert json.loads((run_dir / "run.json").read_text())["strategies"]["few-shot"]["status"] == "complete"
+
+
+def test_a_registered_measurement_plugs_into_every_strategy(tmp_path, tiny_dir, monkeypatch):
+    """A measurement is one registered class: the run makes it once, calls `before` once and `measure` per strategy
+    with the prepared strategy and its evaluated splits (it can read their examples), and records what it returns."""
+    from harness.measure.measurement import Measurement
+    from harness.registry import measurements
+
+    calls = []
+
+    class LongestInput(Measurement):
+        name = "longest_input"
+
+        def before(self, record):
+            calls.append(("before", record.status))
+
+        def applies(self, prepared):
+            return prepared.name != "few-shot"
+
+        def measure(self, prepared, splits):
+            longest = max(len(ex.input) for ex in prepared.ctx.task.split("test"))  # reads the examples
+            calls.append((prepared.name, tuple(splits)))
+            return {"probe_seconds": float(longest)}
+
+    measurements.names()  # the built-in ones first: this one is measured after them (its field is not overwritten)
+    monkeypatch.setitem(measurements._items, "longest_input", LongestInput)
+    run_dir = _run(tmp_path, tiny_dir, "--strategies", "prompt,few-shot", "--no-probes")
+    rec = json.loads((run_dir / "run.json").read_text())
+    assert calls[0] == ("before", "running") and [c[0] for c in calls[1:]] == ["prompt"]
+    assert "test" in calls[1][1]
+    from harness.tasks.load import load_task
+
+    longest = max(len(ex.input) for ex in load_task("summarization", limit=4).split("test"))
+    assert rec["strategies"]["prompt"]["probe_seconds"] == longest
+    assert rec["strategies"]["few-shot"]["probe_seconds"] != longest  # not applied: the probes' own figure

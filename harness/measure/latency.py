@@ -14,8 +14,19 @@ import time
 from dataclasses import replace
 
 from harness.backends.cache import NoCache, key
-from harness.strategy.context import RunContext
+from harness.measure.measurement import Measurement
 from harness.record.results import SingleRequest
+from harness.registry import measurements
+from harness.strategy.context import RunContext
+
+
+@measurements.add
+class SingleRequestLatency(Measurement):
+    name = "single_request"
+
+    def measure(self, prepared, splits):
+        ctx = prepared.ctx
+        return {"single_request": single_request(ctx, prepared.adapted, ctx.config.latency_requests)}
 
 
 def single_request(ctx: RunContext, adapted, requests: int) -> SingleRequest | None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from harness.measure.measurement import Measurement
+from harness.registry import measurements
 from harness.measure.metrics import get as get_metric
 from harness.record.results import Overfitting
 from harness.measure.stats import independent_difference
@@ -41,6 +43,14 @@ def overfitting_splits(ctx) -> list[str]:
     if not ctx.config.overfit_sample:
         return []
     return ([TRAIN_SAMPLE] if "train" in ctx.task.splits else []) + (["ood"] if "ood" in ctx.task.splits else [])
+
+
+@measurements.add
+class OverfittingGaps(Measurement):
+    name = "overfitting"
+
+    def measure(self, prepared, splits):
+        return {"overfitting": gaps(prepared.ctx, prepared.name, seed=prepared.ctx.seed)}
 
 
 def gaps(ctx, strategy: str, seed: int = 0) -> Overfitting:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from harness.measure.measurement import Measurement
+from harness.registry import measurements
 from harness.record.results import RetrievalReport
 from harness.measure.stats import summarize
 from harness.types import Example, RetrievalDepth
@@ -62,8 +64,20 @@ def _scores(pairs: list[tuple[dict, list[str]]], ks: list[int], seed: int) -> di
     return {"recall": recall, "mrr": summarize("mrr", [reciprocal_rank(r["retrieved"], g) for r, g in pairs], seed=seed)}
 
 
+@measurements.add
+class RetrievalQuality(Measurement):
+    name = "retrieval"
+
+    def applies(self, prepared):
+        return prepared.adapted.retrieval is not None
+
+    def measure(self, prepared, splits):  # recall@k, MRR, misses (where examples name their gold doc ids)
+        found = {split: split_report(prepared.ctx, prepared.name, split, prepared.adapted.retrieval) for split in splits}
+        return {"retrieval": {split: report for split, report in found.items() if report is not None}}
+
+
 def split_report(ctx, strategy: str, split: str, depth: RetrievalDepth) -> RetrievalReport | None:
-    """The runner's hook: retrieval scores of one strategy on one split, read from its saved predictions."""
+    """Retrieval scores of one strategy on one split, read from its saved predictions."""
     if ctx.store is None:
         return None
     rows = list({r["example_id"]: r for r in ctx.store.read_predictions(strategy, split)}.values())

@@ -6,6 +6,8 @@ true}` in task.yaml, as the built-in `preference` task does)."""
 
 from __future__ import annotations
 
+from harness.measure.measurement import Measurement
+from harness.registry import measurements
 from harness.strategy.base import Strategy
 from harness.strategy.context import RunContext
 from harness.measure.metrics import get as get_metric
@@ -13,6 +15,17 @@ from harness.measure.metrics import score
 from harness.record.results import WinRate
 from harness.measure.stats import summarize
 
+
+
+@measurements.add
+class WinRateAgainstBase(Measurement):
+    name = "win_rate"
+
+    def applies(self, prepared):
+        return applies(prepared.ctx, prepared.strategy)
+
+    def measure(self, prepared, splits):  # preferred over the base model's output, by the task's scorer
+        return {"win_rate": against_base(prepared.ctx, prepared.name)}
 
 
 def applies(ctx: RunContext, strategy: Strategy) -> bool:

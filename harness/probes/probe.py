@@ -6,13 +6,15 @@ figure reported as a change against the base on the same items (paired test, CI)
   bias        BBQ accuracy per condition and bias scores; counterfactual pairs (a group term swapped in test inputs)
   refusal     how often the model says it does not know: unanswerable `qa` questions, BBQ's ambiguous items
 
-The runner makes one `Probes(ctx)` per run (the items it uses and the base model's outcomes, each computed once)
-and calls its `measure_base()` once (-> run.json "base") and `measure(adapted)` per strategy; both return
-harness.record.results models (the figures are computed as dicts here and validated at that boundary).
+`Probes(ctx)` holds one run's items and the base model's outcomes, each computed once: `measure_base()` (-> run.json
+"base") and `measure(adapted)` per strategy; both return harness.record.results models (the figures are computed
+as dicts here and validated at that boundary). The run reaches them through the `probes` measurement (the end of
+this file), one per run.
 """
 
 from __future__ import annotations
 
+import time
 from functools import cached_property
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -22,10 +24,12 @@ import numpy as np
 from harness.probes import bias
 from harness.measure import power
 from harness.strategy.prompted import PromptedModel
-from harness.console import console
+from harness.console import console, escape
+from harness.measure.measurement import Measurement
 from harness.measure.metrics import score as metric_scores
 from harness.probes.data import ChoiceItem, load_bbq, load_choice_items, read_general_text, read_jsonl, sample
 from harness.record.results import BaseProbes, Bias, Forgetting, Refusal
+from harness.registry import measurements
 from harness.measure.stats import paired_difference, summarize
 from harness.types import Example
 
@@ -281,3 +285,35 @@ class Probes:
         return ProbeChanges(Forgetting.model_validate(found["forgetting"]), Bias.model_validate(found["bias"]),
                             Refusal(sets=found["refusal"]))
 
+
+
+@measurements.add
+class ProbeMeasurement(Measurement):
+    """Forgetting, bias and refusal of every strategy that prompts or trains the base, against the base model."""
+
+    name = "probes"
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.probes = Probes(ctx)
+
+    def before(self, record) -> None:
+        if not self.ctx.config.probes.enabled:
+            return
+        if note := loglik_note(self.ctx.model):
+            console.print(f"[yellow]Probes:[/] {escape(note)}")
+        start = time.perf_counter()
+        record.base = self.probes.measure_base()  # forgetting and bias are changes against this
+        record.base.seconds = time.perf_counter() - start
+
+    def measure(self, prepared, splits) -> dict[str, Any]:
+        start = time.perf_counter()
+        if prepared.on_base:  # not metered
+            changes = self.probes.measure(prepared.adapted)
+        elif self.ctx.config.probes.enabled:
+            changes = ProbeChanges.skipped(
+                f"not applicable: {prepared.name} runs on model '{prepared.model}' ({prepared.ctx.model.backend}), "
+                "whose weights it leaves untouched; the probes measure changes against the base model")
+        else:
+            changes = ProbeChanges()
+        return changes._asdict() | {"probe_seconds": time.perf_counter() - start}

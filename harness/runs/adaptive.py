@@ -20,13 +20,14 @@ from harness.errors import HarnessError
 from harness.measure.metrics import get as get_metric
 from harness.measure.overfitting import overfitting_splits
 from harness.measure.sequential import RoundDecision, decide_round
-from harness.probes.probe import Probes
+from harness.measure.measurement import Measurement
 from harness.record.results import AdaptiveStop, SequenceAtStop, StrategyResult
 from harness.record.run_record import AdaptiveRun, RoundLook, RunRecord
 from harness.runs.evaluate import evaluate_splits, split_examples
-from harness.runs.strategy_steps import Prepared, finish_strategy, prepare_strategy
+from harness.runs.strategy_steps import finish_strategy, prepare_strategy
 from harness.strategy.base import Strategy
 from harness.strategy.context import RunContext
+from harness.strategy.prepared import Prepared
 from harness.types import Example
 
 
@@ -53,9 +54,10 @@ def test_order(ctx: RunContext) -> list[Example]:
 class Rounds:
     """The state of one adaptive run: which strategies still run, what each was prepared as, where each stopped."""
 
-    def __init__(self, ctx: RunContext, record: RunRecord, plan: dict[str, Strategy], pool, probing: Probes):
+    def __init__(self, ctx: RunContext, record: RunRecord, plan: dict[str, Strategy], pool,
+                 measures: list[Measurement]):
         cfg, decision = ctx.config.adaptive, ctx.config.decision
-        self.ctx, self.record, self.plan, self.pool, self.probing = ctx, record, plan, pool, probing
+        self.ctx, self.record, self.plan, self.pool, self.measures = ctx, record, plan, pool, measures
         self.names = names = list(plan)
         self.metric = decision_metric(ctx.config, ctx.task)
         self.higher = get_metric(self.metric).higher_is_better
@@ -133,7 +135,7 @@ class Rounds:
         why, used, bounds = self.stops[name]
         p = self.prepared.get(name) or prepare_strategy(self.ctx, name, self.plan[name], self.pool)
         examples = {"test": self.order[:used]} | split_examples(self.ctx, overfitting_splits(self.ctx))
-        result = finish_strategy(p, evaluate_splits(p.ctx, p.adapted, examples), self.probing)
+        result = finish_strategy(p, evaluate_splits(p.ctx, p.adapted, examples), self.measures)
         result.timings["test"].predict_seconds = self.test_seconds.get(name, 0.0)  # its rounds, not this last pass
         rate = result.timings["test"].examples_per_second
         per_example = 1 / rate if rate else 0.0

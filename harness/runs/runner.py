@@ -12,7 +12,6 @@ import platform
 import shlex
 import subprocess
 import sys
-import time
 from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
@@ -26,12 +25,12 @@ from harness.config import RunConfig
 from harness.console import console, escape
 from harness.errors import HarnessError
 from harness.interrupt import graceful_stop
-from harness.probes import probe as probes
+from harness.measure.measurement import Measurement
 from harness.record.run_record import Environment, Leakage, ModelInfo, RunError, RunRecord, TaskInfo
 from harness.record.store import RunStore, check_distinct_files
 from harness.registry import strategies as strategy_registry
 from harness.runs import preflight
-from harness.runs.strategy_steps import run_strategy, split_spec
+from harness.runs.strategy_steps import measurements, run_strategy, split_spec
 from harness.strategy.base import Strategy
 from harness.strategy.context import RunContext
 from harness.tasks import leakage
@@ -115,21 +114,17 @@ def _execute(store: RunStore, record: RunRecord, config: RunConfig, task: Task, 
                   f"strategies {escape(', '.join(names))} · run folder {escape(str(store.path))}")
     try:
         with graceful_stop(), pool:
-            probing = probes.Probes(ctx)
-            if config.probes.enabled:
-                if note := probes.loglik_note(handle):
-                    console.print(f"[yellow]Probes:[/] {escape(note)}")
-                start = time.perf_counter()
-                record.base = probing.measure_base()  # forgetting and bias are changes against this
-                record.base.seconds = time.perf_counter() - start
-                store.write(record)
-            rounds = _adaptive_rounds(ctx, record, plan, pool, probing)
+            measures = measurements(ctx)
+            for measurement in measures:
+                measurement.before(record)  # the probes score the base model: the strategies' changes are against it
+            store.write(record)
+            rounds = _adaptive_rounds(ctx, record, plan, pool, measures)
             for name, strategy in plan.items():
                 if name in record.strategies and record.strategies[name].status == "complete":
                     console.print(f"[dim]{name}: already complete, skipped[/]")
                     continue
                 interrupt.check()
-                record.strategies[name] = rounds.finish(name) if rounds else run_strategy(ctx, name, strategy, pool, probing)
+                record.strategies[name] = rounds.finish(name) if rounds else run_strategy(ctx, name, strategy, pool, measures)
                 record.models = {k: ModelInfo.model_validate(v) for k, v in pool.describe().items()}
                 store.write(record)
     except KeyboardInterrupt:
@@ -156,14 +151,14 @@ def _execute(store: RunStore, record: RunRecord, config: RunConfig, task: Task, 
 
 
 def _adaptive_rounds(ctx: RunContext, record: RunRecord, plan: dict[str, Strategy], pool: ModelPool,
-                     probing: probes.Probes):
+                     measures: list[Measurement]):
     """An adaptive run evaluates the test split in rounds first (replayed from saved rows on resume); its
     strategies are then finished one by one. None for a fixed-n run."""
     if not ctx.config.adaptive.enabled:
         return None
     from harness.runs.adaptive import Rounds
 
-    rounds = Rounds(ctx, record, plan, pool, probing)
+    rounds = Rounds(ctx, record, plan, pool, measures)
     rounds.run()
     return rounds
 
