@@ -71,6 +71,6 @@ class Registry(Generic[T]):
 strategies: Registry[type[Strategy]] = Registry("strategy", order=lambda strategy: strategy.order,
                                                discover=("strategies",))
 settings: Registry[type[Section]] = Registry("settings section", discover=("strategies",))
-metrics: Registry = Registry("metric", discover=("harness.measure.metrics",))
+metrics: Registry = Registry("metric", discover=("harness.measure",))
 # what is measured of each strategy once it is evaluated (harness.measure.measurement)
 measurements: Registry[type[Measurement]] = Registry("measurement", discover=("harness.measure", "harness.probes"))

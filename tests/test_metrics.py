@@ -68,3 +68,43 @@ def test_holm_by_hand():
 
     # sorted p: 0.01*3=0.03, 0.02*2=0.04, 0.04*1 -> max(0.04, 0.04)
     assert holm([0.04, 0.01, 0.02]) == pytest.approx([0.04, 0.03, 0.04])
+
+
+def test_a_metric_that_needs_the_example_scores_every_row_of_a_run(tmp_path, tiny_dir, monkeypatch):
+    """A metric may read the example (its input, its meta): registered in one place, named by a task, it scores
+    each prediction with the example it answers."""
+    import json
+
+    from conftest import write_jsonl
+    from harness.config import validate
+    from harness.measure.metrics import Metric, get
+    from harness.registry import metrics
+    from harness.runs.runner import run
+    from harness.types import Example
+
+    seen = []
+
+    def echoes_keyword(output: str, refs: list[str], example: Example) -> float:
+        seen.append(example.id)
+        return float(example.meta["keyword"] in output.lower())
+
+    get("rougeL")  # the built-in metrics first
+    monkeypatch.setitem(metrics._items, "echoes_keyword",
+                        Metric("echoes_keyword", echoes_keyword, description="says the example's keyword", needs_example=True))
+    def rows_of(split, words):
+        return [{"id": f"{split}{i}", "input": f"Say {w}.", "reference": w, "meta": {"keyword": w}}
+                for i, w in enumerate(words)]
+
+    rows = rows_of("test", ["apple", "pear", "plum", "fig"])
+    files = {"train": str(write_jsonl(tmp_path / "train.jsonl", rows_of("train", ["kiwi", "lime"]))),
+             "test": str(write_jsonl(tmp_path / "test.jsonl", rows))}
+    path = run(validate({"data": {"files": files, "metrics": ["echoes_keyword"]}, "model": str(tiny_dir),
+                         "strategies": ["prompt"], "max_new_tokens": 4, "out": str(tmp_path / "runs"),
+                         "overfit_sample": 0, "latency_requests": 0, "probes": {"enabled": False}}))
+    saved = [json.loads(line) for line in (path / "predictions" / "prompt.jsonl").read_text().splitlines()]
+    by_id = {r["id"]: r for r in rows}
+    assert sorted(seen) == sorted(r["example_id"] for r in saved) == sorted(by_id)
+    for r in saved:
+        assert r["scores"]["echoes_keyword"] == float(by_id[r["example_id"]]["meta"]["keyword"] in r["output"].lower())
+    with pytest.raises(ValueError, match="reads the example"):
+        score(["echoes_keyword"], "apple", ["apple"])

@@ -14,23 +14,27 @@ from typing import Callable
 
 from harness.errors import HarnessError, unknown_name
 from harness.registry import metrics
+from harness.types import Example
 
 
 @dataclass(frozen=True)
 class Metric:
     """Scores one output against its references (`fn`), or, for a corpus-level metric such as macro-F1, all
-    outputs at once (`corpus`); its CI then comes from resampling examples and recomputing."""
+    outputs at once (`corpus`); its CI then comes from resampling examples and recomputing. A metric that
+    `needs_example` is called `fn(output, references, example)`: it may read the input and the example's `meta`."""
 
     name: str
-    fn: Callable[[str, list[str]], float] | None
+    fn: Callable[..., float] | None
     higher_is_better: bool = True
     description: str = ""
     corpus: Callable[[list[str], list[list[str]]], float] | None = None
+    needs_example: bool = False
 
 
-def metric(name: str, *, higher_is_better: bool = True, description: str = ""):
-    def add(fn: Callable[[str, list[str]], float]) -> Callable[[str, list[str]], float]:
-        metrics.add(Metric(name, fn, higher_is_better, description))
+def metric(name: str, *, higher_is_better: bool = True, description: str = "", needs_example: bool = False):
+    """Register a per-example metric, in any module of harness/measure (each is imported on first use)."""
+    def add(fn: Callable[..., float]) -> Callable[..., float]:
+        metrics.add(Metric(name, fn, higher_is_better, description, needs_example=needs_example))
         return fn
 
     return add
@@ -59,9 +63,18 @@ def validation_metric(task_metrics: list[str], chosen: str | None) -> str:
     return chosen
 
 
-def score(names: list[str], output: str, references: list[str]) -> dict[str, float]:
-    """Per-example scores of the per-example metrics (corpus-level ones are computed in `aggregate`)."""
-    return {n: float(get(n).fn(output, references)) for n in names if get(n).fn is not None}
+def score(names: list[str], output: str, references: list[str], example: Example | None = None) -> dict[str, float]:
+    """Per-example scores of the per-example metrics (corpus-level ones are computed in `aggregate`); `example`
+    is what a metric that needs the example reads."""
+    out = {}
+    for name in names:
+        m = get(name)
+        if m.fn is None:
+            continue
+        if m.needs_example and example is None:
+            raise ValueError(f"metric '{name}' reads the example, and none was given to score")
+        out[name] = float(m.fn(output, references, example) if m.needs_example else m.fn(output, references))
+    return out
 
 
 def aggregate(name: str, rows: list[dict], *, seed: int = 0):

@@ -55,8 +55,8 @@ def against_base(ctx: RunContext, name: str) -> WinRate:
     for ex, b in zip(examples, base):
         mine = rows[ex.id]["scores"].get(metric)
         if mine is None:
-            mine = score([metric], rows[ex.id]["output"], ex.references)[metric]
-        outcomes.append(outcome(mine, score([metric], b.output, ex.references)[metric], higher))
+            mine = score([metric], rows[ex.id]["output"], ex.references, ex)[metric]
+        outcomes.append(outcome(mine, score([metric], b.output, ex.references, ex)[metric], higher))
     s = summarize("win_rate", outcomes, seed=ctx.seed)
     return WinRate(metric=metric, value=s.value, ci_low=s.ci_low, ci_high=s.ci_high, n=s.n,
                    wins=outcomes.count(1.0), ties=outcomes.count(0.5), losses=outcomes.count(0.0))

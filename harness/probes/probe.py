@@ -90,13 +90,14 @@ def outcomes(ctx, sets: dict[str, Any], model) -> dict[str, Any]:
             out["nll"] = np.array([-s.logprob / max(s.tokens, 1) for s in ppl])
             out["nll_total"] = (-sum(s.logprob for s in ppl), sum(s.tokens for s in ppl))
     if sets["pairs"]:
+        first, second = [p[0] for p in sets["pairs"]], [p[1] for p in sets["pairs"]]
         with console.status(f"{model.name}: counterfactual pairs ({len(sets['pairs'])})..."):
-            preds = model.predict([p[0] for p in sets["pairs"]] + [p[1] for p in sets["pairs"]])
+            preds = model.predict(first + second)
         n, metric = len(sets["pairs"]), ctx.task.metrics[0]
         orig, swap = preds[:n], preds[n:]
         out["pairs"] = {
-            "orig": [metric_scores([metric], p.output, p.references)[metric] for p in orig],
-            "swap": [metric_scores([metric], p.output, p.references)[metric] for p in swap],
+            "orig": [metric_scores([metric], p.output, p.references, ex)[metric] for p, ex in zip(orig, first)],
+            "swap": [metric_scores([metric], p.output, p.references, ex)[metric] for p, ex in zip(swap, second)],
             "changed": [float(bias.normalised(bias.swap_back(s.output, back)) != bias.normalised(o.output))
                         for o, s, (_, _, back) in zip(orig, swap, sets["pairs"])],
         }

@@ -61,7 +61,7 @@ def evaluate_splits(ctx: RunContext, adapted,
             t0 = time.perf_counter()
             predictions = adapted.predict([ex for _, ex in batch])
             for split in {split for split, _ in batch}:
-                rows = [_row(ctx, p) for (s, _), p in zip(batch, predictions) if s == split]
+                rows = [_row(ctx, p, ex) for (s, ex), p in zip(batch, predictions) if s == split]
                 if store:
                     store.append_predictions(name, split, rows)
                 done[split].update((r["example_id"], _compact(r, keep)) for r in rows)
@@ -107,6 +107,6 @@ def _compact(row: dict[str, Any], keep: tuple[str, ...] = _AGGREGATED) -> dict[s
     return {k: row.get(k, None if k == "latency" else 0) for k in keep}
 
 
-def _row(ctx: RunContext, p) -> dict[str, Any]:
-    p.scores = score(ctx.task.metrics, p.output, p.references)
+def _row(ctx: RunContext, p, example: Example) -> dict[str, Any]:
+    p.scores = score(ctx.task.metrics, p.output, p.references, example)
     return p.to_dict()

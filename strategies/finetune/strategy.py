@@ -253,7 +253,7 @@ def metric_scores(ctx: RunContext, model, examples: list[Example], metric: str, 
     prompts = [handle.render(ctx.task.messages(ex)) for ex in examples]
     gens = generate(handle, prompts, max_new_tokens=ctx.max_new_tokens,
                     batch_size=ctx.config.batch_size, cache=None)
-    return [score([metric], g.text, ex.references)[metric] for g, ex in zip(gens, examples)]
+    return [score([metric], g.text, ex.references, ex)[metric] for g, ex in zip(gens, examples)]
 
 
 def gather_scores(ctx, model, examples, metric, accelerator) -> list[float]:
