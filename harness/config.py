@@ -9,14 +9,14 @@ from pathlib import Path
 import re
 from typing import Any, Literal, TypeVar
 
-from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import ConfigDict, Field, SerializeAsAny, ValidationError, field_validator, model_validator
 from pydantic_core import InitErrorDetails
 
 from harness.yamlfile import read_yaml
 from harness.errors import HarnessError, field_name, field_problems
 from harness.section import DEVICE_PATTERN, ENV_NAME, Section  # noqa: F401 (re-exported)
 from harness.model_spec import ModelPrices, ModelSpec  # noqa: F401 (re-exported)
-from harness.registry import settings
+from harness.registry import backends, settings
 
 S = TypeVar("S", bound=Section)
 
@@ -133,11 +133,26 @@ class DataConfig(Section):
 
 
 def _section_schema(schema: dict[str, Any]) -> None:
-    """run.schema.json lists every registered section as a property, as if it were a field."""
-    for name, cls in settings.items().items():
-        section = cls.model_json_schema()
-        schema.setdefault("$defs", {}).update(section.pop("$defs", {}))
+    """run.schema.json lists every registered section as a property, as if it were a field, and a named model
+    as the spec of one of the registered backends."""
+    def inline(cls) -> dict[str, Any]:  # its nested models written in place (this schema is itself nested)
+        found = cls.model_json_schema()
+        defs = found.pop("$defs", {})
+
+        def resolve(node: Any) -> Any:
+            if isinstance(node, dict):
+                if "$ref" in node:
+                    return resolve(defs[node["$ref"].rsplit("/", 1)[-1]])
+                return {k: resolve(v) for k, v in node.items()}
+            return [resolve(v) for v in node] if isinstance(node, list) else node
+
+        return resolve(found)
+
+    for name, cls in sorted(settings.items().items()):  # by name: the order modules were imported in may vary
+        section = inline(cls)
         schema["properties"][name] = {"anyOf": [section, {"type": "null"}]} if cls.optional else section
+    specs = [inline(spec) for _, spec in sorted(backends.items().items())]
+    schema["properties"]["models"]["additionalProperties"] = {"anyOf": specs}
     schema["additionalProperties"] = False
 
 
@@ -148,7 +163,7 @@ class RunConfig(Section):
     task: str | None = None  # a registry name or a task.yaml path; default summarization unless data is given
     data: DataConfig | None = None
     model: str | None = None  # HF id or local dir; None is the offline default
-    models: dict[str, ModelSpec] = Field(default_factory=dict, description=(
+    models: dict[str, SerializeAsAny[ModelSpec]] = Field(default_factory=dict, description=(
         "named models for `--strategies NAME@MODEL`; `base` (if given) replaces --model for strategies without @"))
     embedder: str | None = None
     strategies: list[str] | None = None  # None: the task's default strategies
@@ -234,7 +249,7 @@ class RunConfig(Section):
         """The named model; `base` defaults to --model on the hf backend."""
         if name in self.models:
             return self.models[name]
-        return ModelSpec(backend="hf", id=self.model)
+        return ModelSpec.model_validate({"backend": "hf", "id": self.model})
 
 
 def _at(prefix: tuple, error: dict[str, Any]) -> InitErrorDetails:

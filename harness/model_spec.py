@@ -1,13 +1,22 @@
-"""One named model of a run (`models:` in the YAML): its backend, where it is, and what it costs."""
+"""One named model of a run (`models:` in the YAML): its backend, where it is, and what it costs.
+
+Each backend declares its own spec (a `ModelSpec` subclass in its module of harness/backends, registered with
+`@backends.add` under its `backend` name) with the fields it takes and how it loads; a `models:` entry is validated
+as the spec of the backend it names (hf when it names none), so a new backend is one module.
+"""
 
 from __future__ import annotations
 
-import re
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
-from harness.section import ENV_NAME, Section
+from harness.registry import backends
+from harness.section import Section
+
+if TYPE_CHECKING:
+    from harness.backends.base import Backend
+    from harness.config import RunConfig
 
 
 class ModelPrices(Section):
@@ -19,43 +28,45 @@ class ModelPrices(Section):
     per_hour: float | None = Field(None, ge=0, description="$ per hour of the machine serving it (self-hosted)")
 
 
+# Run records written before each backend had its own spec kept every backend's fields on every model, at these
+# defaults: read back, the ones another backend takes are dropped where they hold that default.
+_OLD_DEFAULTS = {"base_url": None, "api_key_env": None, "api": "completions", "tokenizer": None, "concurrency": 8,
+                "timeout": 60.0, "max_retries": 4, "dtype": "auto", "kv_cache_gb": 2.0, "engine_args": {}}
+
+
 class ModelSpec(Section):
     """One named model of a run (`models:` in the YAML); a strategy runs on it with `--strategies NAME@MODEL`."""
 
-    backend: Literal["hf", "vllm", "openai"] = Field("hf", description="in-process transformers, vLLM's offline "
-                                                      "engine, or an OpenAI-compatible endpoint")
-    id: str | None = Field(None, description="hf/vllm: HF id or local directory (None: the offline default); "
-                           "openai: the model name the endpoint serves")
-    base_url: str | None = Field(None, description="openai: the endpoint, e.g. http://127.0.0.1:8000/v1")
-    api_key_env: str | None = Field(None, description="openai: the environment variable holding the API key "
-                                    "(None: no key, for local servers)")
-    api: Literal["completions", "chat"] = Field("completions", description="openai: completions (the harness "
-                                                "renders the chat with `tokenizer`; scores log-likelihoods where the "
-                                                "server can) or chat (the server renders; no log-likelihoods)")
-    tokenizer: str | None = Field(None, description="openai completions: HF id or directory of the served model's "
-                                  "tokenizer (None: `id`, if it is one; 'default': the offline default model's)")
-    concurrency: int = Field(8, ge=1, le=256, description="openai: requests in flight")
-    timeout: float = Field(60.0, gt=0, description="openai: seconds per request")
-    max_retries: int = Field(4, ge=0, le=20, description="openai: retries on 429, 5xx, timeouts, malformed replies")
+    in_process: ClassVar[bool] = False  # the weights live in this process: a strategy may train or read them
+    serves_trained: ClassVar[bool] = False  # it can serve weights a strategy trained in the run (vllm)
+
+    backend: str = Field("hf", description="a registered backend: hf (in-process transformers), vllm (vLLM's "
+                         "offline engine) or openai (an OpenAI-compatible endpoint)")
+    id: str | None = Field(None, description="HF id or local directory (None: the offline default); openai: the "
+                           "model name the endpoint serves")
     context_length: int | None = Field(None, ge=16, description="the model's window (None: ask the server or model)")
-    dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field("auto", description="vllm: auto = float32 on "
-                                                                      "a CPU, bfloat16 on a GPU")
-    kv_cache_gb: float = Field(2.0, gt=0, description="vllm on a CPU: GiB set aside for the KV cache")
-    engine_args: dict[str, Any] = Field(default_factory=dict, description="vllm: more vllm.LLM arguments")
     prices: ModelPrices = Field(default_factory=ModelPrices)
 
-    @field_validator("api_key_env")
+    @model_validator(mode="wrap")
     @classmethod
-    def _a_variable_name(cls, v: str | None) -> str | None:
-        if v is not None and not re.fullmatch(ENV_NAME, v):  # a pasted key: never echo it
-            raise ValueError(f"api_key_env must name an environment variable (letters, digits, _; it was {len(v)} "
-                             "characters that are not one: a key pasted in place of a name?); put the key in a "
-                             "variable (export MY_API_KEY=...) and give its name, api_key_env: MY_API_KEY")
-        return v
+    def _as_its_backend(cls, data: Any, handler):
+        """A `models:` entry is the spec of the backend it names."""
+        if cls is not ModelSpec or not isinstance(data, dict):
+            return handler(data)
+        kind = data.get("backend", "hf")
+        if kind not in backends.names():
+            raise ValueError(f"unknown backend {kind!r}; use one of {', '.join(backends.names())}")
+        spec = backends.get(kind)
+        data = {k: v for k, v in data.items() if k in spec.model_fields or _OLD_DEFAULTS.get(k, ...) != v}
+        return spec.model_validate(data)
 
-    @model_validator(mode="after")
-    def _openai_needs_url(self) -> "ModelSpec":
-        if self.backend == "openai" and not (self.base_url and self.id):
-            raise ValueError("an openai model needs base_url (e.g. http://127.0.0.1:8000/v1) and id (the served "
-                             "model's name)")
-        return self
+    def load(self, config: RunConfig, *, label: str) -> Backend:
+        """The backend, loaded (`label`: the model's name in the run, for messages)."""
+        raise NotImplementedError
+
+    def check(self, where: str) -> None:
+        """Before the run folder is made and any model loads: raise a HarnessError for what cannot work."""
+
+    def packages(self) -> list[str]:
+        """The client libraries run.json's environment records for it."""
+        return []

@@ -11,6 +11,7 @@ from harness.errors import unknown_name
 
 if TYPE_CHECKING:
     from harness.measure.measurement import Measurement
+    from harness.model_spec import ModelSpec
     from harness.section import Section
     from harness.strategy.base import Strategy
 
@@ -72,5 +73,6 @@ strategies: Registry[type[Strategy]] = Registry("strategy", order=lambda strateg
                                                discover=("strategies",))
 settings: Registry[type[Section]] = Registry("settings section", discover=("strategies",))
 metrics: Registry = Registry("metric", discover=("harness.measure",))
+backends: Registry[type[ModelSpec]] = Registry("backend", discover=("harness.backends",))  # each backend's spec
 # what is measured of each strategy once it is evaluated (harness.measure.measurement)
 measurements: Registry[type[Measurement]] = Registry("measurement", discover=("harness.measure", "harness.probes"))

@@ -342,3 +342,60 @@ def test_an_unset_api_key_env_is_caught_before_the_run_folder(tmp_path, tiny_dir
                          "--strategies", "prompt@api", "--config", str(tmp_path / "k.yaml"), "--out", str(tmp_path / "o"))
     assert status == 2 and "models.api.api_key_env" in output and "$HARNESS_UNSET_KEY" in output, output
     assert not (tmp_path / "o").exists()
+
+
+def test_a_backend_is_one_registered_spec(tmp_path, tiny_dir, monkeypatch):
+    """A new backend is one class: its spec (the fields it takes, how it loads) registered under its name. A run
+    then validates `models:` entries naming it as that spec and prompts the model it loads."""
+    from typing import ClassVar, Literal
+
+    from harness.backends.hf import load_generator
+    from harness.config import validate
+    from harness.model_spec import ModelSpec
+    from harness.registry import backends
+    from harness.runs.runner import run
+
+    loaded = []
+
+    class LocalSpec(ModelSpec):
+        name: ClassVar[str] = "local-dir"
+        in_process: ClassVar[bool] = True
+        backend: Literal["local-dir"]
+        folder: str
+
+        def load(self, config, *, label):
+            loaded.append(label)
+            return load_generator(self.folder, device="cpu")
+
+    backends.names()
+    monkeypatch.setitem(backends._items, "local-dir", LocalSpec)
+    config = validate({"model": str(tiny_dir), "models": {"mine": {"backend": "local-dir", "folder": str(tiny_dir)}},
+                       "task": "summarization", "limit": 2, "max_new_tokens": 3, "strategies": ["prompt@mine"],
+                       "probes": {"enabled": False}, "overfit_sample": 0, "latency_requests": 0,
+                       "out": str(tmp_path / "runs")})
+    assert isinstance(config.models["mine"], LocalSpec)
+    with pytest.raises(Exception, match="models.mine.folder"):
+        validate({"models": {"mine": {"backend": "local-dir"}}})
+    record = json.loads((run(config) / "run.json").read_text())
+    assert loaded == ["mine"] and record["strategies"]["prompt@mine"]["status"] == "complete"
+    assert record["config"]["models"]["mine"]["folder"] == str(tiny_dir)  # recorded as its own spec
+
+
+def test_each_backend_takes_its_own_fields_and_old_records_still_read():
+    from harness.backends.hf import HfSpec
+    from harness.backends.openai import OpenAISpec
+    from harness.config import RunConfig, validate
+    from harness.errors import HarnessError
+
+    config = validate({"models": {"api": {"backend": "openai", "base_url": "http://127.0.0.1:9/v1", "id": "m"},
+                                  "local": {"id": "x"}}})
+    assert isinstance(config.models["api"], OpenAISpec) and isinstance(config.models["local"], HfSpec)
+    with pytest.raises(HarnessError, match=r"'models\.local\.concurrency' is unknown"):
+        validate({"models": {"local": {"concurrency": 3}}})  # an hf model has no endpoint to be concurrent with
+    with pytest.raises(HarnessError, match="unknown backend 'vlm'"):
+        validate({"models": {"local": {"backend": "vlm"}}})
+    # run.json written when every model carried every backend's fields, at their defaults
+    old = {"backend": "hf", "id": None, "base_url": None, "api_key_env": None, "api": "completions",
+           "tokenizer": None, "concurrency": 8, "timeout": 60.0, "max_retries": 4, "context_length": None,
+           "dtype": "auto", "kv_cache_gb": 2.0, "engine_args": {}, "prices": {}}
+    assert isinstance(RunConfig.model_validate({"models": {"m": old}}).models["m"], HfSpec)

