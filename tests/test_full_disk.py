@@ -71,15 +71,19 @@ def test_a_full_disk_while_writing_predictions_fails_the_run_cleanly_and_resume_
 
 
 def test_when_run_json_cannot_be_written_either_the_disk_error_still_reaches_the_user(tiny_dir, tmp_path,
-                                                                                      monkeypatch):
+                                                                                      monkeypatch, capsys):
     from harness.runs.runner import run
 
     _fill_disk_after(monkeypatch, 3, only=lambda path: "/runs/" in path)  # run.json twice, one batch, then full
-    with pytest.raises(HarnessError, match="no space left"):
+    with pytest.raises(HarnessError, match="no space left") as failure:
         run(_config(tiny_dir, tmp_path / "runs"))
     assert _leftovers(tmp_path) == []
     run_dir = next((tmp_path / "runs").iterdir())
-    assert RunStore.open(run_dir).read().status in {"running", "failed"}
+    assert str(run_dir) in failure.value.message  # the path that ran out of space
+    status = RunStore.open(run_dir).read().status
+    err = " ".join(capsys.readouterr().err.split())
+    # the failure could not be recorded either: run.json stays `running`, and the console says so
+    assert status == "failed" or (status == "running" and "could not mark the run failed" in err)
     monkeypatch.undo()
     expected = _metrics(run(_config(tiny_dir, tmp_path / "clean")))
     assert _metrics(run(_config(tiny_dir, tmp_path / "runs"), resume=run_dir)) == expected
@@ -104,7 +108,7 @@ def test_a_cache_that_fills_up_mid_run_is_dropped_with_a_warning(tiny_dir, tmp_p
     run_dir = run(_config(tiny_dir, tmp_path / "runs", use_cache=True))
     assert _metrics(run_dir) == expected
     err = " ".join(capsys.readouterr().err.split())
-    assert "cannot write the cache" in err and "goes on without it" in err
+    assert "cannot write the cache" in err and "goes on without it" in err and str(tmp_path / "cache") in err
 
 
 def test_the_cache_keeps_a_batch_it_could_not_store_for_the_rest_of_the_run(tmp_path):

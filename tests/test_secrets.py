@@ -62,8 +62,14 @@ def test_no_key_and_no_url_credentials_reach_any_file_or_the_console(tmp_path, t
                 "--no-probes", "--strategies", "prompt@api,prompt@proxy", "--config", config, "--no-cache"]
         outputs = []
         redact.forget()  # each command must register what it reads itself
-        status, output = cli(monkeypatch, capsys, "run", *args, "--out", str(tmp_path / "ok"))
+        # the served model answers with the key (a careless server), and the first run keeps a cache under tmp_path:
+        # the cached answers are searched for it too
+        server.answer = lambda asked: f" the key is {key}"
+        monkeypatch.setenv("HARNESS_CACHE", str(tmp_path / "cache"))
+        status, output = cli(monkeypatch, capsys, "run", *args[:-1], "--out", str(tmp_path / "ok"))
         assert status == 0, output
+        assert (tmp_path / "cache").is_dir() and any((tmp_path / "cache").rglob("*.sqlite"))
+        server.answer = None
         outputs.append(output)
         assert f"Bearer {key}" in server.auth and f"Basic {basic}" in server.auth  # the requests keep them
         run_dir = next((tmp_path / "ok").iterdir())

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
+from harness.redact import redact
 
 _CORRUPT = ("file is not a database", "database disk image is malformed")
 _COLUMNS = {"ns", "key", "value", "created"}
@@ -110,7 +111,7 @@ class Cache:
             try:
                 self._db.executemany(
                     "INSERT OR REPLACE INTO entries (ns, key, value) VALUES (?, ?, ?)",
-                    [(ns, k, json.dumps(v)) for k, v in items.items()],
+                    [(ns, k, redact(json.dumps(v))) for k, v in items.items()],  # a key a server echoed: never kept
                 )
                 self._db.commit()
             except (sqlite3.OperationalError, OSError) as exc:
