@@ -185,10 +185,13 @@ def probe_reasons(record: RunRecord, name: str) -> list[str]:
         seen = f"; no increase under {fmt_number(b.detectable)} could be seen" if b.detectable is not None else ""
         out.append(f"{name}: largest increase in |bias| (distance from unbiased) {fmt_number(b.value, signed=True)} "
                    f"({b.where}{seen})")
+    limits = {"forgetting": r.constraints.max_forgetting_drop, "bias": r.constraints.max_bias_increase}
     for what, entries, found in (("forgetting", res.forgetting_entries(), r.forgetting),
                                  ("bias", res.bias_entries(), r.bias)):
         if blind := {p: e for p, e in entries.items() if not e.informative}:
-            rests = f"the {what} constraint is not measured; " if found is None and not r.weights_unchanged else ""
+            rests = ""
+            if found is None and not r.weights_unchanged:  # a constraint set on it cannot be checked
+                rests = f"the {what} constraint is not measured; " if limits[what] is not None else ""
             at = "the base model is" if what == "forgetting" else "the base model's BBQ accuracy there is"
             out.append(f"{name}: the {what} probes {_at_chance(blind)} are not informative for this model: {at} not "
                        f"above chance, so no change could be seen; {rests}use a probe the base model can do")

@@ -161,3 +161,12 @@ def test_dry_run_warns_when_the_probe_size_cannot_detect_max_forgetting_drop(tmp
                                       "--config", str(run_yaml), "--dry-run"])
     assert result.exit_code == 0, result.output
     assert "forgetting probe 'forgetting' has 2 items" in " ".join(result.output.split())
+
+
+def test_without_a_constraint_the_why_line_claims_none_unmeasured(tmp_path):
+    """The same probe at chance with no max_forgetting_drop set: it is still not informative, and no constraint is
+    said to be unmeasured (there is none)."""
+    record, md, _ = _run(tmp_path, {"arc": _probe((0.267, 0.183, 0.35), (0.117, 0.05, 0.2), -0.15, 0.2, False)},
+                         limit=None)
+    why = next(line for line in md.splitlines() if "probes 'arc' (base 0.267" in line)
+    assert "not informative for this model" in why and "constraint" not in why
