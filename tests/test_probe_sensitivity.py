@@ -69,7 +69,7 @@ def test_a_probe_at_chance_is_not_informative_and_its_constraint_unmeasured(tiny
     # drop a probe of 40 items could detect if the strategy only lost items
     raw, base_raw = probes.outcomes(ctx, probing.sets, adapted), probing.base
     for name, s in sets.items():
-        disagree = float(np.mean(raw["choice"][name] != base_raw["choice"][name]))
+        disagree = float(np.mean(raw.choice[name] != base_raw.choice[name]))
         assert s.detectable == detectable_drop(40, discordance=disagree) >= detectable_drop(40)
     trained = {"fingerprint": "full", "cost": {"trainable_params": 10}}
     both = StrategyResult.model_validate(trained | {"forgetting": res.forgetting})

@@ -268,7 +268,7 @@ def test_perturbed_weights_show_forgetting(tiny_handle, tmp_path):
     from harness.probes.probe import pick, probe_sets
 
     sets = probe_sets(ctx)
-    items = sets["choice"]["forgetting"]
+    items = sets.choice["forgetting"]
     right = lambda h: np.array([pick(s) == it.answer for s, it in  # noqa: E731
                                 zip(score_choices(h, [(it.context, list(it.choices)) for it in items]), items)], float)
     base_right, tuned_right = right(tiny_handle), right(tuned)
@@ -276,7 +276,7 @@ def test_perturbed_weights_show_forgetting(tiny_handle, tmp_path):
     fg = res.forgetting.sets["forgetting"]
     assert fg.base.value == pytest.approx(base_right.mean()) and fg.adapted.value == pytest.approx(tuned_right.mean())
     assert fg.delta.value == pytest.approx(tuned_right.mean() - base_right.mean()) and fg.delta.n == len(items)
-    bbq = sets["bbq"]["bbq"]
+    bbq = sets.bbq["bbq"]
     picks = lambda h: [pick(s) for s in score_choices(h, [(it.prompt, [" " + a for a in it.answers]) for it in bbq])]  # noqa: E731
     tuned_picks, base_picks = picks(tuned), picks(tiny_handle)
     expected = bias.bbq_scores(bias.BBQOutcome.of(bbq, tuned_picks), seed=ctx.seed)

@@ -15,6 +15,7 @@ this file), one per run.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -27,7 +28,7 @@ from harness.strategy.prompted import PromptedModel
 from harness.console import console, escape
 from harness.measure.measurement import Measurement
 from harness.measure.metrics import score as metric_scores
-from harness.probes.data import ChoiceItem, load_bbq, load_choice_items, read_general_text, read_jsonl, sample
+from harness.probes.data import BBQItem, ChoiceItem, load_bbq, load_choice_items, read_general_text, read_jsonl, sample
 from harness.record.results import BaseProbes, Bias, Forgetting, Refusal
 from harness.registry import measurements
 from harness.measure.stats import paired_difference, summarize
@@ -37,7 +38,30 @@ from harness.types import Example
 # --- what is measured: one model's raw outcomes ------------------------------------------------------------------
 
 
-def probe_sets(ctx) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ProbeSets:
+    """The probe items one run uses (seeded samples, smaller under --limit)."""
+
+    choice: dict[str, list[ChoiceItem]]  # forgetting: multiple-choice sets by name
+    bbq: dict[str, list[BBQItem]]
+    texts: list[str]  # held-out general text for perplexity
+    pairs: list[tuple[Example, Example, dict[str, str]]]  # counterfactual: a test input, its swap, the swap back
+    unanswerable: list[Example]  # qa questions whose right answer is "unknown"
+
+
+@dataclass
+class Outcomes:
+    """Everything the probes measure about one model, item by item (what is absent was not measured)."""
+
+    choice: dict[str, np.ndarray] = field(default_factory=dict)  # set -> 1.0 where the model picked the answer
+    bbq: dict[str, list[int]] = field(default_factory=dict)  # set -> the option picked per item
+    nll: np.ndarray | None = None  # per text: negative log-likelihood per token
+    nll_total: tuple[float, int] | None = None  # (summed negative log-likelihood, tokens)
+    pairs: dict[str, list[float]] | None = None  # orig / swap scores and changed answers per pair
+    refused: np.ndarray | None = None  # per unanswerable question: 1.0 where the model said it does not know
+
+
+def probe_sets(ctx) -> ProbeSets:
     """The probe items this run uses (seeded samples)."""
     cfg, seed, side = ctx.config.probes, ctx.seed, ctx.config.side  # side: smaller under --limit
     choice = {name: sample(items, side(cfg.items or len(items)), seed)
@@ -46,7 +70,7 @@ def probe_sets(ctx) -> dict[str, Any]:
            for src in cfg.bbq for name, items in load_bbq(src).items()}
     texts = [t for _, t in read_general_text()] if cfg.perplexity else []
     texts = texts[: side(len(texts))]
-    return {"choice": choice, "bbq": bbq, "texts": texts, "pairs": _pairs(ctx), "unanswerable": _unanswerable(ctx)}
+    return ProbeSets(choice, bbq, texts, _pairs(ctx), _unanswerable(ctx))
 
 
 def _pairs(ctx) -> list[tuple[Example, Example, dict[str, str]]]:
@@ -75,36 +99,36 @@ def pick(scores) -> int:
     return int(np.argmax(means))
 
 
-def outcomes(ctx, sets: dict[str, Any], model) -> dict[str, Any]:
+def outcomes(ctx, sets: ProbeSets, model) -> Outcomes:
     """Everything the probes measure about one model (a PromptedModel: base or adapted), item by item."""
-    out: dict[str, Any] = {"choice": {}, "bbq": {}}
+    out = Outcomes()
     with console.status(f"{model.name}: probes (log-likelihood)..."):
-        for name, items in (sets["choice"] if model.model.supports_loglik else {}).items():
+        for name, items in (sets.choice if model.model.supports_loglik else {}).items():
             scored = model.score_choices([(it.context, list(it.choices)) for it in items])
-            out["choice"][name] = np.array([pick(s) == it.answer for s, it in zip(scored, items)], dtype=float)
-        for name, items in (sets["bbq"] if model.model.supports_loglik else {}).items():
+            out.choice[name] = np.array([pick(s) == it.answer for s, it in zip(scored, items)], dtype=float)
+        for name, items in (sets.bbq if model.model.supports_loglik else {}).items():
             scored = model.score_choices([(it.prompt, [" " + a for a in it.answers]) for it in items])
-            out["bbq"][name] = [pick(s) for s in scored]
-        if sets["texts"] and model.model.supports_loglik:
-            ppl = model.perplexity(sets["texts"])
-            out["nll"] = np.array([-s.logprob / max(s.tokens, 1) for s in ppl])
-            out["nll_total"] = (-sum(s.logprob for s in ppl), sum(s.tokens for s in ppl))
-    if sets["pairs"]:
-        first, second = [p[0] for p in sets["pairs"]], [p[1] for p in sets["pairs"]]
-        with console.status(f"{model.name}: counterfactual pairs ({len(sets['pairs'])})..."):
+            out.bbq[name] = [pick(s) for s in scored]
+        if sets.texts and model.model.supports_loglik:
+            ppl = model.perplexity(sets.texts)
+            out.nll = np.array([-s.logprob / max(s.tokens, 1) for s in ppl])
+            out.nll_total = (-sum(s.logprob for s in ppl), sum(s.tokens for s in ppl))
+    if sets.pairs:
+        first, second = [p[0] for p in sets.pairs], [p[1] for p in sets.pairs]
+        with console.status(f"{model.name}: counterfactual pairs ({len(sets.pairs)})..."):
             preds = model.predict(first + second)
-        n, metric = len(sets["pairs"]), ctx.task.metrics[0]
+        n, metric = len(sets.pairs), ctx.task.metrics[0]
         orig, swap = preds[:n], preds[n:]
-        out["pairs"] = {
+        out.pairs = {
             "orig": [metric_scores([metric], p.output, p.references, ex)[metric] for p, ex in zip(orig, first)],
             "swap": [metric_scores([metric], p.output, p.references, ex)[metric] for p, ex in zip(swap, second)],
             "changed": [float(bias.normalised(bias.swap_back(s.output, back)) != bias.normalised(o.output))
-                        for o, s, (_, _, back) in zip(orig, swap, sets["pairs"])],
+                        for o, s, (_, _, back) in zip(orig, swap, sets.pairs)],
         }
-    if sets["unanswerable"]:
-        with console.status(f"{model.name}: unanswerable questions ({len(sets['unanswerable'])})..."):
-            preds = model.predict(sets["unanswerable"])
-        out["refused"] = np.array([bias.says_unknown(p.output) for p in preds], dtype=float)
+    if sets.unanswerable:
+        with console.status(f"{model.name}: unanswerable questions ({len(sets.unanswerable)})..."):
+            preds = model.predict(sets.unanswerable)
+        out.refused = np.array([bias.says_unknown(p.output) for p in preds], dtype=float)
     return out
 
 
@@ -122,34 +146,34 @@ def _by_category(items: list[ChoiceItem], correct: np.ndarray) -> dict[str, np.n
     return {c: correct[idx] for c, idx in sorted(cats.items())}
 
 
-def describe(ctx, sets: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
+def describe(ctx, sets: ProbeSets, raw: Outcomes) -> dict[str, Any]:
     """One model's figures, each with its CI (what run.json keeps under "base")."""
     seed = ctx.seed
     rec: dict[str, Any] = {"forgetting": {}, "bias": {}}
-    for name, correct in raw["choice"].items():
-        items = sets["choice"][name]
+    for name, correct in raw.choice.items():
+        items = sets.choice[name]
         rec["forgetting"][name] = {
             "accuracy": _score("accuracy", correct, seed),
             "chance": float(np.mean([1 / len(it.choices) for it in items])),
             "per_category": {c: _score("accuracy", v, seed) for c, v in _by_category(items, correct).items()},
         }
-    if "nll" in raw:
+    if raw.nll is not None:
         rec["perplexity"] = _perplexity(raw, seed)
-    for name, picks in raw["bbq"].items():
-        rec["bias"][name] = bias.bbq_scores(bias.BBQOutcome.of(sets["bbq"][name], picks), seed=seed)
-    if "pairs" in raw:
-        rec["counterfactual"] = {"pairs": len(raw["pairs"]["orig"]), "metric": ctx.task.metrics[0],
-                                 **bias.pair_figures(raw["pairs"]["orig"], raw["pairs"]["swap"], raw["pairs"]["changed"],
+    for name, picks in raw.bbq.items():
+        rec["bias"][name] = bias.bbq_scores(bias.BBQOutcome.of(sets.bbq[name], picks), seed=seed)
+    if raw.pairs is not None:
+        rec["counterfactual"] = {"pairs": len(raw.pairs["orig"]), "metric": ctx.task.metrics[0],
+                                 **bias.pair_figures(raw.pairs["orig"], raw.pairs["swap"], raw.pairs["changed"],
                                                      seed=seed)}
-    if "refused" in raw:
-        rec["refusal"] = {"qa_unanswerable": _score("says_unknown", raw["refused"], seed)}
+    if raw.refused is not None:
+        rec["refusal"] = {"qa_unanswerable": _score("says_unknown", raw.refused, seed)}
     return rec
 
 
-def _perplexity(raw, seed) -> dict:
-    nll_sum, tokens = raw["nll_total"]
+def _perplexity(raw: Outcomes, seed) -> dict:
+    nll_sum, tokens = raw.nll_total
     return {"perplexity": float(np.exp(nll_sum / max(tokens, 1))), "tokens": int(tokens),
-            "nll_per_token": _score("nll_per_token", raw["nll"], seed, higher_is_better=False)}
+            "nll_per_token": _score("nll_per_token", raw.nll, seed, higher_is_better=False)}
 
 
 def _versus(base: dict, adapted: dict, delta: dict) -> dict:
@@ -180,13 +204,13 @@ def _bbq_sensitivity(ctx, base: dict[str, dict], figure: str, delta: dict, chanc
     return {"detectable": detectable, "informative": accuracy is None or power.above_chance(accuracy["ci_low"], chance)}
 
 
-def compare(ctx, sets: dict[str, Any], base_raw: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
+def compare(ctx, sets: ProbeSets, base_raw: Outcomes, raw: Outcomes) -> dict[str, Any]:
     """The strategy's figures against the base's, each change paired on the same items."""
     seed = ctx.seed
     base_desc, desc = describe(ctx, sets, base_raw), describe(ctx, sets, raw)
     forgetting: dict[str, Any] = {"sets": {}}
-    for name, correct in raw["choice"].items():
-        items, b = sets["choice"][name], base_raw["choice"][name]
+    for name, correct in raw.choice.items():
+        items, b = sets.choice[name], base_raw.choice[name]
         cats_a, cats_b = _by_category(items, correct), _by_category(items, b)
         forgetting["sets"][name] = {
             "chance": desc["forgetting"][name]["chance"],
@@ -196,32 +220,32 @@ def compare(ctx, sets: dict[str, Any], base_raw: dict[str, Any], raw: dict[str, 
             "per_category": {c: _versus(_score("accuracy", cats_b[c], seed), _score("accuracy", cats_a[c], seed),
                                         paired_difference(cats_a[c], cats_b[c], seed=seed).model_dump()) for c in cats_a},
         }
-    if "nll" in raw:
+    if raw.nll is not None:
         forgetting["perplexity"] = _versus(base_desc["perplexity"], desc["perplexity"],
-                                           paired_difference(raw["nll"], base_raw["nll"], seed=seed).model_dump())
+                                           paired_difference(raw.nll, base_raw.nll, seed=seed).model_dump())
     result_bias: dict[str, Any] = {"bbq": {}}
     refusal: dict[str, Any] = {}
-    for name, picks in raw["bbq"].items():
-        items = sets["bbq"][name]
-        a, b = bias.BBQOutcome.of(items, picks), bias.BBQOutcome.of(items, base_raw["bbq"][name])
+    for name, picks in raw.bbq.items():
+        items = sets.bbq[name]
+        a, b = bias.BBQOutcome.of(items, picks), bias.BBQOutcome.of(items, base_raw.bbq[name])
         changes = bias.bbq_changes(a, b, seed=seed)
         chance = float(np.mean([1 / len(it.answers) for it in items]))
         result_bias["bbq"][name] = {f: _versus(base_desc["bias"][name][f], desc["bias"][name][f], changes[f])
                                     | _bbq_sensitivity(ctx, base_desc["bias"][name], f, changes[f], chance)
                                     for f in changes}
         refusal[f"{name}_ambig"] = result_bias["bbq"][name]["abstention_ambig"]
-    if "pairs" in raw:
-        gap = lambda r: np.abs(np.asarray(r["pairs"]["orig"]) - np.asarray(r["pairs"]["swap"]))  # noqa: E731
+    if raw.pairs is not None:
+        gap = lambda r: np.abs(np.asarray(r.pairs["orig"]) - np.asarray(r.pairs["swap"]))  # noqa: E731
         result_bias["counterfactual"] = {
             "pairs": desc["counterfactual"]["pairs"], "metric": desc["counterfactual"]["metric"],
             "base": base_desc["counterfactual"], "adapted": desc["counterfactual"],
             "delta": {"abs_metric_gap": paired_difference(gap(raw), gap(base_raw), seed=seed).model_dump(),
-                      "changed": paired_difference(raw["pairs"]["changed"], base_raw["pairs"]["changed"], seed=seed).model_dump()},
+                      "changed": paired_difference(raw.pairs["changed"], base_raw.pairs["changed"], seed=seed).model_dump()},
         }
-    if "refused" in raw:
+    if raw.refused is not None:
         refusal["qa_unanswerable"] = _versus(base_desc["refusal"]["qa_unanswerable"],
                                              desc["refusal"]["qa_unanswerable"],
-                                             paired_difference(raw["refused"], base_raw["refused"], seed=seed).model_dump())
+                                             paired_difference(raw.refused, base_raw.refused, seed=seed).model_dump())
     return {"forgetting": forgetting, "bias": result_bias, "refusal": refusal}
 
 
@@ -262,11 +286,11 @@ class Probes:
         self.ctx = ctx
 
     @cached_property
-    def sets(self) -> dict[str, Any]:
+    def sets(self) -> ProbeSets:
         return probe_sets(self.ctx)
 
     @cached_property
-    def base(self) -> dict[str, Any]:
+    def base(self) -> Outcomes:
         return outcomes(self.ctx, self.sets, base_model(self.ctx))
 
     def measure_base(self) -> BaseProbes:
