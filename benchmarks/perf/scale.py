@@ -59,6 +59,7 @@ def one_size(n: int) -> None:
     from harness.registry import strategies
     from harness.runs.runner import run
     from harness.types import Cost, Prediction
+    from harness.strategy.base import Strategy
     from harness.strategy.prompted import PromptedModel
     from harness.record.store import RunStore
 
@@ -69,11 +70,8 @@ def one_size(n: int) -> None:
                     for ex, p in zip(examples, prompts)]
 
     @strategies.add
-    class Echo:
-        name, description, default = "echo", "answers instantly with the first sentence", False
-
-        def applies_to(self, task):
-            return True
+    class Echo(Strategy):
+        name, description = "echo", "answers instantly with the first sentence"
 
         def prepare(self, ctx):
             return EchoModel(self.name, ctx, fingerprint="echo", cost=Cost(device="cpu"))
