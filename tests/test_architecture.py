@@ -160,3 +160,24 @@ def test_the_graph_sees_imports_inside_functions(module):
     # runner imports reports inside a function; tasks imports squad inside one
     expected = {"harness.runs.runner": "reports.html", "harness.tasks.load": "harness.tasks.squad"}[module]
     assert expected in graph()[module]
+
+
+MAX_MODULE_LINES, MAX_FUNCTION_LINES = 400, 60
+
+
+def test_no_module_over_400_lines_and_no_function_over_60():
+    """Small modules and functions that fit on a screen (tests and generated benchmark data aside)."""
+    long_modules, long_functions = [], []
+    for module, path in MODULES.items():
+        if layer(module) == "benchmarks":
+            continue
+        text = path.read_text(encoding="utf-8")
+        if text.count("\n") > MAX_MODULE_LINES:
+            long_modules.append(f"{path.relative_to(ROOT)}: {text.count(chr(10))} lines")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                length = node.end_lineno - node.lineno + 1
+                if length > MAX_FUNCTION_LINES:
+                    long_functions.append(f"{path.relative_to(ROOT)}:{node.lineno}: {node.name} ({length} lines)")
+    assert not long_modules, "modules over 400 lines:\n" + "\n".join(long_modules)
+    assert not long_functions, "functions over 60 lines:\n" + "\n".join(long_functions)
