@@ -214,6 +214,8 @@ BAD_REPLIES = {  # what the server sends -> (the field named, the value named)
     "an HTML page": (b"<html><body>Bad gateway</body></html>", "body", "not JSON"),
     "a non-UTF-8 body": (b'{"choices": "\xff\xfe"}', "body", "not UTF-8 (byte 0xff"),
     "no usage": ({"usage": None}, "usage", "null"),
+    "no usage key": (b'{"id": "x", "object": "text_completion", "created": 0, "model": "scripted", "choices": '
+                     b'[{"index": 0, "text": " a", "finish_reason": "stop", "logprobs": null}]}', "usage", "missing"),
     "text null": ({"choices": [{"index": 0, "text": None}]}, "choices.0.text", "null"),
     "usage as strings": ({"usage": {**OK_USAGE, "prompt_tokens": "3"}}, "usage.prompt_tokens", '"3"'),
     "negative usage": ({"usage": {**OK_USAGE, "completion_tokens": -4}}, "usage.completion_tokens", "-4"),
