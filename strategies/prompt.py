@@ -44,6 +44,7 @@ class ZeroShot(Strategy):
 class FewShot(Strategy):
     name = "few-shot"
     order = 1
+    composes = "prompt"  # few-shot+lora: fine-tuned on prompts with its demonstrations
     description = "k demonstrations from the training split, random (seeded) or most similar by embedding"
     default = True
 
@@ -73,6 +74,12 @@ class FewShotModel(PromptedModel):
 
     def build(self, example: Example):
         return self.ctx.task.messages(example, demos=self.pick(example)), []
+
+    def messages_for(self, examples: list[Example], training: bool = False) -> list[list[dict[str, str]]]:
+        """As `build`; a training example is never its own demonstration (it would show the model its answer)."""
+        if not training:
+            return super().messages_for(examples)
+        return [self.ctx.task.messages(ex, demos=[d for d in self.pick(ex) if d.id != ex.id]) for ex in examples]
 
 
 def _most_similar(ctx: RunContext, pool: list[Example], vectors: np.ndarray, example: Example, k: int) -> list[Example]:

@@ -100,6 +100,12 @@ def test_median_pruner_stops_a_deliberately_bad_learning_rate(tiny_dir, tmp_path
     assert search["best"]["number"] in (0, 1)
 
 
+def _plan(*names):
+    from harness.runs.strategy_steps import make_strategy
+
+    return {name: make_strategy(name) for name in names}
+
+
 def test_search_flag_and_config_errors_name_what_to_fix():
     from strategies.finetune.hpsearch import check_search, parse_search_flag
 
@@ -109,11 +115,11 @@ def test_search_flag_and_config_errors_name_what_to_fix():
     with pytest.raises(HarnessError, match="cannot search dropout"):
         parse_search_flag("lora:lr,dropout", None)
     with pytest.raises(HarnessError, match="not among this run's strategies"):
-        check_search(RunConfig(search={"strategy": "lora", "params": ["lr"]}), ["prompt"])
+        check_search(RunConfig(search={"strategy": "lora", "params": ["lr"]}), _plan("prompt"))
     with pytest.raises(HarnessError, match="trains nothing"):
-        check_search(RunConfig(search={"strategy": "prompt", "params": ["lr"]}), ["prompt"])
+        check_search(RunConfig(search={"strategy": "prompt", "params": ["lr"]}), _plan("prompt"))
     with pytest.raises(HarnessError, match="rank"):
-        check_search(RunConfig(search={"strategy": "full", "params": ["r"]}), ["full"])
+        check_search(RunConfig(search={"strategy": "full", "params": ["r"]}), _plan("full"))
     with pytest.raises(HarnessError, match="lr range"):
         validate({"search": {"strategy": "lora", "params": ["lr"], "lr": [1e-2, 1e-4]}})
 

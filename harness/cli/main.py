@@ -203,10 +203,15 @@ def list_strategies() -> None:
 
     from harness.registry import strategies as registry
 
+    from strategies.composed import sides
+
     table = Table("strategy", "default", "description")
     for name, cls in registry.items().items():
         table.add_row(name, "with a corpus" if callable(cls.default) else "yes" if cls.default else "", cls.description)
+    table.add_row("PROMPT+WEIGHTS", "", "composed: the fine-tuning strategy trained on the prompting strategy's prompts "
+                  "(rag: with distractor passages, as RAFT), then prompted the same way: rag+lora, few-shot+lora, rag+full")
     console.print(table)
+    console.print(escape(sides()))
 
 
 @app.command()

@@ -104,20 +104,27 @@ class Calibration:
         return {"setup_seconds": meter.seconds, **self._time_predict(adapted)}
 
     def training(self, strategy: Strategy, ctx: RunContext) -> dict[str, Any]:
-        """A strategy that trains: its setup estimated (not run), its predictions timed as the base model's."""
+        """A strategy that trains: its setup estimated (not run), its predictions timed as the base model's (with
+        the prompts of its stand-in where it has one: a composed strategy's prompting side, prepared for real)."""
         from strategies.prompt import ZeroShot
 
-        if self._base is None:
-            self._base = self._time_predict(ZeroShot().prepare(ctx))
-        row = dict(self._base)
-        setup = strategy.estimate_setup(ctx, self._base["seconds_per_example"])
+        stand_in = strategy.stand_in(ctx)
+        if stand_in is not None:
+            row = self._time_predict(stand_in)
+        else:
+            if self._base is None:
+                self._base = self._time_predict(ZeroShot().prepare(ctx))
+            row = dict(self._base)
+        setup = strategy.estimate_setup(ctx, row["seconds_per_example"])
         if setup is None:
             row |= {"setup_seconds": None, "note": "training time not estimated"}
         else:
             row |= {"setup_seconds": setup.seconds,
                     "note": f"trains {setup.tokens:,} tokens at {setup.tokens_per_second:.0f}/s (timed steps), "
                             f"{setup.validations} validation(s)"}
-        row["note"] += "; predicts as the base model"
+            if setup.other_setup_seconds:
+                row["note"] += f", plus {_duration(setup.other_setup_seconds)} of other setup (index, demonstrations)"
+        row["note"] += "; predicts as the base model" + (f" with {stand_in.name}'s prompts" if stand_in is not None else "")
         return row
 
 

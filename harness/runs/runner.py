@@ -28,9 +28,8 @@ from harness.interrupt import graceful_stop
 from harness.measure.measurement import Measurement
 from harness.record.run_record import Environment, Leakage, ModelInfo, RunError, RunRecord, TaskInfo
 from harness.record.store import RunStore, check_distinct_files
-from harness.registry import strategies as strategy_registry
 from harness.runs import preflight
-from harness.runs.strategy_steps import measurements, run_strategy, split_spec
+from harness.runs.strategy_steps import make_strategy, measurements, run_strategy, split_spec
 from harness.strategy.base import Strategy
 from harness.strategy.context import RunContext
 from harness.tasks import leakage
@@ -73,7 +72,7 @@ def _plan(config: RunConfig) -> tuple[Task, dict[str, Strategy]]:
     from strategies.finetune.hpsearch import SearchConfig, check_search
 
     if config.section(SearchConfig):
-        check_search(config, list(plan))
+        check_search(config, plan)
     return task, plan
 
 
@@ -165,8 +164,11 @@ def _adaptive_rounds(ctx: RunContext, record: RunRecord, plan: dict[str, Strateg
 
 def plan_strategies(config: RunConfig, task: Task) -> dict[str, Strategy]:
     """The strategies to run, each made once: `name` or `name@model` (a named model of `models:`; none means the
-    base) -> its instance. Each checks the settings it needs here, before any model work."""
+    base; `name` may be `A+B`, a composed strategy: make_strategy) -> its instance. Each checks the settings it
+    needs here, before any model work."""
     if config.strategies is None:
+        from harness.registry import strategies as strategy_registry
+
         chosen = {name: cls() for name, cls in strategy_registry.items().items()}
         chosen = {name: s for name, s in chosen.items() if s.is_default(task) and s.applies_to(task)}
         for strategy in chosen.values():
@@ -175,9 +177,9 @@ def plan_strategies(config: RunConfig, task: Task) -> dict[str, Strategy]:
     plan: dict[str, Strategy] = {}
     for spec in config.strategies:
         name, model = split_spec(spec)
-        strategy = strategy_registry.get(name)()  # unknown names raise with suggestions
+        strategy = make_strategy(name)  # unknown names (or parts of `A+B`) raise with suggestions
         if (runs_as := strategy.run_name(config)) != name:  # lora runs as finetune.method: ia3, prompt-tuning
-            name, strategy = runs_as, strategy_registry.get(runs_as)()
+            name, strategy = runs_as, make_strategy(runs_as)
         if not strategy.applies_to(task):
             raise HarnessError(f"Strategy '{name}' does not apply to task '{task.name}' ({strategy.description}).",
                                hint="Leave it out of --strategies.")

@@ -9,9 +9,11 @@ import time
 
 from harness.backends.pool import ModelPool, save_merged
 from harness.console import console
+from harness.errors import HarnessError
 from harness.measure.measurement import Measurement
 from harness.record.results import StrategyCost, StrategyResult
 from harness.registry import measurements as measurement_registry
+from harness.registry import strategies as strategy_registry
 from harness.runs.evaluate import evaluate_splits, evaluation_splits, split_examples
 from harness.strategy.base import Strategy
 from harness.strategy.context import RunContext
@@ -22,6 +24,24 @@ def split_spec(spec: str) -> tuple[str, str]:
     """`prompt@api` -> ("prompt", "api"); `prompt` -> ("prompt", "base")."""
     name, _, model = spec.partition("@")
     return name, model or "base"
+
+
+def make_strategy(name: str) -> Strategy:
+    """The strategy a name (without `@model`) names: a registered one, or `A+B`, a prompting strategy composed with a
+    fine-tuning one (strategies/composed.py: `rag+lora`). An unknown name, or part, raises with suggestions."""
+    if "+" not in name:
+        return strategy_registry.get(name)()  # unknown names raise with suggestions
+    from strategies.composed import compose
+
+    parts = []
+    for part in name.split("+"):
+        if not part:
+            raise HarnessError(f"Strategy '{name}' has an empty part.", hint="Compose two strategies: rag+lora.")
+        try:
+            parts.append(strategy_registry.get(part)())
+        except HarnessError as unknown:
+            raise HarnessError(f"Strategy '{name}': unknown part '{part}'.", hint=unknown.hint) from None
+    return compose(name, parts)
 
 
 def prepare_strategy(ctx: RunContext, name: str, strategy: Strategy, pool: ModelPool | None = None) -> Prepared:

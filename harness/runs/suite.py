@@ -17,8 +17,7 @@ from harness.console import console
 from harness.errors import HarnessError, unknown_name
 from harness.record.store import RunStore
 from harness.record.suite import SuiteRecord, SuiteRow, SuiteTask
-from harness.registry import strategies
-from harness.runs.strategy_steps import split_spec
+from harness.runs.strategy_steps import make_strategy, split_spec
 from harness.tasks.load import BENCHMARKS
 
 SUITES_FILE = BENCHMARKS / "suites.yaml"
@@ -60,7 +59,7 @@ def run_suite(config: RunConfig, name: str | None = None, *, resume: Path | None
         task_config = config.model_copy(update={"task": entry.task, "out": suite_dir, "data": None,
                                                 "strategies": names})
         for spec in names or []:  # multitask-lora: one adapter for the suite's tasks
-            task_config = strategies.get(split_spec(spec)[0])().in_suite(task_config, [t.task for t in record.tasks])
+            task_config = make_strategy(split_spec(spec)[0]).in_suite(task_config, [t.task for t in record.tasks])
         try:
             path = run(task_config, resume=_unfinished_run(suite_dir, entry.task))
         except KeyboardInterrupt:
@@ -86,7 +85,7 @@ def applicable(config: RunConfig, task_name: str) -> list[str] | None:
     from harness.tasks.load import load_task
 
     task = load_task(task_name, limit=1, seed=config.seed)
-    return [n for n in config.strategies if strategies.get(split_spec(n)[0])().applies_to(task)]
+    return [n for n in config.strategies if make_strategy(split_spec(n)[0]).applies_to(task)]
 
 
 def _unfinished_run(suite_dir: Path, task_name: str) -> Path | None:

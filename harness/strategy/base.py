@@ -28,6 +28,7 @@ class SetupEstimate:
     validations: int
     train_seconds: float
     validation_seconds: float
+    other_setup_seconds: float = 0.0  # setup that is not training: a composed strategy's index build (included above)
 
 
 class Strategy(ABC):
@@ -42,6 +43,9 @@ class Strategy(ABC):
     # Its preference win rate against the base model (harness.measure.win_rate): always, never, or None: where
     # the task asks for it.
     win_rate: ClassVar[bool | None] = None
+    # Its side in a composed strategy `A+B` (strategies/composed.py): "prompt" (it adds to the prompt: few-shot, rag),
+    # "weights" (it fine-tunes on prompts: lora, full, ...), None: it does not compose.
+    composes: ClassVar[str | None] = None
 
     def is_default(self, task: Task) -> bool:
         return bool(self.default(task) if callable(self.default) else self.default)
@@ -71,4 +75,9 @@ class Strategy(ABC):
     def estimate_setup(self, ctx: RunContext, generation_seconds: float) -> SetupEstimate | None:
         """For the dry run of a strategy that trains: what `prepare` will take, without running it (None: not
         estimated). `generation_seconds`: the base model's time per generated example, as calibrated."""
+        return None
+
+    def stand_in(self, ctx: RunContext) -> Adapted | None:
+        """For the dry run of a strategy that trains: an adapted model on the base weights that prompts as its result
+        will, whose predictions are timed in its place (None: the base model's zero-shot prompts)."""
         return None

@@ -30,6 +30,12 @@ class PromptedModel:
         """Chat messages for one example, and the passages retrieved for it (if any)."""
         return self.ctx.task.messages(example), []
 
+    def messages_for(self, examples: list[Example], training: bool = False) -> list[list[dict[str, str]]]:
+        """The chat messages `predict` builds for `examples`. `training`: those a fine-tuning strategy composed with
+        this one trains on (strategies/composed.py); a strategy that adds to the prompt may make them differ (RAG adds
+        distractor passages, few-shot never shows an example as its own demonstration)."""
+        return [self.build(ex)[0] for ex in examples]
+
     def predict(self, examples: list[Example]) -> list[Prediction]:
         built = [self.build(ex) for ex in examples]
         prompts = [self.model.render(messages) for messages, _ in built]

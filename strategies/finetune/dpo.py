@@ -191,6 +191,7 @@ class DPO(FineTune):
     order = 8
     description = "preference tuning (DPO, trl) on a LoRA adapter: chosen/rejected pairs, or references vs base outputs"
     default = False
+    composes = None  # trained on preference pairs through trl, not on this loop's supervised prompts
 
     def check_config(self, config, task) -> None:
         super().check_config(config, task)

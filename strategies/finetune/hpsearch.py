@@ -67,21 +67,21 @@ def parse_search_flag(spec: str | None, trials: int | None) -> dict[str, Any]:
     return out | {"strategy": strategy.strip(), "params": names}
 
 
-def check_search(config, names: list[str]) -> None:
-    """Before anything runs: the searched strategy is one this run trains, and its parameters apply to it."""
-    from harness.registry import strategies
-
+def check_search(config, plan: dict) -> None:
+    """Before anything runs: the searched strategy is one this run trains (`plan`: the run's strategies by the name
+    they run under, `rag+lora` included), and its parameters apply to it."""
     search = config.section(SearchConfig)
-    if search.strategy not in names:
-        trained = [n for n in names if n in strategies.names() and strategies.get(n).trains]
+    if search.strategy not in plan:
+        trained = [n for n, s in plan.items() if s.trains]
         hint = (f"Add it to --strategies, or search one this run trains: --search {trained[-1]}:lr." if trained else
                 "Add it to --strategies (only fine-tuning strategies are searched: lora, ia3, prompt-tuning, full, freeze).")
-        raise HarnessError(f"search.strategy '{search.strategy}' is not among this run's strategies ({', '.join(names)}).",
+        raise HarnessError(f"search.strategy '{search.strategy}' is not among this run's strategies ({', '.join(plan)}).",
                            hint=hint)
-    if not strategies.get(search.strategy).trains:
+    searched = plan[search.strategy]
+    if not searched.trains:
         raise HarnessError(f"search.strategy '{search.strategy}' trains nothing: only fine-tuning strategies are searched.",
                            hint="Search lora, ia3, prompt-tuning, full or freeze.")
-    if "r" in search.params and search.strategy != "lora":
+    if "r" in search.params and getattr(searched, "weights", searched).name != "lora":  # rag+lora: its lora
         raise HarnessError(f"--search {search.strategy}: 'r' is LoRA's rank; {search.strategy} has none.",
                            hint="Search lr and epochs for it.")
 
@@ -141,15 +141,15 @@ def run_search(strategy, ctx, train_examples, val_examples, accelerator):
         if better:
             kept.clear()
             kept.update(value=value, cfg=cfg, fitted=(model, notes, result), number=trial.number)
-        console.print(f"[dim]{strategy.name} · search trial {trial.number}: {trial.params} -> {key} {value:.4f}"
+        console.print(f"[dim]{strategy.run_label} · search trial {trial.number}: {trial.params} -> {key} {value:.4f}"
                       f"{' · best so far' if better else ''}[/]")
         return value
 
     study.optimize(objective, n_trials=search.trials, catch=())
     if not kept:
-        raise HarnessError(f"Every one of the {search.trials} search trials of {strategy.name} was pruned or diverged.",
+        raise HarnessError(f"Every one of the {search.trials} search trials of {strategy.run_label} was pruned or diverged.",
                            hint="Narrow the search space (search.lr), or run more trials.")
-    record = search_record(study, kept, strategy.name, search, ctx.seed, key, higher, len(val_examples))
+    record = search_record(study, kept, strategy.run_label, search, ctx.seed, key, higher, len(val_examples))
     return record | {"seconds": time.perf_counter() - start}, kept["cfg"], kept["fitted"]
 
 

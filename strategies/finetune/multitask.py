@@ -90,6 +90,7 @@ class MultitaskLoRA(FineTune):
     order = 9
     description = "one LoRA adapter trained on all the suite's tasks at once (trained once, reused per task)"
     default = False
+    composes = None  # one adapter shared by several tasks' prompts
 
     def in_suite(self, config, tasks: list[str]):
         """Without its own `multitask.tasks`, a suite's run trains one adapter on all the suite's tasks."""

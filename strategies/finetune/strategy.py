@@ -45,6 +45,22 @@ class FineTune(Strategy):
 
     trains = True
     needs_weights = True  # trains the in-process (hf) model's weights
+    composes = "weights"  # rag+lora: trained on the prompts a prompting strategy builds (strategies/composed.py)
+    # Set by a composed strategy: the prompting side's adapted model, whose prompts it trains and validates on, and
+    # the name it runs under (`rag+lora`: its artifacts folder, its search, its progress).
+    prompts: PromptedModel | None = None
+    label: str | None = None
+
+    @property
+    def run_label(self) -> str:
+        return self.label or self.name
+
+    def messages(self, ctx: RunContext, examples: list[Example], training: bool = False) -> list[list[dict[str, str]]]:
+        """The chat prompts it trains on (`training`) or validates on: the task's own, or those of the prompting
+        side it is composed with (with its training additions: RAG's distractors)."""
+        if self.prompts is None:
+            return [ctx.task.messages(ex) for ex in examples]
+        return self.prompts.messages_for(examples, training=training)
 
     def serves_weights(self, config) -> bool:
         return config.section(FinetuneConfig).merge  # unmerged adapters are served in-process, through the PeftModel
@@ -57,7 +73,10 @@ class FineTune(Strategy):
         validation_metric(task.metrics, config.section(FinetuneConfig).monitor_metric)
 
     def training_items(self, ctx: RunContext, cfg: FinetuneConfig, examples: list[Example]) -> list[Item]:
-        return supervised_items(ctx.model, ctx.task, examples, cfg.max_seq_len)
+        return supervised_items(ctx.model, ctx.task, examples, cfg.max_seq_len, self.messages(ctx, examples, True))
+
+    def validation_items(self, ctx: RunContext, cfg: FinetuneConfig, examples: list[Example]) -> list[Item]:
+        return supervised_items(ctx.model, ctx.task, examples, cfg.max_seq_len, self.messages(ctx, examples))
 
     def prepare(self, ctx: RunContext) -> PromptedModel:
         import torch
@@ -70,7 +89,7 @@ class FineTune(Strategy):
         accelerator = make_accelerator(cfg, ctx.model.device)
         search = None
         search = ctx.config.section(SearchConfig)
-        if search and search.strategy == self.name:  # validation split only; best trial kept
+        if search and search.strategy == self.run_label:  # validation split only; best trial kept
             search, cfg, (model, notes, result) = hpsearch.run_search(self, ctx, train_examples, val_examples, accelerator)
         else:
             model, notes, result = self.fit(ctx, cfg, train_examples, val_examples, accelerator)
@@ -118,7 +137,7 @@ class FineTune(Strategy):
         cfg = ctx.config.section(FinetuneConfig)
         train_examples, val_examples = self.data(ctx, cfg)
         items = self.training_items(ctx, cfg, train_examples)
-        val_items = supervised_items(ctx.model, ctx.task, val_examples, cfg.max_seq_len)
+        val_items = self.validation_items(ctx, cfg, val_examples)
         micro_batches = math.ceil(len(items) * cfg.epochs / cfg.batch_size)  # the epochs run as one stream
         steps = planned_steps(micro_batches, cfg)
         share = min(1.0, steps * cfg.grad_accum / max(micro_batches, 1))  # max_steps may end the run early
@@ -131,7 +150,7 @@ class FineTune(Strategy):
         if cfg.learning_curve and self.name != "continued-pretraining":
             seconds = 1.75 * seconds + 3 * cfg.learning_curve_eval_examples * generation_seconds
         search = ctx.config.section(SearchConfig)
-        if search and search.strategy == self.name:  # an upper bound: no trial pruned; the best one's model is kept
+        if search and search.strategy == self.run_label:  # an upper bound: no trial pruned; the best one's model is kept
             seconds *= search.trials * (sum(search.epochs) / len(search.epochs) / cfg.epochs if "epochs" in search.params else 1)
         return SetupEstimate(seconds=seconds, tokens=tokens, tokens_per_second=tokens_per_second, steps=steps,
                              validations=validations, train_seconds=train_seconds, validation_seconds=val_seconds)
@@ -178,10 +197,11 @@ class FineTune(Strategy):
         primary = monitored_metric(ctx, cfg)
         result = train(
             model, ctx.model.tokenizer, self.training_items(ctx, cfg, train_examples),
-            supervised_items(ctx.model, ctx.task, val_examples, cfg.max_seq_len), cfg,
+            self.validation_items(ctx, cfg, val_examples), cfg,
             lr=cfg.lr or DEFAULT_LR[self.name], seed=ctx.seed, accelerator=accelerator,
-            val_metric=lambda m: metric_scores(ctx, m, _shard(val_examples, accelerator), primary, accelerator),
-            higher_is_better=get_metric(primary).higher_is_better, label=self.name, on_validation=on_validation,
+            val_metric=lambda m: metric_scores(ctx, m, _shard(val_examples, accelerator), primary, accelerator,
+                                               self.messages),
+            higher_is_better=get_metric(primary).higher_is_better, label=self.run_label, on_validation=on_validation,
         )
         return accelerator.unwrap_model(model), notes, result
 
@@ -193,7 +213,7 @@ class FineTune(Strategy):
             from peft import get_peft_model_state_dict
 
             fp = state_fingerprint(get_peft_model_state_dict(model), base.fingerprint, self.name)
-            folder = ctx.artifacts(self.name)
+            folder = ctx.artifacts(self.run_label)
             nbytes, artifact = 0, None
             if folder is not None and accelerator.is_main_process:
                 model.save_pretrained(folder, safe_serialization=True)
@@ -203,7 +223,7 @@ class FineTune(Strategy):
         model.eval()
         handle = wrap(model, base.tokenizer, name=f"{base.name}+{self.name}", source="trained", device=device)
         nbytes, artifact = 0, None
-        folder = ctx.artifacts(self.name) if cfg.keep_checkpoints else None
+        folder = ctx.artifacts(self.run_label) if cfg.keep_checkpoints else None
         if folder is not None and accelerator.is_main_process:
             model.save_pretrained(folder, safe_serialization=True)
             base.tokenizer.save_pretrained(folder)
@@ -226,7 +246,7 @@ class FineTune(Strategy):
                                        accelerator)
             else:
                 model = full_model
-            scores = gather_scores(ctx, model, held, primary, accelerator)
+            scores = gather_scores(ctx, model, held, primary, accelerator, self.messages)
             points.append({"fraction": frac, "train_examples": n, "scores": scores})
             if model is not full_model:
                 del model
@@ -242,24 +262,27 @@ def _shard(examples: list[Example], accelerator) -> list[Example]:
     return examples[accelerator.process_index :: accelerator.num_processes]
 
 
-def metric_scores(ctx: RunContext, model, examples: list[Example], metric: str, accelerator=None) -> list[float]:
-    """Generate with the model being trained (no cache: its weights keep changing) and score one metric."""
+def metric_scores(ctx: RunContext, model, examples: list[Example], metric: str, accelerator=None,
+                  messages=None) -> list[float]:
+    """Generate with the model being trained (no cache: its weights keep changing) and score one metric;
+    `messages(ctx, examples)` builds the prompts (default: the task's)."""
     from harness.backends.hf_generate import generate
 
     if not examples:
         return []
     handle = ModelHandle(ctx.model.name, "training", "", inference_view(model), ctx.model.tokenizer,
                          str(accelerator.device) if accelerator else ctx.model.device, "training")
-    prompts = [handle.render(ctx.task.messages(ex)) for ex in examples]
+    built = messages(ctx, examples) if messages else [ctx.task.messages(ex) for ex in examples]
+    prompts = [handle.render(m) for m in built]
     gens = generate(handle, prompts, max_new_tokens=ctx.max_new_tokens,
                     batch_size=ctx.config.batch_size, cache=None)
     return [score([metric], g.text, ex.references, ex)[metric] for g, ex in zip(gens, examples)]
 
 
-def gather_scores(ctx, model, examples, metric, accelerator) -> list[float]:
+def gather_scores(ctx, model, examples, metric, accelerator, messages=None) -> list[float]:
     from accelerate.utils import gather_object
 
-    return list(gather_object(metric_scores(ctx, model, _shard(examples, accelerator), metric, accelerator)))
+    return list(gather_object(metric_scores(ctx, model, _shard(examples, accelerator), metric, accelerator, messages)))
 
 
 @strategies.add
@@ -293,6 +316,7 @@ class ContinuedPretraining(FineTune):
     name = "continued-pretraining"
     order = 7
     description = "causal-LM training on the task's corpus, then closed-book answers (knowledge injection)"
+    composes = None  # it trains on the corpus, not on prompts: nothing of a prompting strategy's would reach it
 
     def applies_to(self, task) -> bool:
         return bool(task.corpus)

@@ -16,12 +16,14 @@ class Item:
     labels: list[int]  # -100 where no loss is taken (prompt, padding)
 
 
-def supervised_items(handle: ModelHandle, task, examples: list[Example], max_len: int) -> list[Item]:
-    """Prompt exactly as at inference + reference + end-of-turn; loss on the answer tokens only."""
+def supervised_items(handle: ModelHandle, task, examples: list[Example], max_len: int,
+                     messages: list[list[dict[str, str]]] | None = None) -> list[Item]:
+    """Prompt exactly as at inference + reference + end-of-turn; loss on the answer tokens only. `messages`: each
+    example's chat prompt (default: the task's own; a composed strategy's carry what its prompting side adds)."""
     tok = handle.tokenizer
     items = []
-    for ex in examples:
-        prompt = tok(handle.render(task.messages(ex)), add_special_tokens=False)["input_ids"]
+    for i, ex in enumerate(examples):
+        prompt = tok(handle.render(messages[i] if messages else task.messages(ex)), add_special_tokens=False)["input_ids"]
         answer = tok(ex.references[0], add_special_tokens=False)["input_ids"][: max_len // 2] + [tok.eos_token_id]
         prompt = prompt[-(max_len - len(answer)):]  # like generation: keep the end of an overlong prompt
         items.append(Item(prompt + answer, [-100] * len(prompt) + answer))

@@ -47,6 +47,12 @@ class RagConfig(Section):
     recall_ks: list[int] = Field(default_factory=lambda: [1, 3, 5, 10], description="k for recall@k")
     format_demos: int = Field(1, ge=0, le=8, description="with a corpus: seeded training examples shown first, each "
                               "with its own retrieved passages and its answer, so the model sees the answer format")
+    train_distractors: int = Field(1, ge=0, le=16, description="rag+ fine-tuning (rag+lora, rag+full): seeded "
+                                   "passages of other documents added to each training prompt, at seeded places "
+                                   "among the retrieved ones, as RAFT does (demonstration mode: other training examples)")
+    train_gold_dropped: float = Field(0.2, ge=0, le=1, description="rag+ fine-tuning: the seeded share of training "
+                                      "examples naming their gold documents (meta.doc_ids) whose gold passages are left "
+                                      "out of the prompt (a distractor takes each one's place), as RAFT does")
 
     @model_validator(mode="after")
     def _overlap_below_chunk(self) -> "RagConfig":
@@ -59,6 +65,7 @@ class RagConfig(Section):
 class Rag(Strategy):
     name = "rag"
     order = 2
+    composes = "prompt"  # rag+lora: fine-tuned on prompts with retrieved passages and distractors (RAFT)
     description = "retrieve top-k passages from the task's corpus (or top-k demonstrations from train) into the prompt"
 
     @staticmethod
@@ -115,6 +122,9 @@ class Rag(Strategy):
                         shots=shots)
 
 
+BUDGET_DROPS = ("passages_dropped_for_budget", "format_demos_dropped_for_budget")  # counted per prompt built
+
+
 class RagModel(PromptedModel):
     def __init__(self, *args, retriever: Retriever, mode: str, pool: dict[str, Example],
                  shots: list[tuple[Example, list[Document]]] = (), **kwargs):
@@ -131,16 +141,75 @@ class RagModel(PromptedModel):
         window = self.model.context_length
         self.budget = min(cfg.max_context_tokens or window, window) - max_new
         self._hits: dict[str, list[Hit]] = {}
+        self._chunks_by_doc: dict[str, list] | None = None  # for training prompts' distractors
 
-    def predict(self, examples: list[Example]) -> list[Prediction]:
-        # Retrieve for the whole batch at once (one embedding call, one index search).
+    def _retrieve(self, examples: list[Example]) -> None:
+        """Retrieve for the whole batch at once (one embedding call, one index search)."""
         found = self.retriever.search([ex.input for ex in examples], self.depth + 1)
         for ex, hits in zip(examples, found):
             self._hits[ex.id] = [h for h in hits if h.chunk.doc_id != ex.id][: self.depth]  # never itself as a demo
+
+    def predict(self, examples: list[Example]) -> list[Prediction]:
+        self._retrieve(examples)
         predictions = super().predict(examples)
         for p in predictions:
             p.retrieved = [h.chunk.doc_id for h in self._hits.pop(p.example_id)]  # the ranking, best first
         return predictions
+
+    def messages_for(self, examples: list[Example], training: bool = False) -> list[list[dict[str, str]]]:
+        """The prompts `predict` builds; `training`: RAFT's, with `rag.train_distractors` seeded distractors and, for
+        a `rag.train_gold_dropped` share of examples, the gold passages replaced by distractors. What the last
+        training set built holds is `cost.extra.train_prompts` (its budget drops kept apart from the predictions')."""
+        self._retrieve(examples)
+        extra = self.cost.extra
+        counted = {key: extra.get(key, 0) for key in BUDGET_DROPS}
+        built = {"examples": len(examples), "distractors": 0, "gold_dropped": 0}
+        try:
+            if not training:
+                return [self.build(ex)[0] for ex in examples]
+            return [self._fit(ex, self._raft_items(ex, random.Random(f"{self.ctx.seed}-raft-{ex.id}"), built))[0]
+                    for ex in examples]
+        finally:
+            for ex in examples:
+                self._hits.pop(ex.id, None)
+            if training:
+                extra["train_prompts"] = built | {key: extra.get(key, 0) - before for key, before in counted.items()}
+                extra.update(counted)
+
+    def _raft_items(self, example: Example, rng: random.Random, built: dict[str, int]) -> list:
+        """A training prompt's passages (demonstrations): the retrieved ones, less the gold ones for a seeded share
+        of examples, with distractors (never a gold or retrieved document) at seeded places among them: as many as
+        `rag.train_distractors`, plus one in the place of each gold passage left out."""
+        cfg = self.ctx.config.section(RagConfig)
+        items = [self._item(h.chunk) for h in self._hits[example.id][: self.top_k]]
+        retrieved = len(items)
+        gold = set(example.meta.get("doc_ids") or []) if self.mode == "passages" else set()
+        if gold and rng.random() < cfg.train_gold_dropped:
+            items = [it for it in items if it.id not in gold]
+            built["gold_dropped"] += 1
+        distractors = self._distractors(rng, {it.id for it in items} | gold | {example.id},
+                                        cfg.train_distractors + retrieved - len(items))
+        for distractor in distractors:
+            items.insert(rng.randrange(len(items) + 1), distractor)
+        built["distractors"] += len(distractors)
+        return items
+
+    def _distractors(self, rng: random.Random, taken: set[str], n: int) -> list:
+        """`n` seeded passages (a random chunk each) of distinct documents not in `taken`, or other training
+        examples in demonstration mode; fewer where there are not that many."""
+        if self.mode == "passages":
+            if self._chunks_by_doc is None:
+                self._chunks_by_doc = {}
+                for chunk in self.retriever.chunks:
+                    self._chunks_by_doc.setdefault(chunk.doc_id, []).append(chunk)
+            candidates = [d for d in self._chunks_by_doc if d not in taken]
+            return [self._item(rng.choice(self._chunks_by_doc[d])) for d in rng.sample(candidates, min(n, len(candidates)))]
+        candidates = [d for d in self.pool if d not in taken]
+        return [self.pool[d] for d in rng.sample(candidates, min(n, len(candidates)))]
+
+    def _item(self, chunk):
+        """What a retrieved chunk puts in the prompt: its passage, or (demonstration mode) its training example."""
+        return Document(chunk.doc_id, chunk.text, chunk.title) if self.mode == "passages" else self.pool[chunk.doc_id]
 
     # --- probes as deployed: each probe item is scored after what RAG retrieves for it
 
@@ -166,17 +235,20 @@ class RagModel(PromptedModel):
         return "".join(f"{task.render_input(d.input)}\n{task.answer_text(d)}\n\n" for d in demos)
 
     def build(self, example: Example) -> tuple[list[dict[str, str]], list[Document]]:
-        hits = self._hits[example.id][: self.top_k]
+        return self._fit(example, [self._item(h.chunk) for h in self._hits[example.id][: self.top_k]])
+
+    def _fit(self, example: Example, items: list) -> tuple[list[dict[str, str]], list[Document]]:
+        """The prompt with `items` (passages, best first; or demonstrations, most similar first), the lowest-ranked
+        dropped until it fits the budget, and the passages it kept."""
         task = self.ctx.task
         if self.mode == "passages":
-            items = [Document(h.chunk.doc_id, h.chunk.text, h.chunk.title) for h in hits]
             shots = [s for s in self.shots if s[0].id != example.id]
             while shots and self.prompt_tokens(self._with_shots(task.messages(example, passages=items), shots)) > self.budget:
                 shots.pop()  # format demonstrations go before any passage of the question itself
                 self.cost.extra["format_demos_dropped_for_budget"] = self.cost.extra.get("format_demos_dropped_for_budget", 0) + 1
             make = lambda n: self._with_shots(task.messages(example, passages=items[:n]), shots)  # noqa: E731
         else:
-            demos = [self.pool[h.chunk.doc_id] for h in hits]
+            demos = items
             items = [Document(d.id, d.input) for d in demos]
             make = lambda n: task.messages(example, demos=demos[:n][::-1])  # noqa: E731 - most similar last
         n = len(items)
