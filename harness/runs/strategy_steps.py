@@ -61,7 +61,9 @@ def prepare_strategy(ctx: RunContext, name: str, strategy: Strategy, pool: Model
             adapted.model, adapted.adapter = pool.serve(model, save_merged(ctx, name, adapted.model), name), ""
     adapted.name = name  # its prediction files and record entry carry the model: prompt@api
     setup_seconds = max(adapted.cost.setup_seconds, time.perf_counter() - start)
-    if "shared_setup" in adapted.cost.extra:  # one training shared by several tasks: each is charged its share
+    # what was made before (a reused index) costs what making it took, not this run's loading, and one training
+    # shared by several tasks is charged to each by its share: the strategy's own figure
+    if adapted.cost.setup_source == "reused" or "shared_setup" in adapted.cost.extra:
         setup_seconds = adapted.cost.setup_seconds
     return Prepared(name, strategy, ctx, adapted, on_base, model, setup_seconds, meter)
 
