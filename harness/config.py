@@ -21,6 +21,12 @@ from harness.registry import backends, settings
 S = TypeVar("S", bound=Section)
 
 
+def split_spec(spec: str) -> tuple[str, str]:
+    """A strategy as `--strategies` names it: `prompt@api` -> ("prompt", "api"); `prompt` -> ("prompt", "base")."""
+    name, _, model = spec.partition("@")
+    return name, model or "base"
+
+
 def check_labels(labels: dict[str, str]) -> dict[str, str]:
     """Labels and verbalizers must be non-empty, and two labels cannot share a verbalizer (the model's answer
     could only ever be the first)."""
@@ -238,8 +244,8 @@ class RunConfig(Section):
     @model_validator(mode="after")
     def _strategy_models_exist(self) -> "RunConfig":
         for spec in self.strategies or []:
-            model = spec.partition("@")[2]
-            if model and model != "base" and model not in self.models:
+            model = split_spec(spec)[1]
+            if model != "base" and model not in self.models:
                 known = ", ".join(sorted(self.models)) or "none"
                 raise ValueError(f"strategy '{spec}' names model '{model}', which is not under `models:` "
                                  f"(known: {known})")

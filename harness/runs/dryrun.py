@@ -30,7 +30,7 @@ def estimate(config: RunConfig) -> list[dict[str, Any]]:
     from harness.backends.pool import ModelPool
     from harness.runs.evaluate import evaluation_splits
     from harness.runs.runner import plan_strategies
-    from harness.runs.strategy_steps import split_spec
+    from harness.config import split_spec
     from harness.tasks.load import load_task
 
     task = load_task(config.task, config.data, limit=config.limit, seed=config.seed)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from harness.config import RunConfig
+from harness.config import RunConfig, split_spec
 from harness.errors import HarnessError, unknown_name
 
 KNOWN_SPLITS = ["train", "validation", "test", "ood"]  # `all`: one file the harness splits with the seed
@@ -32,7 +32,7 @@ def check_inputs(config: RunConfig) -> None:
 
 
 def _models_in_use(config: RunConfig) -> list[str]:
-    named = {spec.partition("@")[2] or "base" for spec in config.strategies or []} | {"base"}
+    named = {split_spec(spec)[1] for spec in config.strategies or []} | {"base"}
     return sorted(n for n in named if n in config.models)
 
 

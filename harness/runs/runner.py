@@ -21,7 +21,7 @@ from harness import interrupt
 from harness.backends.cache import open_run_cache
 from harness.backends.pool import ModelPool
 from harness.backends.shard import work_per_rank, world_size
-from harness.config import RunConfig
+from harness.config import RunConfig, split_spec
 from harness.console import console, escape
 from harness.errors import HarnessError
 from harness.interrupt import graceful_stop
@@ -29,7 +29,7 @@ from harness.measure.measurement import Measurement
 from harness.record.run_record import Environment, Leakage, ModelInfo, RunError, RunRecord, TaskInfo
 from harness.record.store import RunStore, check_distinct_files
 from harness.runs import preflight
-from harness.runs.strategy_steps import make_strategy, measurements, run_strategy, split_spec
+from harness.runs.strategy_steps import make_strategy, measurements, run_strategy
 from harness.strategy.base import Strategy
 from harness.strategy.context import RunContext
 from harness.tasks import leakage

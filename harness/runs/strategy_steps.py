@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 
 from harness.backends.pool import ModelPool, save_merged
+from harness.config import split_spec
 from harness.console import console
 from harness.errors import HarnessError
 from harness.measure.measurement import Measurement
@@ -18,12 +19,6 @@ from harness.runs.evaluate import evaluate_splits, evaluation_splits, split_exam
 from harness.strategy.base import Strategy
 from harness.strategy.context import RunContext
 from harness.strategy.prepared import Prepared
-
-
-def split_spec(spec: str) -> tuple[str, str]:
-    """`prompt@api` -> ("prompt", "api"); `prompt` -> ("prompt", "base")."""
-    name, _, model = spec.partition("@")
-    return name, model or "base"
 
 
 def make_strategy(name: str) -> Strategy:

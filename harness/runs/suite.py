@@ -11,13 +11,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from harness.config import RunConfig
+from harness.config import RunConfig, split_spec
 from harness.yamlfile import read_yaml
 from harness.console import console
 from harness.errors import HarnessError, unknown_name
 from harness.record.store import RunStore
 from harness.record.suite import SuiteRecord, SuiteRow, SuiteTask
-from harness.runs.strategy_steps import make_strategy, split_spec
+from harness.runs.strategy_steps import make_strategy
 from harness.tasks.load import BENCHMARKS
 
 SUITES_FILE = BENCHMARKS / "suites.yaml"
