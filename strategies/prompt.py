@@ -73,13 +73,9 @@ class FewShotModel(PromptedModel):
         self.pick = pick
 
     def build(self, example: Example):
-        return self.ctx.task.messages(example, demos=self.pick(example)), []
-
-    def messages_for(self, examples: list[Example], training: bool = False) -> list[list[dict[str, str]]]:
-        """As `build`; a training example is never its own demonstration (it would show the model its answer)."""
-        if not training:
-            return super().messages_for(examples)
-        return [self.ctx.task.messages(ex, demos=[d for d in self.pick(ex) if d.id != ex.id]) for ex in examples]
+        # A training example (the overfitting sample, a composed fine-tuning's data) is never its own demonstration:
+        # that would show the model its answer. Test examples are never in the pool, so theirs are the fixed ones.
+        return self.ctx.task.messages(example, demos=[d for d in self.pick(example) if d.id != example.id]), []
 
 
 def _most_similar(ctx: RunContext, pool: list[Example], vectors: np.ndarray, example: Example, k: int) -> list[Example]:

@@ -118,14 +118,18 @@ def test_raft_leaves_the_gold_passage_out_of_the_seeded_share_of_training_prompt
     assert golds_shown(0.5) == golds_shown(0.5)  # seeded
 
 
-def test_few_shot_lora_trains_with_the_demonstrations_but_never_an_example_as_its_own(qa_task, tiny_handle):
+def test_few_shot_never_shows_an_example_as_its_own_demonstration(qa_task, tiny_handle):
+    """Not in few-shot+lora's training prompts, nor when few-shot scores its overfitting sample of train (it would
+    see its own answer and inflate its train score and overfitting gap); a test example gets all k."""
     ctx = _ctx(qa_task, tiny_handle, few_shot={"k": 5})  # every training example is a demonstration
     prompter = make_strategy("few-shot+lora").prompting.prepare(ctx)
     train = ctx.task.split("train")
     for ex, messages in zip(train, prompter.messages_for(train, training=True)):
         shown = [m["content"] for m in messages if m["role"] == "user"][:-1]
         assert len(shown) == 4 and ctx.task.render_input(ex.input) not in shown
-    assert prompter.messages_for(train[:1]) == [prompter.build(train[0])[0]]  # as at inference otherwise
+        assert prompter.build(ex)[0] == messages  # scored on train as it is trained
+    test_shown = [m for m in prompter.build(ctx.task.split("test")[0])[0] if m["role"] == "user"][:-1]
+    assert len(test_shown) == 5
 
 
 def test_rag_lora_probes_are_scored_after_the_passages_on_the_trained_weights(qa_task, tiny_handle):
