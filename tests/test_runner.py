@@ -30,6 +30,7 @@ def test_run_writes_record_predictions_and_report(tmp_path, tiny_dir):
     assert few["prompt"].count("<|im_start|>user") == 4 and zero["prompt"].count("<|im_start|>user") == 1
     report = (run_dir / "report.md").read_text()
     assert "| prompt |" in report and "| few-shot |" in report
+    assert not (run_dir / "artifacts" / "prompt").exists()  # a strategy that saves nothing leaves no empty folder
 
 
 def test_report_rerenders_from_run_json_alone(tmp_path, tiny_dir, monkeypatch, capsys):

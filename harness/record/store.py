@@ -200,9 +200,11 @@ class RunStore:
             for _ in self.read_predictions(strategy, split or "test"):
                 pass
 
-    def artifacts(self, strategy: str) -> Path:
+    def artifacts(self, strategy: str, *, create: bool = True) -> Path:
+        """The strategy's artifacts folder (made unless `create` is false: a strategy that saves nothing leaves none)."""
         path = self.path / "artifacts" / safe_name(strategy)
-        path.mkdir(parents=True, exist_ok=True)
+        if create:
+            path.mkdir(parents=True, exist_ok=True)
         return path
 
 

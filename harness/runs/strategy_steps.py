@@ -95,7 +95,7 @@ def finish_strategy(prepared: Prepared, evaluated: dict, measures: list[Measurem
             for field, value in measurement.measure(prepared, list(evaluated)).items():
                 setattr(result, field, value)
     result = StrategyResult.model_validate(result.model_dump() | adapted.details)  # training, learning_curve...
-    artifact_bytes = adapted.cost.artifact_bytes or directory_bytes(ctx.artifacts(name))
+    artifact_bytes = adapted.cost.artifact_bytes or directory_bytes(ctx.artifacts(name, create=False))
     result.cost = StrategyCost.model_validate(vars(adapted.cost) | prepared.meter.fields()
                                               | {"setup_seconds": prepared.setup_seconds, "artifact_bytes": artifact_bytes})
     result.status = "complete"

@@ -38,8 +38,8 @@ class RunContext:
         """The answer's length in tokens: --max-new-tokens where given, else the task's."""
         return self.config.max_new_tokens or self.task.max_new_tokens
 
-    def artifacts(self, strategy: str) -> Path | None:
-        return self.store.artifacts(strategy) if self.store else None
+    def artifacts(self, strategy: str, *, create: bool = True) -> Path | None:
+        return self.store.artifacts(strategy, create=create) if self.store else None
 
     def embedder(self) -> tuple[Any, str]:
         """The sentence-transformers embedder and its fingerprint, loaded once per run."""
