@@ -100,12 +100,16 @@ def test_a_bad_flag_over_a_config_file_is_blamed_on_the_command_line(tmp_path):
 
 
 def test_the_search_hint_names_a_strategy_that_can_be_searched():
+    from harness.runs.strategy_steps import make_strategy
     from strategies.finetune.hpsearch import check_search
+
+    def plan(*names):
+        return {name: make_strategy(name) for name in names}
 
     cfg = validate({"strategies": ["prompt", "lora", "few-shot"], "search": {"strategy": "ia3", "params": ["lr"]}})
     with pytest.raises(HarnessError) as exc:
-        check_search(cfg, ["prompt", "lora", "few-shot"])
+        check_search(cfg, plan("prompt", "lora", "few-shot"))
     assert "--search lora:lr" in exc.value.hint and "few-shot:lr" not in exc.value.hint
     with pytest.raises(HarnessError) as exc:
-        check_search(validate({"search": {"strategy": "lora", "params": ["lr"]}}), ["prompt"])
+        check_search(validate({"search": {"strategy": "lora", "params": ["lr"]}}), plan("prompt"))
     assert "--search prompt" not in exc.value.hint and "lora" in exc.value.hint
