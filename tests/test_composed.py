@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 
 import pytest
-import yaml
 
 from harness.backends.cache import RunCache
 from harness.config import RunConfig
@@ -19,8 +18,7 @@ from harness.errors import HarnessError
 from harness.runs.strategy_steps import make_strategy
 from harness.strategy.context import RunContext
 from harness.tasks.load import load_task
-from tests.conftest import write_jsonl
-from tests.test_rag import BagOfWords
+from tests.test_rag import BagOfWords, write_bakers_task
 
 PEOPLE = ["Ann Vell", "Bo Quist", "Cy Ramm", "Di Losk", "Ed Marn", "Flo Treb", "Gus Pell", "Hal Mott"]
 TINY_TRAINING = {"max_train_examples": 4, "val_examples": 2, "batch_size": 2, "eval_every": 1, "max_steps": 2,
@@ -35,20 +33,7 @@ def _bag_of_words(monkeypatch):
 @pytest.fixture()
 def qa_task(tmp_path):
     """Eight fictional bakers, one document each; questions name their gold document (meta.doc_ids)."""
-    folder = tmp_path / "qa"
-    folder.mkdir()
-    write_jsonl(folder / "corpus.jsonl", [
-        {"id": f"doc-{i}", "title": name, "text": f"{name} is a baker born in {1900 + i} in a town by the sea."}
-        for i, name in enumerate(PEOPLE)])
-    qs = [{"id": f"q{i}", "input": f"In which year was {name} born?", "reference": [str(1900 + i)],
-           "meta": {"doc_ids": [f"doc-{i}"]}} for i, name in enumerate(PEOPLE)]
-    write_jsonl(folder / "train.jsonl", qs[:5])
-    write_jsonl(folder / "test.jsonl", qs[5:])
-    (folder / "task.yaml").write_text(yaml.safe_dump({
-        "name": "tinyqa", "kind": "qa", "instruction": "Answer with a year.", "input_template": "Question: {input}",
-        "splits": {"train": "train.jsonl", "test": "test.jsonl"}, "corpus": "corpus.jsonl",
-        "corpus_holds_answers": True}))
-    return folder / "task.yaml"
+    return write_bakers_task(tmp_path / "qa", PEOPLE, train=5)
 
 
 def _ctx(qa_task, handle, **sections) -> RunContext:

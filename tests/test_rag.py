@@ -37,22 +37,27 @@ def _bag_of_words(monkeypatch):
 PEOPLE = ["Ann Vell", "Bo Quist", "Cy Ramm", "Di Losk", "Ed Marn", "Flo Treb"]
 
 
-@pytest.fixture()
-def qa_task(tmp_path):
-    folder = tmp_path / "qa"
+def write_bakers_task(folder, people: list[str], train: int, meta: dict | None = None):
+    """A tiny qa task: one corpus document per fictional baker, and a question per baker naming its gold document
+    (meta.doc_ids, plus `meta`); the first `train` questions are the train split, the rest the test split."""
     folder.mkdir()
     write_jsonl(folder / "corpus.jsonl", [
         {"id": f"doc-{i}", "title": name, "text": f"{name} is a baker born in {1900 + i} in a town by the sea."}
-        for i, name in enumerate(PEOPLE)])
+        for i, name in enumerate(people)])
     qs = [{"id": f"q{i}", "input": f"In which year was {name} born?", "reference": [str(1900 + i)],
-           "meta": {"doc_ids": [f"doc-{i}"], "hops": 1}} for i, name in enumerate(PEOPLE)]
-    write_jsonl(folder / "train.jsonl", qs[:2])
-    write_jsonl(folder / "test.jsonl", qs[2:])
+           "meta": {"doc_ids": [f"doc-{i}"], **(meta or {})}} for i, name in enumerate(people)]
+    write_jsonl(folder / "train.jsonl", qs[:train])
+    write_jsonl(folder / "test.jsonl", qs[train:])
     (folder / "task.yaml").write_text(yaml.safe_dump({
         "name": "tinyqa", "kind": "qa", "instruction": "Answer with a year.", "input_template": "Question: {input}",
         "splits": {"train": "train.jsonl", "test": "test.jsonl"}, "corpus": "corpus.jsonl",
         "corpus_holds_answers": True}))
     return folder / "task.yaml"
+
+
+@pytest.fixture()
+def qa_task(tmp_path):
+    return write_bakers_task(tmp_path / "qa", PEOPLE, train=2, meta={"hops": 1})
 
 
 def _run(tmp_path, tiny_dir, *args):

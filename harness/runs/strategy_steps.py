@@ -1,7 +1,7 @@
 """One strategy's steps in a run: prepare it (train, index, build prompts), then, once its splits are evaluated,
-finish it (the registered measurements: probes, single-request latency, overfitting, retrieval, win rate; costs). A fixed-n run does both back to back
-(run_strategy); an adaptive run prepares each when it first has examples to predict and finishes each after its
-last round."""
+finish it (the registered measurements: probes, single-request latency, overfitting, retrieval, win rate;
+costs). A fixed-n run does both back to back (run_strategy); an adaptive run prepares each when it first has
+examples to predict and finishes each after its last round."""
 
 from __future__ import annotations
 
