@@ -318,8 +318,8 @@ class ProbeMeasurement(Measurement):
 
     name = "probes"
 
-    def __init__(self, ctx):
-        super().__init__(ctx)
+    def __init__(self, ctx, pool=None):
+        super().__init__(ctx, pool)
         self.probes = Probes(ctx)
 
     def before(self, record) -> None:

@@ -4,6 +4,7 @@ runs/<timestamp>_<task>_<id>/
   run.json                   schema version, config, environment, per-strategy results; written atomically
   predictions/<strategy>.jsonl           one line per test example, appended batch by batch
   predictions/<strategy>.<split>.jsonl   other splits (train sample, ood)
+  judged/<strategy>.jsonl    a model judge's verdicts on the test examples (--judge), appended batch by batch
   artifacts/<strategy>/      adapters, indexes
   report.md, report.html
   .lock                      held (flock) by the process running or resuming the run; holds its pid
@@ -146,7 +147,19 @@ class RunStore:
 
     def append_predictions(self, strategy: str, split: str, rows: list[dict[str, Any]]) -> None:
         """Append a batch in one write (a kill leaves whole batches), after dropping a line a crash cut short."""
-        path = self.predictions_path(strategy, split)
+        self._append(self.predictions_path(strategy, split), strategy, rows, "predictions")
+
+    def judged_path(self, strategy: str) -> Path:
+        return self.path / "judged" / f"{safe_name(strategy)}.jsonl"
+
+    def append_judged(self, strategy: str, rows: list[dict[str, Any]]) -> None:
+        """The judge's verdicts on a batch of the strategy's test examples, appended as predictions are."""
+        self._append(self.judged_path(strategy), strategy, rows, "judged verdicts")
+
+    def read_judged(self, strategy: str) -> Iterator[dict[str, Any]]:
+        return self._rows(self.judged_path(strategy), "judged row")
+
+    def _append(self, path: Path, strategy: str, rows: list[dict[str, Any]], what: str) -> None:
         if self._writers.setdefault(path, strategy) != strategy:
             check_distinct_files([self._writers[path], strategy])
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -161,7 +174,7 @@ class RunStore:
                 os.fsync(f.fileno())
             except OSError as exc:
                 f.truncate(start)  # no half batch left: the saved rows are whole, a resume predicts the rest
-                raise write_failed(exc, path, "predictions") from exc
+                raise write_failed(exc, path, what) from exc
 
     def repair_predictions(self, strategy: str, split: str = "test") -> None:
         """Drop a last line a crash cut short (a resumed run calls this before it continues a split)."""
@@ -171,10 +184,13 @@ class RunStore:
                 _drop_partial_last_line(f, path, path.stat().st_size)
 
     def read_predictions(self, strategy: str, split: str = "test") -> Iterator[dict[str, Any]]:
-        """Saved predictions. A last line cut short by a crash mid-write is skipped (it will be recomputed); any other
-        line that is not a prediction row (malformed JSON, `null`, an object without `example_id`) is an error naming
-        the file and line: something other than the harness wrote it, and guessing what it meant could lose a row."""
-        path = self.predictions_path(strategy, split)
+        return self._rows(self.predictions_path(strategy, split), "prediction row")
+
+    @staticmethod
+    def _rows(path: Path, what: str) -> Iterator[dict[str, Any]]:
+        """Saved rows. A last line cut short by a crash mid-write is skipped (it will be recomputed); any other
+        line that is not a row (malformed JSON, `null`, an object without `example_id`) is an error naming the
+        file and line: something other than the harness wrote it, and guessing what it meant could lose a row."""
         if not path.exists():
             return
         with path.open(encoding="utf-8") as f:
@@ -187,7 +203,7 @@ class RunStore:
                     row = None
                 if not isinstance(row, dict) or not isinstance(row.get("example_id"), str):
                     raise HarnessError(
-                        f"{path}:{number}: not a prediction row (expected a JSON object with example_id, output, "
+                        f"{path}:{number}: not a {what} (expected a JSON object with example_id, output, "
                         f"scores; found {line.strip()[:60]!r}).",
                         hint="Delete that line and resume the run: the example it stood for is predicted again.",
                     )

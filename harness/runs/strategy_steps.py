@@ -63,9 +63,9 @@ def prepare_strategy(ctx: RunContext, name: str, strategy: Strategy, pool: Model
     return Prepared(name, strategy, ctx, adapted, on_base, model, setup_seconds, meter)
 
 
-def measurements(ctx: RunContext) -> list[Measurement]:
+def measurements(ctx: RunContext, pool: ModelPool | None = None) -> list[Measurement]:
     """One of each registered measurement for a run on `ctx` (kept for the run: the probes score the base once)."""
-    return [cls(ctx) for cls in measurement_registry.items().values()]
+    return [cls(ctx, pool) for cls in measurement_registry.items().values()]
 
 
 def run_strategy(ctx: RunContext, name: str, strategy: Strategy, pool: ModelPool | None,
@@ -93,7 +93,11 @@ def finish_strategy(prepared: Prepared, evaluated: dict, measures: list[Measurem
     for measurement in measures:
         if measurement.applies(prepared):
             for field, value in measurement.measure(prepared, list(evaluated)).items():
-                setattr(result, field, value)
+                if field == "metrics":  # scores of the examples (the judge's): added to each split's
+                    for split, scores in value.items():
+                        result.metrics.setdefault(split, {}).update(scores)
+                else:
+                    setattr(result, field, value)
     result = StrategyResult.model_validate(result.model_dump() | adapted.details)  # training, learning_curve...
     artifact_bytes = adapted.cost.artifact_bytes or directory_bytes(ctx.artifacts(name, create=False))
     result.cost = StrategyCost.model_validate(vars(adapted.cost) | prepared.meter.fields()
