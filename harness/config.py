@@ -65,6 +65,10 @@ class PricesConfig(Section):
     api_input_per_mtok: float | None = Field(None, ge=0, description="hosted API $/1M prompt tokens (None: self-hosted)")
     api_output_per_mtok: float | None = Field(None, ge=0, description="hosted API $/1M completion tokens")
 
+    def per_hour(self, device: str) -> float:
+        """The hourly price of the machine a model ran on."""
+        return self.gpu_per_hour if str(device).startswith("cuda") else self.cpu_per_hour
+
 
 class ConstraintsConfig(Section):
     """Hard limits: a strategy that breaks one is vetoed, whatever it scores (None: no limit)."""
@@ -115,6 +119,28 @@ class AdaptiveConfig(Section):
     margin: float = Field(0.02, ge=0, description=(
         "strategies whose decision-metric means are shown within this of each other are equivalent (then the "
         "cheaper is recommended), on the metric's scale"))
+
+
+class JudgeConfig(Section):
+    """A model judge (harness.judge): a model of `models:` (or `base`) grading outputs. Its verdicts are scores with
+    CIs like any metric; whether they can be trusted is measured every run (its calibration)."""
+
+    model: str = Field(description="the judge: a name under `models:` (any backend), or `base`")
+    measures: list[Literal["judge-reference", "judge-pairwise", "faithfulness"]] = Field(
+        default_factory=lambda: ["judge-reference", "judge-pairwise", "faithfulness"], description=(
+            "judge-reference: the output graded against the references; judge-pairwise: against `baseline`'s output "
+            "on the same example, asked in both orders; faithfulness: the share of a RAG answer's claims its "
+            "retrieved passages support (strategies that retrieve only)"))
+    scale: Literal["pass-fail", "1-5"] = Field("pass-fail", description=(
+        "judge-reference's rubric: pass/fail (a pass rate; agreement as Cohen's kappa) or a 1-5 scale (scored "
+        "(grade - 1) / 4; agreement as Kendall's tau)"))
+    baseline: str = Field("prompt", description="the strategy judge-pairwise compares every other one with")
+    calibration: Path | None = Field(None, description=(
+        "JSONL of labelled items {input, output, reference, score} (score 0/1 for pass-fail, 1-5 for the scale): "
+        "the judge's agreement with them decides whether it is trusted (default: the task's own, if it has one)"))
+    min_agreement: float = Field(0.4, ge=-1, le=1, description=(
+        "below this agreement (kappa or tau) the judge is unvalidated: the recommendation does not rest on it"))
+    max_new_tokens: int = Field(24, ge=1, description="tokens a verdict may take")
 
 
 class DataConfig(Section):
@@ -191,6 +217,7 @@ class RunConfig(Section):
     probes: ProbesConfig = Field(default_factory=ProbesConfig)
     decision: DecisionConfig = Field(default_factory=DecisionConfig)
     adaptive: AdaptiveConfig = Field(default_factory=AdaptiveConfig)
+    judge: JudgeConfig | None = None  # --judge NAME: judged quality (harness.judge), off unless given
 
     def section(self, cls: type[S]) -> S:
         """A strategy's own settings section (None for an optional one not given), validated with the rest."""
@@ -243,6 +270,10 @@ class RunConfig(Section):
 
     @model_validator(mode="after")
     def _strategy_models_exist(self) -> "RunConfig":
+        if self.judge and self.judge.model != "base" and self.judge.model not in self.models:
+            known = ", ".join(sorted(self.models)) or "none"
+            raise ValueError(f"judge.model '{self.judge.model}' is not under `models:` (known: {known}; `base` is "
+                             "the run's own model)")
         for spec in self.strategies or []:
             model = split_spec(spec)[1]
             if model != "base" and model not in self.models:

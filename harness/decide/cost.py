@@ -81,10 +81,6 @@ def directory_bytes(path: Path | None) -> int:
 
 # --- dollars ----------------------------------------------------------------------------------------------------
 
-def hourly_rate(device: str, decision: DecisionConfig) -> float:
-    return decision.prices.gpu_per_hour if str(device).startswith("cuda") else decision.prices.cpu_per_hour
-
-
 def strategy_cost(result: StrategyResult, decision: DecisionConfig, split: str = "test") -> CostRow:
     """One strategy's ledger row from its result. Its model's own prices (`models.NAME.prices`) come first: per
     token for an API (which then costs no machine time), or per hour for a machine of your own."""
@@ -92,7 +88,7 @@ def strategy_cost(result: StrategyResult, decision: DecisionConfig, split: str =
     timings = result.timings.get(split)
     counts = result.counts.get(split)
     billed_per_token = mp.input_per_mtok is not None or mp.output_per_mtok is not None
-    rate = mp.per_hour if mp.per_hour is not None else hourly_rate(cost.device, decision)
+    rate = mp.per_hour if mp.per_hour is not None else decision.prices.per_hour(cost.device)
     eps = timings.examples_per_second if timings else None
     # Throughput under batching is what a deployment pays for; a fully cached split keeps the original latencies.
     per_query_s = 1 / eps if eps else (timings.latency_p50 if timings else None)

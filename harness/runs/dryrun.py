@@ -17,7 +17,7 @@ from harness.backends.cache import NoCache
 from harness.config import RunConfig
 from harness.console import console, escape
 from harness.strategy.context import RunContext
-from harness.decide.cost import Meter, hourly_rate
+from harness.decide.cost import Meter
 from harness.measure.overfitting import split_examples
 from harness.strategy.base import Strategy
 from harness.types import Example
@@ -68,7 +68,7 @@ def price(row: dict[str, Any], config: RunConfig, model: str, device: str) -> di
     them for the calibrated tokens per example (its setup, if any, at the machine's rate); else the model's own
     hourly rate or the device's (`decision.prices`) for the whole time."""
     mp = config.model_spec(model).prices
-    rate = mp.per_hour if mp.per_hour is not None else hourly_rate(device, config.decision)
+    rate = mp.per_hour if mp.per_hour is not None else config.decision.prices.per_hour(device)
     per_token = mp.input_per_mtok is not None or mp.output_per_mtok is not None
     if not per_token:
         total = row["total_seconds"]
