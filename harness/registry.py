@@ -75,4 +75,5 @@ settings: Registry[type[Section]] = Registry("settings section", discover=("stra
 metrics: Registry = Registry("metric", discover=("harness.measure",))
 backends: Registry[type[ModelSpec]] = Registry("backend", discover=("harness.backends",))  # each backend's spec
 # what is measured of each strategy once it is evaluated (harness.measure.measurement)
-measurements: Registry[type[Measurement]] = Registry("measurement", discover=("harness.measure", "harness.probes"))
+measurements: Registry[type[Measurement]] = Registry("measurement", discover=("harness.measure", "harness.probes",
+                                                                             "harness.judge"))

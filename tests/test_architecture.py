@@ -7,6 +7,7 @@
   strategy   the contract every strategy meets, PromptedModel, RunContext
   measure    metrics, statistics, overfitting, win rate, latency
   probes     forgetting, bias, refusal
+  judge      a model judge: judged quality and its calibration
   decide     the recommendation and the cost ledger
   strategies, reports   the concrete strategies; the reports (neither imports the other)
   runs       the run loop, suite, dry run, preflight
@@ -28,7 +29,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("harness", "strategies", "reports", "benchmarks")
-FLOORS = [["ground"], ["tasks"], ["backends"], ["record"], ["strategy"], ["measure"], ["probes"], ["decide"],
+FLOORS = [["ground"], ["tasks"], ["backends"], ["record"], ["strategy"], ["measure"], ["probes"], ["judge"], ["decide"],
           ["strategies", "reports"], ["runs"], ["guard"], ["cli"], ["api"], ["benchmarks"]]
 FLOOR = {room: level for level, rooms in enumerate(FLOORS) for room in rooms}
 MAX_MODULES_PER_ROOM = 12

@@ -73,6 +73,7 @@ def test_every_run_flag_has_a_place_in_the_config():
     """Each `harness run` flag is a config key under its own name, is mapped to one (FLAG_KEYS), or is read apart;
     and every mapped key exists."""
     import inspect
+    import typing
 
     from harness.cli.main import FLAG_KEYS, READ_APART, _config_from_flags, run
 
@@ -82,6 +83,7 @@ def test_every_run_flag_has_a_place_in_the_config():
             fields = model.model_fields
             if part in fields:
                 model = fields[part].annotation
+                model = next((t for t in typing.get_args(model) if isinstance(t, type)), model)  # X | None: X
             elif part in settings.names():
                 model = settings.get(part)
             else:

@@ -96,7 +96,7 @@ class OpenAISpec(ModelSpec):
         tokenizer = self._tokenizer(config, label) if self.api == "completions" else None
         return OpenAIBackend(self.id, self.base_url, api=self.api, tokenizer=tokenizer, api_key_env=self.api_key_env,
                              concurrency=self.concurrency, timeout=self.timeout, max_retries=self.max_retries,
-                             context_length=self.context_length)
+                             context_length=self.context_length, seed=config.seed)
 
     def packages(self) -> list[str]:
         return ["openai"]
@@ -133,7 +133,7 @@ class OpenAIBackend(Backend):
 
     def __init__(self, model: str, base_url: str, *, api: str = "completions", tokenizer=None,
                  api_key_env: str | None = None, concurrency: int = 8, timeout: float = 60.0, max_retries: int = 4,
-                 retry_wait: float = 1.0, context_length: int | None = None):
+                 retry_wait: float = 1.0, context_length: int | None = None, seed: int | None = None):
         from openai import OpenAI
 
         url = base_url.rstrip("/")  # the requests keep its credentials; what is recorded or shown does not
@@ -141,6 +141,7 @@ class OpenAIBackend(Backend):
         self.device = "remote"
         self.tokenizer = tokenizer
         self.concurrency, self.max_retries, self.retry_wait = concurrency, max_retries, retry_wait
+        self.seed = seed  # sent with every completion: greedy already, and servers that sample in ties stay repeatable
         key = "EMPTY"  # local servers take any key
         if api_key_env:
             key = os.environ.get(api_key_env, "")
@@ -273,10 +274,10 @@ class OpenAIBackend(Backend):
         """One greedy completion of a rendered prompt (chat: the messages as JSON), validated, from the model asked."""
         if self.api == "chat":
             resp = self._call(self.client.chat.completions.with_raw_response.create, ChatCompletion, model=self.name,
-                              messages=json.loads(prompt), max_tokens=max_new_tokens, temperature=0)
+                              messages=json.loads(prompt), max_tokens=max_new_tokens, temperature=0, seed=self.seed)
         else:
             resp = self._call(self.client.completions.with_raw_response.create, Completion, model=self.name,
-                              prompt=prompt, max_tokens=max_new_tokens, temperature=0)
+                              prompt=prompt, max_tokens=max_new_tokens, temperature=0, seed=self.seed)
         if not same_model(self.name, resp.model):
             raise EndpointError(f"Endpoint {self.base_url} answered with model '{resp.model}', not the '{self.name}' "
                                 "asked for: its answers would be scored as that model's.",

@@ -52,6 +52,7 @@ def run(
     learning_curve: bool = typer.Option(False, "--learning-curve", help="fine-tuning: also train on 25%/50% of the data and project 2x/4x"),
     search: Optional[str] = typer.Option(None, "--search", help="hyperparameter search, e.g. lora:lr,r,epochs (optuna; validation split only)"),
     trials: Optional[int] = typer.Option(None, "--trials", help="trials of --search (default 6)"),
+    judge: Optional[str] = typer.Option(None, "--judge", help="a model of `models:` (or `base`) that grades outputs: judge-reference, judge-pairwise (against prompt), RAG faithfulness, with its calibration (see judge: in run.yaml)"),
     adaptive: Optional[bool] = typer.Option(None, "--adaptive/--full", help="evaluate the test split in rounds and stop once an anytime-valid sequence settles the verdict, or evaluate all of it (default: adaptive.enabled in run.yaml, else --full)"),
 ) -> None:
     """Run every strategy on a task and write run.json, predictions and report.md."""
@@ -73,7 +74,7 @@ def run(
 FLAG_KEYS = {"priority": "decision.priority", "monthly_queries": "decision.monthly_queries",
              "keep_checkpoints": "finetune.keep_checkpoints", "learning_curve": "finetune.learning_curve",
              "adaptive": "adaptive.enabled", "forgetting_probe": "probes.forgetting", "no_probes": "probes.enabled",
-             "no_cache": "use_cache"}
+             "no_cache": "use_cache", "judge": "judge.model"}
 NEGATED = {"no_probes", "no_cache"}
 READ_APART = {"data", "input_field", "reference_field", "instruction", "data_format", "labels", "search", "trials",
               "suite", "config", "resume", "dry_run"}

@@ -13,6 +13,7 @@ from pydantic import Field
 
 from harness.config import ModelPrices
 from harness.record.figures import Difference, Gap, RecordModel, Score, Versus
+from harness.record.judged import Judged
 from harness.record.training import CurvePoint, DataSizeCurve, Search, Training
 
 
@@ -277,6 +278,7 @@ class StrategyResult(RecordModel):
     refusal: Refusal | None = None
     overfitting: Overfitting | None = None
     win_rate: WinRate | None = None
+    judged: Judged | None = None  # a model judge's measurements (their scores are in `metrics`)
     training: Training | None = None
     learning_curve: list[CurvePoint] = []
     data_size_curve: DataSizeCurve | None = None

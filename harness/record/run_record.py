@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from harness.config import RunConfig
+from harness.record.judged import JudgeRecord
 from harness.record.recommendation import Comparison, CostLedger, Recommendation
 from harness.record.results import BaseProbes, RecordModel, SequenceAtStop, StrategyResult
 
@@ -165,6 +166,7 @@ class RunRecord(RecordModel):
     cost_ledger: CostLedger | None = None
     recommendation: Recommendation | None = None
     adaptive: AdaptiveRun | None = None  # an adaptive run's rounds and stop
+    judge: JudgeRecord | None = None  # the model judge, its calibration, and whether it was trusted
 
     def names(self) -> list[str]:
         """The strategies with a result, in the planned order (before a plan is recorded: as they ran)."""

@@ -65,6 +65,10 @@ def _plan(config: RunConfig) -> tuple[Task, dict[str, Strategy]]:
     task = load_task(config.task, config.data, limit=config.limit, seed=config.seed, test_ids=config.test_ids)
     preflight.check_task(task)
     plan = plan_strategies(config, task)
+    if config.judge:
+        from harness.judge.measure import check_plan
+
+        plan = check_plan(config, plan)
     if config.adaptive.enabled:
         from harness.runs.adaptive import decision_metric
 
@@ -113,7 +117,7 @@ def _execute(store: RunStore, record: RunRecord, config: RunConfig, task: Task, 
                   f"strategies {escape(', '.join(names))} · run folder {escape(str(store.path))}")
     try:
         with graceful_stop(), pool:
-            measures = measurements(ctx)
+            measures = measurements(ctx, pool)
             for measurement in measures:
                 measurement.before(record)  # the probes score the base model: the strategies' changes are against it
             store.write(record)
@@ -126,6 +130,8 @@ def _execute(store: RunStore, record: RunRecord, config: RunConfig, task: Task, 
                 record.strategies[name] = rounds.finish(name) if rounds else run_strategy(ctx, name, strategy, pool, measures)
                 record.models = {k: ModelInfo.model_validate(v) for k, v in pool.describe().items()}
                 store.write(record)
+            for measurement in measures:
+                measurement.after(record)  # across strategies: the judge's calibration
     except KeyboardInterrupt:
         record.status, record.interrupted = "interrupted", _now()
         store.write(record)
