@@ -15,7 +15,7 @@ from harness.record.run_record import RunRecord
 from harness.record.store import RunStore
 from harness.redact import redact
 from harness.units import fmt_count, fmt_number, fmt_p
-from reports import adaptive_section, plots, search_section, view
+from reports import adaptive_section, judge_section, plots, search_section, view
 from reports.samples import display_metric, side_by_side
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -48,7 +48,7 @@ def context(store: RunStore, rec: RunRecord) -> dict[str, Any]:
         "verdict": view.verdict(rec), "accuracy": accuracy, "bars": _bars(rec, names, accuracy.metrics),
         "models": view.models(rec, names), "comparisons": view.comparisons(rec),
         "costs": costs, "scatter": _scatter(rec, names, metric) if costs else None,
-        "win_rates": win_rates, "judge": judge, **_probes(rec, names),
+        "win_rates": win_rates, "judge": judge, "judged": judge_section.view(rec, names), **_probes(rec, names),
         "overfitting": view.overfitting(rec, names),
         "adaptive": adaptive_section.view(rec, names), "adaptive_plot": _svg(plots.sequences_by_look(rec.adaptive)),
         "curves": [c for n in names if (c := _svg(plots.learning_curve(rec.strategies[n].learning_curve, n)))],

@@ -12,7 +12,7 @@ from harness.record.run_record import RunRecord
 from harness.record.store import RunStore
 from harness.redact import redact
 from harness.units import fmt_count, fmt_number
-from reports import adaptive_section, probes_section, search_section, view
+from reports import adaptive_section, judge_section, probes_section, search_section, view
 from reports.samples import display_metric, side_by_side
 from reports.tables import TEXT_LIMIT, inline, table
 
@@ -28,6 +28,7 @@ def render(store: RunStore, rec: RunRecord | None = None) -> str:
         *_accuracy(view.accuracy(rec, names)),
         *_models(view.models(rec, names)),
         *_win_rates(*view.win_rates(rec, names)),
+        *judge_section.markdown(judge_section.view(rec, names)),
         *_comparisons(rec),
         *adaptive_section.markdown(adaptive_section.view(rec, names)),
         *_costs(view.costs(rec, names)),

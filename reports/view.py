@@ -62,7 +62,8 @@ def verdict(rec: RunRecord) -> Verdict:
     note = wording.ranking_note(r)
     return Verdict(
         wording.headline(r), r.verdict, wording.unmeasured_note(r),
-        wording.basis(r) + (" " + wording.adaptive_basis(rec.adaptive) if rec.adaptive else ""),
+        " ".join(x for x in (wording.basis(r), rec.adaptive and wording.adaptive_basis(rec.adaptive),
+                             wording.judge_basis(rec)) if x),
         tuple(wording.reasons(rec)),
         tuple(Ranked(x.strategy, f"{x.utility:.3f}", x.strategy == r.recommended,
                      note if x.strategy == r.recommended else None) for x in r.ranking),

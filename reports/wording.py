@@ -89,6 +89,20 @@ def adaptive_basis(a) -> str:
             f"after {n} examples because {stop} (see Adaptive evaluation).")
 
 
+def judge_basis(rec: RunRecord) -> str | None:
+    """Whether the decision rests on the run's model judge, in one sentence (None: no judge)."""
+    j, r = rec.judge, rec.recommendation
+    if j is None or r is None:
+        return None
+    if r.judge_fallback:
+        return (f"The judge ({j.model}) is unvalidated ({j.reason}), so the recommendation rests on {r.metric}, "
+                f"not on {r.judge_fallback}.")
+    if r.metric in ("judge-reference", "judge-pairwise", "faithfulness"):
+        return f"The recommendation rests on judged quality: the judge ({j.model}) is trusted ({j.reason})."
+    state = "trusted" if j.trusted else "unvalidated"
+    return f"The judge ({j.model}) is {state} ({j.reason}); its scores are shown, and the decision is on {r.metric}."
+
+
 def no_recommendation(status: str) -> str:
     return (f"No recommendation yet: the run is {status}. Re-render with `harness report` when it is complete."
             if status != "complete" else "No recommendation: no strategy completed.")

@@ -47,14 +47,28 @@ def read_run(store: RunStore) -> RunRecord:
 
 # --- reading the record -----------------------------------------------------------------------------------------
 
+JUDGED = ("judge-reference", "judge-pairwise", "faithfulness")  # metrics a model judge gives (harness.judge)
+
+
 def decision_metric(record: RunRecord, decision: DecisionConfig) -> str:
-    if decision.metric:
-        return decision.metric
+    return decision_basis(record, decision)[0]
+
+
+def decision_basis(record: RunRecord, decision: DecisionConfig) -> tuple[str, str | None]:
+    """The metric the decision rests on, and the judged metric it would have rested on but does not (None: no
+    fallback). `decision.metric` where given, else a trusted judge's judged quality, else the task's first metric.
+    A judged metric from a judge that is not trusted (unvalidated) falls back to the task's first metric."""
     metrics = record.task.metrics if record.task else []
     if not metrics:
         metrics = next((list(res.metrics.get("test", {})) for res in record.strategies.values()
                         if res.metrics.get("test")), [])
-    return metrics[0] if metrics else ""
+    first = metrics[0] if metrics else ""
+    judge = record.judge
+    judged = [m for m in ("judge-reference", "judge-pairwise") if judge and m in judge.rubrics]
+    wanted = decision.metric or (judged[0] if judged else first)
+    if wanted in JUDGED and not (judge and judge.trusted):
+        return first, wanted
+    return wanted, None
 
 
 def metric_directions(record: RunRecord, split: str = "test") -> dict[str, bool]:
@@ -65,7 +79,13 @@ def metric_directions(record: RunRecord, split: str = "test") -> dict[str, bool]
 
 
 def per_example_scores(store, names: list[str], split: str = "test") -> dict[str, dict[str, dict[str, float]]]:
-    return {n: {r["example_id"]: r.get("scores", {}) for r in store.read_predictions(n, split)} for n in names}
+    """{strategy: {example id: {metric: score}}}: the predictions' scores and, on the test split, the judge's."""
+    out = {n: {r["example_id"]: r.get("scores", {}) for r in store.read_predictions(n, split)} for n in names}
+    for n in names if split == "test" else []:
+        for row in store.read_judged(n):
+            if row["example_id"] in out[n]:
+                out[n][row["example_id"]] = out[n][row["example_id"]] | row["scores"]
+    return out
 
 
 def _worst_change(entries: dict[str, Versus]) -> WorstChange | None:
@@ -237,7 +257,7 @@ def recommend(record: RunRecord, decision: DecisionConfig) -> Recommendation:
     rows = record.cost_ledger.strategies if record.cost_ledger else {}
     weights = weights_for(decision)
     base = choose(record, rows, decision, weights=weights, volume=decision.monthly_queries)
-    rec = Recommendation(
+    rec = Recommendation(judge_fallback=decision_basis(record, decision)[1],
         priority="custom" if decision.weights else decision.priority, weights=Weights(**weights),
         monthly_queries=decision.monthly_queries, horizon_months=decision.horizon_months, alpha=decision.alpha,
         constraints=decision.constraints, metric=base.metric, verdict=base.verdict, recommended=base.recommended,

@@ -221,7 +221,8 @@ class Recommendation(RecordModel):
     other strategy compared; `forgetting` and `bias` are its largest changes for the worse (None where not
     measured; bias as |strategy| − |base|), `weights_unchanged` True where it trains nothing. `unmeasured` lists,
     per strategy not vetoed, the constraints that could not be checked for it (no measured value): it stays
-    eligible, but it is not said to meet them.
+    eligible, but it is not said to meet them. `judge_fallback` names the judged metric the decision would have
+    rested on had the run's judge been trusted (it was unvalidated: `metric` is the task's reference metric).
     """
 
     priority: Literal["quality", "balanced", "cost", "custom"]
@@ -244,3 +245,4 @@ class Recommendation(RecordModel):
     weights_unchanged: bool = False
     what_ifs: list[WhatIf] = []
     unmeasured: dict[str, list[Constraint]] = {}
+    judge_fallback: str | None = None
