@@ -1,0 +1,226 @@
+"""The model judge (harness.judge) against scripted judges on a real OpenAI-compatible HTTP server: a judge that
+answers at random is found unvalidated and the verdict falls back; one that always prefers the first position
+flips with the order and gives only ties; garbage is unscored and counted; a judge that agrees with the labels
+is trusted and decided on; a killed judge pass resumes asking only what is missing."""
+
+from __future__ import annotations
+
+import json
+import re
+import zlib
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from harness.cli.main import app
+from harness.judge import calibration as cal
+from harness.judge.items import claims
+from harness.judge.rubrics import read_grade, read_preference, read_support
+from harness.record.store import RunStore
+from tests.conftest import write_jsonl
+from tests.servers import ScriptedServer
+
+
+# --- reading replies and the statistics -------------------------------------------------------------------------
+
+def test_replies_are_read_or_said_unreadable():
+    assert read_grade(" PASS.", "pass-fail").value == 1.0 and read_grade("It fails.", "pass-fail").value == 0.0
+    assert read_grade("Grade: 4", "1-5").value == 0.75 and read_grade("5/5", "1-5").value == 1.0
+    assert read_grade("4.5 out of 10", "1-5").value is None  # not a grade on the scale
+    garbage = read_grade("lorem ipsum", "pass-fail")
+    assert garbage.value is None and "lorem ipsum" in garbage.problem
+    assert read_preference("A") .value == "A" and read_preference("Winner: b").value == "B"
+    assert read_preference("tie.").value == "tie" and read_preference("Answer B is better").value == "B"
+    assert read_preference("A good answer would be...").value == "A"  # at the start, "A" is the verdict word
+    assert read_preference("They are good.").value is None
+    assert read_support("No.").value == 0.0 and read_support("yes").value == 1.0
+    assert read_support("not supported").value == 0.0
+    assert claims("Paris is big. It has 2 million people!\nThird line") == [
+        "Paris is big.", "It has 2 million people!", "Third line"]
+    assert claims("  ") == []
+
+
+def test_agreement_is_kappa_or_tau_with_a_ci_and_undefined_when_one_side_is_constant():
+    truth = [1, 0] * 20
+    perfect = cal.agreement(truth, truth, statistic="kappa", against="t")
+    assert perfect.value == pytest.approx(1.0) and perfect.raw == 1.0 and perfect.ci_low == pytest.approx(1.0)
+    inverted = cal.agreement([1 - t for t in truth], truth, statistic="kappa", against="t")
+    assert inverted.value == pytest.approx(-1.0)
+    constant = cal.agreement([1] * 40, truth, statistic="kappa", against="t")
+    assert constant.value == 0.0 and constant.raw == 0.5  # half agree by luck: no evidence of skill
+    undefined = cal.agreement([1] * 40, [1] * 40, statistic="kappa", against="t")
+    assert undefined.value is None  # nothing varies: agreement cannot be told from luck
+    grades = [0, 0.25, 0.5, 0.75, 1.0] * 6
+    tau = cal.agreement(grades, grades, statistic="tau", against="t")
+    assert tau.value == pytest.approx(1.0)
+    trusted, why = cal.verdict([perfect], 0.4)
+    assert trusted and "kappa 1.00" in why
+    assert cal.verdict([], 0.4)[0] is False and cal.verdict([constant], 0.4)[0] is False
+    assert cal.verdict([undefined], 0.4)[0] is False
+    low = cal.agreement([1, 0, 0, 1] * 10, truth, statistic="kappa", against="t")
+    assert low.value == pytest.approx(0.0) and not cal.verdict([perfect, low], 0.4)[0]
+
+
+# --- scripted judges on a real server ---------------------------------------------------------------------------
+
+def _labelled(tmp_path, n: int = 40):
+    """Labelled items: half are their reference (pass), half a wrong answer (fail)."""
+    rows = [{"id": f"c{i}", "input": f"Question {i}?", "reference": f"answer {i}",
+             "output": f"answer {i}" if i % 2 == 0 else f"wrong {i}", "score": int(i % 2 == 0)} for i in range(n)]
+    return write_jsonl(tmp_path / "calibration.jsonl", rows)
+
+
+def _graded(prompt: str) -> tuple[str, str]:
+    """The answer to grade and the first reference of a judge-reference prompt."""
+    answer = re.search(r"Answer to grade:\n(.*?)(?:<\|im_end\|>|$)", prompt, re.S).group(1).strip()
+    reference = re.search(r"Reference answer\(s\):\n- (.*?)\n", prompt, re.S).group(1).strip()
+    return answer, reference
+
+
+def _judge_run(tmp_path, tiny_dir, server, *extra, judge: dict | None = None, out: str = "runs"):
+    """prompt (the tiny in-process model) and prompt@api (the scripted server, whose outputs differ from it),
+    judged by the same server."""
+    cfg = {"models": {"api": {"backend": "openai", "base_url": server.base_url, "id": "scripted",
+                              "tokenizer": str(tiny_dir), "concurrency": 2, "max_retries": 1, "timeout": 5.0}},
+           "judge": {"model": "api", "calibration": str(_labelled(tmp_path)), **(judge or {})},
+           "latency_requests": 0, "overfit_sample": 0}
+    path = tmp_path / "run.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    result = CliRunner().invoke(app, ["run", "--task", "summarization", "--model", str(tiny_dir), "--limit", "6",
+                                      "--no-probes", "--strategies", "prompt,prompt@api", "--max-new-tokens", "6",
+                                      "--config", str(path), "--out", str(tmp_path / out), *extra])
+    return result
+
+
+def scripted(judging):
+    """A server's answer: `judging(prompt)` for the judge's prompts, the prompt's last words for generation."""
+    def answer(prompt: str) -> str:
+        if "You are a strict grader" in prompt or "You check facts" in prompt:
+            return judging(prompt)
+        return " ".join(re.findall(r"\w+", prompt.split("<|im_start|>user")[-1])[-5:-2])
+
+    return answer
+
+
+def _record(tmp_path, out: str = "runs"):
+    run_dir = next((tmp_path / out).iterdir())
+    return run_dir, json.loads((run_dir / "run.json").read_text())
+
+
+@scripted
+def _random_judge(prompt: str) -> str:
+    coin = zlib.crc32(prompt.encode()) % 2
+    if "Answer A:" in prompt:
+        return ["A", "B"][coin]
+    return ["PASS", "FAIL"][coin]
+
+
+def test_a_judge_at_random_is_unvalidated_and_the_verdict_falls_back(tmp_path, tiny_dir):
+    server = ScriptedServer(answer=_random_judge)
+    try:
+        result = _judge_run(tmp_path, tiny_dir, server)
+    finally:
+        server.stop()
+    assert result.exit_code == 0, result.output
+    run_dir, rec = _record(tmp_path)
+    judge = rec["judge"]
+    assert abs(judge["labelled"]["value"]) < 0.35 and judge["labelled"]["ci_low"] < 0 < judge["labelled"]["ci_high"]
+    assert judge["labelled"]["n"] == 40 and judge["trusted"] is False and "below judge.min_agreement" in judge["reason"]
+    assert rec["recommendation"]["metric"] == "rougeL" and rec["recommendation"]["judge_fallback"] == "judge-reference"
+    assert set(judge["rubrics"]) == {"judge-reference", "judge-pairwise", "faithfulness"}
+    few = rec["strategies"]["prompt@api"]
+    assert few["metrics"]["test"]["judge-reference"]["n"] == 6 and few["judged"]["reference"]["unscored"] == 0
+    assert judge["cost"]["calls"] >= 40 + 2 * 6 and few["judged"]["cost"]["tokens_in"] > 0
+    report = (run_dir / "report.md").read_text()
+    assert "so the recommendation rests on rougeL, not on judge-reference" in report
+    assert "## Judged quality" in report and "judge unvalidated" in (run_dir / "report.html").read_text()
+
+
+def test_a_judge_that_prefers_the_first_position_flips_every_pair_and_gives_only_ties(tmp_path, tiny_dir):
+    @scripted
+    def first(prompt: str) -> str:
+        return "A" if "Answer A:" in prompt else "PASS"
+
+    server = ScriptedServer(answer=first)
+    try:
+        result = _judge_run(tmp_path, tiny_dir, server, "--seed", "3")
+    finally:
+        server.stop()
+    assert result.exit_code == 0, result.output
+    _, rec = _record(tmp_path)
+    pairwise = rec["strategies"]["prompt@api"]["judged"]["pairwise"]
+    assert pairwise["wins"] == pairwise["losses"] == 0 and pairwise["ties"] == 6
+    assert pairwise["identical"] == 0  # the two strategies' outputs differ: every pair is asked both ways
+    assert pairwise["flips"] == 6 and pairwise["first_position_wins"] == pairwise["decisive"] == 12
+    assert rec["judge"]["flip_rate"]["value"] == 1.0 and rec["judge"]["flip_rate"]["n"] == 6
+    assert rec["strategies"]["prompt@api"]["metrics"]["test"]["judge-pairwise"]["value"] == 0.5
+
+
+def test_garbage_replies_are_unscored_counted_and_retried_once(tmp_path, tiny_dir):
+    server = ScriptedServer(answer=scripted(lambda prompt: "lorem ipsum dolor"))
+    try:
+        result = _judge_run(tmp_path, tiny_dir, server)
+    finally:
+        server.stop()
+    assert result.exit_code == 0, result.output
+    run_dir, rec = _record(tmp_path)
+    for name in ("prompt", "prompt@api"):
+        counts = rec["strategies"][name]["judged"]["reference"]
+        assert counts == {"asked": 6, "scored": 0, "unscored": 6, "retried": 6}
+        assert "judge-reference" not in rec["strategies"][name]["metrics"]["test"]  # never scored as a failure
+    labelled = rec["judge"]["labelled"]
+    assert labelled["n"] == 0 and labelled["unscored"] == 40 and labelled["value"] is None
+    assert rec["judge"]["trusted"] is False
+    retries = [p for p in server.prompts if "Your reply could not be read" in p]
+    assert rec["strategies"]["prompt@api"]["judged"]["pairwise"]["unscored"] == 6
+    assert len(retries) == 40 + 6 + 6 + 2 * 6  # every question once more: labelled, both references, both orders
+    assert "reference 6 of 6" in (run_dir / "report.md").read_text()
+
+
+def test_a_judge_that_agrees_with_the_labels_is_trusted_and_decided_on(tmp_path, tiny_dir):
+    @scripted
+    def truthful(prompt: str) -> str:
+        if "Answer A:" in prompt:
+            return "TIE"
+        answer, reference = _graded(prompt)
+        return "PASS" if answer == reference else "FAIL"
+
+    server = ScriptedServer(answer=truthful)
+    try:
+        result = _judge_run(tmp_path, tiny_dir, server, judge={"min_agreement": 0.9})
+    finally:
+        server.stop()
+    assert result.exit_code == 0, result.output
+    run_dir, rec = _record(tmp_path)
+    assert rec["judge"]["labelled"]["value"] == pytest.approx(1.0) and rec["judge"]["trusted"] is True
+    assert rec["recommendation"]["metric"] == "judge-reference" and rec["recommendation"]["judge_fallback"] is None
+    assert any(c["metric"] == "judge-reference" for c in rec["comparisons"])  # paired tests on judged scores
+    assert "rests on judged quality" in (run_dir / "report.md").read_text()
+
+
+def test_a_killed_judge_pass_resumes_asking_only_what_is_missing(tmp_path, tiny_dir):
+    """The judge's server dies part-way through prompt@api's verdicts; after a restart on the same port, --resume
+    asks only for the examples without a saved verdict (no cache: the saved verdicts alone are what is kept)."""
+    answer = scripted(lambda prompt: "A" if "Answer A:" in prompt else "PASS")
+    # the identity request, the labelled set, prompt's 6 verdicts, prompt@api's 6 outputs, its first batch of
+    # 2 examples (2 references, 4 pairwise), then one more answer
+    server = ScriptedServer(answer=answer, die_after=1 + 40 + 6 + 6 + 6 + 1)
+    result = _judge_run(tmp_path, tiny_dir, server, "--batch-size", "2", "--no-cache")
+    assert result.exit_code != 0
+    run_dir, rec = _record(tmp_path)
+    assert rec["status"] == "failed" and rec["strategies"]["prompt"]["status"] == "complete"
+    assert len(RunStore.open(run_dir).judged_path("prompt@api").read_text().splitlines()) == 2
+    restarted = ScriptedServer(answer=answer, port=server.port)
+    try:
+        second = CliRunner().invoke(app, ["run", "--resume", str(run_dir)])
+    finally:
+        restarted.stop()
+    assert second.exit_code == 0, second.output
+    _, rec = _record(tmp_path)
+    judged = rec["strategies"]["prompt@api"]["judged"]
+    assert judged["reference"]["asked"] == 6 and judged["pairwise"]["asked"] == 6
+    strategies_asked = [p for p in restarted.prompts if "Answer to grade:" in p and "Request:\nQuestion" not in p]
+    pairwise_asked = [p for p in restarted.prompts if "Answer A:" in p]
+    assert len(strategies_asked) == 4 and len(pairwise_asked) == 8  # the 2 saved examples were not asked again
+    assert len(RunStore.open(run_dir).judged_path("prompt@api").read_text().splitlines()) == 6
