@@ -72,3 +72,64 @@ def test_report_renders_in_headless_chromium(tmp_path):
     console = [line for line in log.splitlines() if "CONSOLE" in line]
     assert not console, console  # no script errors, no blocked (Content-Security-Policy) fetches
     assert "net::ERR" not in log
+
+
+def _chromium(tmp_path, *args: str) -> subprocess.CompletedProcess:
+    flags = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr", "--v=0", "--hide-scrollbars"]
+    return subprocess.run([*flags, *args], capture_output=True, text=True, timeout=120)
+
+
+def _wide_run(tmp_path):
+    """Many strategies with long names, three metrics on three splits, probes, retrieval: every table at its
+    widest."""
+    rng = np.random.default_rng(1)
+    draw = lambda p: (rng.random(60) < p).astype(float).tolist()  # noqa: E731
+    score = lambda v: {"metric": "acc", "value": v, "ci_low": v - 0.1, "ci_high": v + 0.1, "n": 60, "higher_is_better": True}  # noqa: E731
+    delta = {"value": -0.125, "ci_low": -0.25, "ci_high": -0.015, "n": 60, "p_value": 0.0312}
+    probe = {"chance": 0.25, "base": score(0.5), "adapted": score(0.375), "delta": delta}
+    strategies = {}
+    for i, name in enumerate(["prompt", "few-shot", "rag", "lora", "rag+lora@served", "few-shot+rag@served",
+                              "lora@served-with-a-longer-name"]):
+        p = 0.2 + 0.1 * i
+        strategies[name] = {
+            "scores": draw(p), "metrics": {"token_f1": rng.random(60).tolist(), "rouge_l": rng.random(60).tolist()},
+            "splits": {s: {m: draw(p) for m in ("exact_match", "token_f1", "rouge_l")} for s in ("ood", "validation")},
+            "setup_seconds": 1234.5 * i, "trainable_params": 10**6 * i, "artifact_bytes": 3 * 2**20 * i,
+            "latency_p95": 1.25, "forgetting": {"sets": {"mmlu-high-school-mathematics": probe,
+                                                         "hellaswag-validation-subset": probe}},
+            "retrieval": {"test": {"examples": 60, "context_k": 5, "recall": {1: score(0.5), 5: score(0.9)},
+                                   "mrr": score(0.7)}}}
+    store = make_run(tmp_path, strategies)
+    analysed(store)
+    return store, write_html(store.path)
+
+
+MEASURE = """<script>
+document.body.dataset.scrollWidth = document.documentElement.scrollWidth;
+document.body.dataset.overflowing = [...document.querySelectorAll("table")]
+  .filter(t => t.getBoundingClientRect().right > document.body.getBoundingClientRect().right)
+  .map(t => t.closest("section").id).join(" ");
+</script>"""
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium not installed (Debian: apt-get install chromium); .ci/run installs it")
+def test_wide_report_fits_1280_pixels(tmp_path):
+    """A wide run's report has no horizontal scroll at a 1280-pixel window, and no table reaches past the page's
+    body. The measure is a script in a copy of the report (its Content-Security-Policy let to run inline script
+    there only); the report itself has none."""
+    store, path = _wide_run(tmp_path)
+    html = path.read_text()
+    assert "<script" not in html
+    probe = tmp_path / "measured.html"
+    probe.write_text(html.replace("default-src 'none';", "default-src 'none'; script-src 'unsafe-inline';", 1)
+                     .replace("</body>", MEASURE + "</body>", 1), encoding="utf-8")
+    shot = tmp_path / "wide.png"
+    res = _chromium(tmp_path, "--window-size=1280,4000", f"--screenshot={shot}", path.resolve().as_uri())
+    assert shot.exists(), res.stderr[-2000:]
+    dom = _chromium(tmp_path, "--window-size=1280,4000", "--dump-dom", probe.resolve().as_uri()).stdout
+    width = re.search(r'data-scroll-width="(\d+)"', dom)
+    assert width, dom[-2000:]
+    overflowing = re.search(r'data-overflowing="([^"]*)"', dom).group(1)
+    assert int(width.group(1)) <= 1280 and not overflowing, (width.group(1), overflowing, shot)
