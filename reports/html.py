@@ -46,7 +46,7 @@ def context(store: RunStore, rec: RunRecord) -> dict[str, Any]:
     return {
         "rec": rec, "task": rec.task, "model": rec.model, "names": names, "metric": metric,
         "verdict": view.verdict(rec), "accuracy": accuracy, "bars": _bars(rec, names, accuracy.metrics),
-        "models": view.models(rec, names), "comparisons": view.comparisons(rec),
+        "models": view.models(rec, names), "comparisons": _by_metric(view.comparisons(rec)),
         "costs": costs, "scatter": _scatter(rec, names, metric) if costs else None,
         "win_rates": win_rates, "judge": judge, "judged": judge_section.view(rec, names), **_probes(rec, names),
         "overfitting": view.overfitting(rec, names),
@@ -63,6 +63,14 @@ def context(store: RunStore, rec: RunRecord) -> dict[str, Any]:
 
 def _svg(text: str | None) -> Markup | None:
     return Markup(text) if text else None  # our own matplotlib output; its text is escaped by matplotlib
+
+
+def _by_metric(rows: list[view.ComparisonRow]) -> list[tuple[str, list[view.ComparisonRow]]]:
+    """The comparisons grouped by metric, in the record's order: a table each."""
+    groups: dict[str, list[view.ComparisonRow]] = {}
+    for c in rows:
+        groups.setdefault(c.metric, []).append(c)
+    return list(groups.items())
 
 
 def _bars(rec: RunRecord, names: list[str], metrics: list[str]) -> list[Markup]:

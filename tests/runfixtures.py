@@ -18,7 +18,9 @@ def make_run(out: Path, strategies: dict[str, dict[str, Any]], *, metric: str = 
              higher_is_better: bool = True, decision: dict[str, Any] | None = None, task: str = "qa",
              references: dict[str, str] | None = None, outputs: dict[str, dict[str, str]] | None = None) -> RunStore:
     """strategies: {name: {"scores": [per-example metric values], "setup_seconds": s, "seconds_per_query": s,
-    "trainable_params": n, "latency_p95": s, "forgetting": {...}, "bias": {...}, ...extra result fields}}."""
+    "trainable_params": n, "latency_p95": s, "forgetting": {...}, "bias": {...}, ...extra result fields}}.
+    A spec may add "metrics": {other metric: [per-example test values]} (saved with the predictions, so compared)
+    and "splits": {other split: {metric: [values]}} (summarised only); the task's metrics are all of them."""
     store = RunStore.create(out, task)
     record = RunRecord(
         run_id=store.path.name, status="complete", created="2026-01-01T00:00:00+00:00",
@@ -39,12 +41,17 @@ def make_run(out: Path, strategies: dict[str, dict[str, Any]], *, metric: str = 
                          "output": (outputs or {}).get(name, {}).get(ex_id, f"{name} answer {i}"),
                          "references": [(references or {}).get(ex_id, f"reference {i}")], "tokens_in": 100,
                          "tokens_out": 10, "seconds": spec.get("seconds_per_query", 0.5), "retrieved": [],
-                         "truncated": False, "cached": False, "scores": {metric: v}})
+                         "truncated": False, "cached": False,
+                         "scores": {metric: v, **{m: vs[i] for m, vs in spec.get("metrics", {}).items()}}})
         store.append_predictions(name, "test", rows)
         spq = spec.get("seconds_per_query", 0.5)
+        test = {metric: scores, **spec.get("metrics", {})}
+        splits = {"test": test, **spec.get("splits", {})}
+        record.task.metrics = list(dict.fromkeys([*record.task.metrics, *test]))
         result = {
             "status": "complete", "fingerprint": name,
-            "metrics": {"test": {metric: vars(summarize(metric, scores, higher_is_better=higher_is_better))}},
+            "metrics": {split: {m: vars(summarize(m, vs, higher_is_better=higher_is_better)) for m, vs in by.items()}
+                        for split, by in splits.items()},
             "counts": {"test": {"examples": n, "cached": 0, "truncated": 0, "tokens_in": 100 * n, "tokens_out": 10 * n}},
             "timings": {"test": {"predict_seconds": spq * n, "examples_per_second": 1 / spq,
                                  "latency_p50": spq, "latency_p95": spec.get("latency_p95", spq * 1.5),
