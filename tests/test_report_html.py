@@ -7,6 +7,8 @@ import subprocess
 import numpy as np
 import pytest
 
+from harness.record.figures import Score
+from harness.record.judged import Judged, JudgeRecord
 from harness.record.results import SingleRequest
 from harness.record.run_record import ModelInfo
 from reports.html import write_html
@@ -106,9 +108,20 @@ def _wide_run(tmp_path):
     record = store.read()
     record.models = {"base": ModelInfo(name="HuggingFaceTB/SmolLM2-135M-Instruct", device="cpu",
                                        path=f"/root/.cache/huggingface/hub/snapshots/{long}")}
+    judge = {"model": "a-hosted-judge-with-a-long-name", "backend": "openai", "reason": "kappa 0.52 against exact_match",
+             "trusted": True, "exact": {"statistic": "kappa", "against": "exact_match", "value": 0.52, "ci_low": 0.31,
+                                        "ci_high": 0.7, "n": 420, "raw": 0.81},
+             "flip_rate": score(0.125), "length_bias": delta}
+    record.judge = JudgeRecord.model_validate(judge)
     for res in record.strategies.values():
         res.single_request = SingleRequest(requests=3, first_token_p50=0.125, first_token_max=0.25, total_p50=1.5,
                                            total_max=2.25, cached=True)
+        res.judged = Judged.model_validate({"reference": {"asked": 60, "scored": 57, "unscored": 3, "retried": 5},
+                                            "pairwise": {"baseline": "prompt", "asked": 60, "scored": 60, "wins": 31,
+                                                         "ties": 20, "losses": 9, "flips": 12},
+                                            "faithfulness": {"asked": 60, "scored": 58, "unscored": 2}})
+        res.metrics["test"] |= {m: Score.model_validate(score(0.5) | {"metric": m})
+                                for m in ("judge-reference", "judge-pairwise", "faithfulness")}
     store.write(record)
     analysed(store)
     return write_html(store.path)
