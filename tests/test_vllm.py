@@ -111,3 +111,32 @@ def test_one_run_prompts_the_served_and_the_vllm_model_beside_hf(tmp_path, serve
     assert "| few-shot@served | served | openai | smollm2 |" in report and "| prompt@engine | engine | vllm |" in report
     assert rec["cost_ledger"]["strategies"]["few-shot@served"]["pricing"] == "per token"
     assert rec["strategies"]["lora@engine"]["backend"] == "vllm" and (store.artifacts("lora@engine") / "merged").is_dir()
+
+
+def test_vllms_server_judges_a_run_and_the_record_holds_its_scores_flips_and_agreement(tmp_path, server):
+    """The default model behind vLLM's server as the judge of a qa run (exact answers: its agreement with
+    exact_match is measured for free): judge-reference, judge-pairwise in both orders and rag's faithfulness."""
+    cfg = {"models": {"served": {"backend": "openai", "base_url": server.base_url, "id": server.name,
+                                 "tokenizer": "default"}},
+           "judge": {"model": "served"}}
+    config = tmp_path / "judge.yaml"
+    config.write_text(yaml.safe_dump(cfg))
+    from harness.cli.main import app
+
+    result = CliRunner().invoke(app, ["run", "--task", "qa", "--limit", "6", "--overfit-sample", "0", "--no-probes",
+                                      "--strategies", "prompt,rag", "--config", str(config),
+                                      "--out", str(tmp_path / "runs")])
+    assert result.exit_code == 0, result.output
+    run_dir = next((tmp_path / "runs").iterdir())
+    rec = json.loads((run_dir / "run.json").read_text())
+    judge, rag = rec["judge"], rec["strategies"]["rag"]
+    assert judge["backend"] == "openai" and judge["exact"]["against"] == "exact_match" and judge["exact"]["n"] > 0
+    assert judge["trusted"] in (True, False) and judge["reason"]
+    assert rag["judged"]["reference"]["asked"] == 6 and rag["judged"]["pairwise"]["asked"] == 6
+    scored = rag["metrics"]["test"]
+    assert "judge-reference" in scored or rag["judged"]["reference"]["unscored"] == 6
+    if rag["judged"]["pairwise"]["scored"] > rag["judged"]["pairwise"]["identical"]:
+        assert judge["flip_rate"] is not None
+    assert rag["judged"]["faithfulness"]["asked"] == 6 and rag["judged"]["claims"] >= 1
+    assert rag["judged"]["cost"]["calls"] > 0 and judge["cost"]["calls"] >= rag["judged"]["cost"]["calls"]
+    assert "## Judged quality" in (run_dir / "report.md").read_text()
