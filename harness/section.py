@@ -34,6 +34,8 @@ def with_sections(cls: type[BaseModel], data: Any, handler, registry: Registry, 
     if not isinstance(data, dict):
         return handler(data)
     names = registry.names()
+    if clash := set(names) & set(cls.model_fields):
+        raise TypeError(f"{registry.kind} {sorted(clash)} named as a field of {cls.__name__}")
     problems = [InitErrorDetails(type="extra_forbidden", loc=(k,), input=v)
                 for k, v in data.items() if k not in cls.model_fields and k not in names]
     sections: dict[str, Any] = {}

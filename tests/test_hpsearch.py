@@ -65,7 +65,7 @@ def test_search_never_touches_the_test_split_and_tests_once(tiny_dir, tmp_path, 
     assert rec["strategies"]["lora"]["training"]["lora"]["r"] == best["params"]["r"]  # the kept model is the best's
     assert rec["strategies"]["lora"]["training"]["lr"] == pytest.approx(best["params"]["lr"])
     cost = rec["strategies"]["lora"]["cost"]
-    assert 0 < search["seconds"] <= cost["setup_seconds"] and cost["extra"]["search_seconds"] == search["seconds"]
+    assert 0 < search["seconds"] <= cost["setup_seconds"] and cost["training"]["search_seconds"] == search["seconds"]
     md = (run_dir / "report.md").read_text()
     assert "## Hyperparameter search" in md and f"{search['seconds']:.0f} s" in md
     assert search["sampler"] == "TPE" and search["maximize"] is (search["objective"] != "val_loss")
@@ -90,7 +90,7 @@ def test_median_pruner_stops_a_deliberately_bad_learning_rate(tiny_dir, tmp_path
     made = []
     real = finetune_module.make_accelerator
     monkeypatch.setattr(finetune_module, "make_accelerator", lambda *a: made.append(real(*a)) or made[-1])
-    search = strategies.get("lora")().prepare(ctx).details["search"]
+    search = strategies.get("lora")().prepare(ctx).details.search.model_dump()
     assert len(made) == 1 and not made[0]._models  # no trial's model outlives it in the accelerator (memory)
     trials = search["trials"]
     assert [t["params"]["lr"] for t in trials] == [1e-2, 2e-2, 500.0]
