@@ -148,3 +148,20 @@ def test_dry_run_counts_every_trial_of_a_search(tiny_handle, tmp_path, monkeypat
     one = strategies.get("lora")().estimate_setup(RunContext(plain, task, tiny_handle, NoCache()), 0.5)
     five = strategies.get("lora")().estimate_setup(RunContext(searched, task, tiny_handle, NoCache()), 0.5)
     assert one.seconds > 0 and five.seconds == pytest.approx(5 * one.seconds)  # 5 trials, not 1
+
+
+def test_a_fine_tuning_strategy_the_search_does_not_name_trains_once_and_records_no_search(tiny_dir, tmp_path):
+    """`search: {strategy: lora}` with ia3 in the same run: ia3 trains with the finetune settings, unsearched (its
+    prepare once took the search settings for a search result)."""
+    from harness.backends.cache import NoCache
+    from harness.backends.hf import load_generator
+    from harness.registry import strategies
+    from harness.strategy.context import RunContext
+    from harness.tasks.load import load_task
+    from strategies.finetune.cost import TrainingCost
+
+    cfg = _config(tiny_dir, tmp_path)
+    ctx = RunContext(cfg, load_task("summarization", limit=8), load_generator(str(tiny_dir), device="cpu"), NoCache())
+    adapted = strategies.get("ia3")().prepare(ctx)
+    assert adapted.details.search is None and adapted.cost.section(TrainingCost).search_seconds is None
+    assert adapted.details.training.method == "ia3"
