@@ -94,8 +94,8 @@ def finish_strategy(prepared: Prepared, evaluated: dict, measures: list[Measurem
         if measurement.applies(prepared):
             for field, value in measurement.measure(prepared, list(evaluated)).items():
                 setattr(result, field, value)
-    for field, value in adapted.details:  # training, learning_curve, search, data_size_curve
-        setattr(result, field, value)
+    # validated whole, with what the strategy made: its training, learning_curve, search, data_size_curve
+    result = StrategyResult.model_validate(result.model_dump() | dict(adapted.details))
     artifact_bytes = adapted.cost.artifact_bytes or directory_bytes(ctx.artifacts(name, create=False))
     result.cost = StrategyCost.model_validate(adapted.cost.record_fields() | prepared.meter.fields()
                                               | {"setup_seconds": prepared.setup_seconds, "artifact_bytes": artifact_bytes})
