@@ -10,11 +10,10 @@ import re
 from typing import Any, Literal, TypeVar
 
 from pydantic import ConfigDict, Field, SerializeAsAny, ValidationError, field_validator, model_validator
-from pydantic_core import InitErrorDetails
 
 from harness.yamlfile import read_yaml
 from harness.errors import HarnessError, field_name, field_problems
-from harness.section import DEVICE_PATTERN, ENV_NAME, Section  # noqa: F401 (re-exported)
+from harness.section import DEVICE_PATTERN, ENV_NAME, Section, inline_schema, list_sections, with_sections  # noqa: F401 (re-exported)
 from harness.model_spec import ModelPrices, ModelSpec  # noqa: F401 (re-exported)
 from harness.registry import backends, settings
 
@@ -167,25 +166,9 @@ class DataConfig(Section):
 def _section_schema(schema: dict[str, Any]) -> None:
     """run.schema.json lists every registered section as a property, as if it were a field, and a named model
     as the spec of one of the registered backends."""
-    def inline(cls) -> dict[str, Any]:  # its nested models written in place (this schema is itself nested)
-        found = cls.model_json_schema()
-        defs = found.pop("$defs", {})
-
-        def resolve(node: Any) -> Any:
-            if isinstance(node, dict):
-                if "$ref" in node:
-                    return resolve(defs[node["$ref"].rsplit("/", 1)[-1]])
-                return {k: resolve(v) for k, v in node.items()}
-            return [resolve(v) for v in node] if isinstance(node, list) else node
-
-        return resolve(found)
-
-    for name, cls in sorted(settings.items().items()):  # by name: the order modules were imported in may vary
-        section = inline(cls)
-        schema["properties"][name] = {"anyOf": [section, {"type": "null"}]} if cls.optional else section
-    specs = [inline(spec) for _, spec in sorted(backends.items().items())]
+    list_sections(schema, settings)
+    specs = [inline_schema(spec) for _, spec in sorted(backends.items().items())]
     schema["properties"]["models"]["additionalProperties"] = {"anyOf": specs}
-    schema["additionalProperties"] = False
 
 
 class RunConfig(Section):
@@ -228,26 +211,7 @@ class RunConfig(Section):
     def _strategy_sections(cls, data: Any, handler) -> "RunConfig":
         """Validate each registered section under its name, and the core fields, reporting every problem at once;
         a key that is neither is unknown, as in any section."""
-        if not isinstance(data, dict):
-            return handler(data)
-        core = {k: v for k, v in data.items() if k in cls.model_fields}
-        problems: list[InitErrorDetails] = [InitErrorDetails(type="extra_forbidden", loc=(k,), input=v)
-                                            for k, v in data.items() if k not in cls.model_fields and k not in settings.names()]
-        sections: dict[str, Any] = {}
-        for name, section in settings.items().items():
-            given = data.get(name)
-            try:
-                sections[name] = None if given is None and section.optional else section.model_validate(given or {})
-            except ValidationError as exc:
-                problems += [_at((name,), e) for e in exc.errors()]
-        try:
-            config = handler(core)
-        except ValidationError as exc:
-            problems = [_at((), e) for e in exc.errors()] + problems
-        if problems:
-            raise ValidationError.from_exception_data(cls.__name__, problems)
-        config.__pydantic_extra__.update(sections)
-        return config
+        return with_sections(cls, data, handler, settings, fill=True)
 
     def side(self, n: int) -> int:
         """The size of a side measurement of `n` items under --limit: at most half the limit (but 2, the fewest a
@@ -287,12 +251,6 @@ class RunConfig(Section):
         if name in self.models:
             return self.models[name]
         return ModelSpec.model_validate({"backend": "hf", "id": self.model})
-
-
-def _at(prefix: tuple, error: dict[str, Any]) -> InitErrorDetails:
-    """A validation error moved under `prefix`, as pydantic would report it for a nested field."""
-    return InitErrorDetails(type=error["type"], loc=(*prefix, *error["loc"]), input=error["input"],
-                            ctx=error.get("ctx", {}))
 
 
 def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from harness.errors import unknown_name
 if TYPE_CHECKING:
     from harness.measure.measurement import Measurement
     from harness.model_spec import ModelSpec
+    from harness.record.results import CostSection
     from harness.section import Section
     from harness.strategy.base import Strategy
 
@@ -72,6 +73,8 @@ class Registry(Generic[T]):
 strategies: Registry[type[Strategy]] = Registry("strategy", order=lambda strategy: strategy.order,
                                                discover=("strategies",))
 settings: Registry[type[Section]] = Registry("settings section", discover=("strategies",))
+# what a strategy adds to its cost in run.json (`cost.rag`), each owned by its strategy
+costs: Registry[type[CostSection]] = Registry("cost section", discover=("strategies",))
 metrics: Registry = Registry("metric", discover=("harness.measure",))
 backends: Registry[type[ModelSpec]] = Registry("backend", discover=("harness.backends",))  # each backend's spec
 # what is measured of each strategy once it is evaluated (harness.measure.measurement)

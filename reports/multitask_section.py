@@ -40,11 +40,11 @@ def rows(runs: list[TaskRun]) -> list[Row]:
         if lora is None or multitask is None:
             continue
         results = run.record.strategies
-        shared = results[SHARED].cost.extra.get("shared_setup", {})  # what the multitask strategy reports of itself
+        shared = results[SHARED].cost.shared_setup  # what the multitask strategy reports of itself
         out.append(Row(run.task, run.metric, lora, multitask,
                        find_comparison(run.record.comparisons, run.metric, SHARED, PER_TASK),
                        results[PER_TASK].cost.setup_seconds, results[SHARED].cost.setup_seconds,
-                       shared.get("train_seconds"), len(shared.get("tasks", []))))
+                       shared.train_seconds if shared else None, len(shared.tasks) if shared else 0))
     return out
 
 

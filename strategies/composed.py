@@ -9,7 +9,8 @@ and to pass over those that do not). `few-shot+lora` trains on prompts with the 
 its own). The validations during training score the prompts as at inference. The result predicts through the
 prompting side's own `build` on the trained weights, so its predictions, retrieval metrics and probes (each item
 scored after the passages retrieved for it) are those of the pair as deployed. Its setup is both: the index (or
-demonstrations) and the training, each kept in `cost.extra.setup_parts`.
+demonstrations) and the training, each kept in `cost.composed.setup_parts`, beside each side's own cost sections
+(`cost.rag`, `cost.training`).
 
 One generic class, `Composed(prompting, weights)`, made by `compose` for the spec that
 `harness.runs.strategy_steps.make_strategy` parses; its name is the spec (`rag+lora`), which the record, the
@@ -22,11 +23,27 @@ import copy
 import hashlib
 from dataclasses import replace
 
+from typing import ClassVar
+
 from harness.errors import HarnessError
-from harness.registry import strategies
+from harness.record.results import CostSection
+from harness.registry import costs, strategies
 from harness.strategy.base import SetupEstimate, Strategy
 from harness.strategy.context import RunContext
 from harness.strategy.prompted import PromptedModel
+
+
+@costs.add
+class ComposedCost(CostSection):
+    """`cost.composed` in run.json: the two sides, their own fingerprints, and each side's setup seconds."""
+
+    name: ClassVar[str] = "composed"
+
+    prompting: str
+    weights: str
+    prompting_fingerprint: str
+    weights_fingerprint: str
+    setup_parts: dict[str, float]  # by side's name: the index (or demonstrations), then the training
 
 
 def sides() -> str:
@@ -115,10 +132,10 @@ class Composed(Strategy):
         cost = copy.copy(trained.cost)
         cost.setup_seconds = sum(parts.values())
         cost.artifact_bytes = prompter.cost.artifact_bytes + trained.cost.artifact_bytes
-        cost.extra = {**prompter.cost.extra, **trained.cost.extra, "setup_parts": parts,
-                      "composed": {"prompting": self.prompting.name, "weights": self.weights.name,
-                                   "prompting_fingerprint": prompter.fingerprint,
-                                   "weights_fingerprint": trained.fingerprint}}
+        cost.sections = prompter.cost.sections | trained.cost.sections  # rag's and the training's, side by side
+        cost.add(ComposedCost(prompting=self.prompting.name, weights=self.weights.name,
+                              prompting_fingerprint=prompter.fingerprint, weights_fingerprint=trained.fingerprint,
+                              setup_parts=parts))
         if prompter.cost.setup_source == "reused":  # the index came from an earlier run; the training is this run's
             cost.setup_source = "reused"
             cost.setup_note = (f"{prompter.cost.setup_note}; {self.weights.name} trained here in "

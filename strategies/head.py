@@ -10,7 +10,7 @@ import hashlib
 import io
 import time
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 
@@ -19,7 +19,9 @@ from pydantic import Field
 from harness.backends.cache import key
 from harness.strategy.context import RunContext
 from harness.errors import HarnessError
-from harness.registry import settings, strategies
+from harness.record.results import CostSection
+from harness.record.training import Details
+from harness.registry import costs, settings, strategies
 from harness.section import Section
 from harness.strategy.base import Strategy
 from harness.types import Cost, Example, Prediction
@@ -33,6 +35,18 @@ class HeadConfig(Section):
 
     features: Literal["lm", "embedder"] = Field("lm", description="pooled LM hidden states, or sentence embeddings")
     c: float = Field(1.0, gt=0, description="inverse L2 strength of the logistic regression")
+
+
+@costs.add
+class HeadCost(CostSection):
+    """`cost.head` in run.json: the features the classifier was trained on and what computing them took."""
+
+    name: ClassVar[str] = "head"
+
+    features: Literal["lm", "embedder"]
+    feature_dim: int
+    train_features_seconds: float  # every training example's features, cached ones at what they cost when computed
+    train_accuracy: float
 
 
 @strategies.add
@@ -80,10 +94,10 @@ class LinearHead(Strategy):
             (ctx.artifacts(self.name) / "head.npz").write_bytes(artifact)
         fp = hashlib.sha256(features.fingerprint.encode() + artifact).hexdigest()[:16]
         cost = Cost(setup_seconds=time.perf_counter() - start + already, trainable_params=trainable,
-                    artifact_bytes=len(artifact), device=ctx.model.device,
-                    extra={"features": cfg.features, "feature_dim": int(x.shape[1]),
-                           "train_features_seconds": float(sum(t.seconds for t in took)),
-                           "train_accuracy": float(clf.score(x, y))})
+                    artifact_bytes=len(artifact), device=ctx.model.device)
+        cost.add(HeadCost(features=cfg.features, feature_dim=int(x.shape[1]),
+                          train_features_seconds=float(sum(t.seconds for t in took)),
+                          train_accuracy=float(clf.score(x, y))))
         return HeadModel(self.name, ctx, fp, cost, features, clf)
 
 
@@ -149,7 +163,7 @@ class HeadModel:
         self.name, self.ctx, self.fingerprint, self.cost = name, ctx, fingerprint, cost
         self.features, self.clf = features, clf
         self.model = ctx.model
-        self.details: dict[str, Any] = {}
+        self.details = Details()
         self.retrieval = None
 
     def predict(self, examples: list[Example]) -> list[Prediction]:

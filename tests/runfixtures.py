@@ -59,7 +59,7 @@ def make_run(out: Path, strategies: dict[str, dict[str, Any]], *, metric: str = 
                                  "requests_in_flight": 1, "latency_requests": n}},
             "cost": {"setup_seconds": spec.get("setup_seconds", 0.0), "trainable_params": spec.get("trainable_params", 0),
                      "artifact_bytes": spec.get("artifact_bytes", 0), "peak_memory_mb": 500.0, "device": "cpu",
-                     "extra": {}, "peak_rss_mb": 500.0, "peak_rss_scope": "strategy"},
+                     "peak_rss_mb": 500.0, "peak_rss_scope": "strategy"},
         }
         for key in ("forgetting", "bias", "overfitting", "learning_curve", "retrieval"):
             if key in spec:

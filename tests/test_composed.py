@@ -18,6 +18,8 @@ from harness.errors import HarnessError
 from harness.runs.strategy_steps import make_strategy
 from harness.strategy.context import RunContext
 from harness.tasks.load import load_task
+from strategies.composed import ComposedCost
+from strategies.rag.cost import RagCost, TrainPrompts
 from tests.test_rag import BagOfWords, write_bakers_task
 
 PEOPLE = ["Ann Vell", "Bo Quist", "Cy Ramm", "Di Losk", "Ed Marn", "Flo Treb", "Gus Pell", "Hal Mott"]
@@ -72,9 +74,7 @@ def test_rag_lora_trains_on_the_retrieved_passage_and_a_distractor_and_predicts_
         assert item.input_ids[: len(prompt_ids)] == prompt_ids  # the training item is that prompt, then the answer
         plain = tok(tiny_handle.render(ctx.task.messages(ex)), add_special_tokens=False)["input_ids"]
         assert item.input_ids[: len(plain)] != plain
-    assert prompter.cost.extra["train_prompts"] == {"examples": 5, "distractors": 5, "gold_dropped": 0,
-                                                    "passages_dropped_for_budget": 0,
-                                                    "format_demos_dropped_for_budget": 0}
+    assert prompter.cost.section(RagCost).train_prompts == TrainPrompts(examples=5, distractors=5, gold_dropped=0)
 
     adapted = composed.prepare(ctx)
     rag = make_strategy("rag").prepare(ctx)
@@ -84,7 +84,7 @@ def test_rag_lora_trains_on_the_retrieved_passage_and_a_distractor_and_predicts_
     assert all("Context:" in p.prompt for p in ours) and [p.retrieved for p in ours] == [p.retrieved for p in theirs]
     assert adapted.model is not tiny_handle and adapted.adapter  # on the trained weights
     assert adapted.name == "rag+lora" and adapted.fingerprint != rag.fingerprint
-    assert adapted.details["training"]["method"] == "lora"
+    assert adapted.details.training.method == "lora"
 
 
 def test_raft_leaves_the_gold_passage_out_of_the_seeded_share_of_training_prompts(qa_task, tiny_handle):
@@ -94,7 +94,7 @@ def test_raft_leaves_the_gold_passage_out_of_the_seeded_share_of_training_prompt
         prompter = make_strategy("rag").prepare(_ctx(qa_task, tiny_handle, rag={"train_gold_dropped": share}))
         shown = [f"{PEOPLE[int(ex.id[1:])]} is a baker" in _user_turn(m)
                  for ex, m in zip(train, prompter.messages_for(train, training=True))]
-        assert prompter.cost.extra["train_prompts"]["gold_dropped"] == shown.count(False)
+        assert prompter.cost.section(RagCost).train_prompts.gold_dropped == shown.count(False)
         assert all("Context:" in _user_turn(m) for m in prompter.messages_for(train, training=True))  # a distractor stays
         return shown
 
@@ -196,7 +196,7 @@ def test_a_run_records_prompt_rag_and_rag_lora_with_both_setups_in_the_ledger(tm
     record = RunStore.open(folder).read()
     assert record.status == "complete" and record.complete() == ["prompt", "rag", "rag+lora"]
     result = record.strategies["rag+lora"]
-    assert result.cost.extra["setup_parts"] == {"rag": 100.0, "lora": pytest.approx(result.cost.setup_seconds - 100)}
+    assert result.cost.section(ComposedCost).setup_parts == {"rag": 100.0, "lora": pytest.approx(result.cost.setup_seconds - 100)}
     assert result.cost.setup_seconds >= 100 + result.training.train_seconds  # the index build plus the training
     ledger = record.cost_ledger.strategies
     assert ledger["rag+lora"].setup_seconds == result.cost.setup_seconds

@@ -111,21 +111,21 @@ def test_without_pairs_chosen_is_the_reference_and_rejected_the_base_output(pref
 
 def test_dpo_moves_the_policy_towards_the_chosen_replies_and_leaves_the_base_alone(pref_dir):
     from harness.backends.hf import weights_fingerprint
-    from strategies.finetune.dpo import DPO
+    from strategies.finetune.dpo import DPO, PairsCost
 
     task = load_task("preference", limit=8)
     ctx = _ctx(pref_dir, task, dpo={"lr": 2e-2, "epochs": 4, "max_pairs": 8, "val_pairs": 8, "batch_size": 4},
                finetune={"eval_every": 2})
     before = weights_fingerprint(ctx.model.model)
     adapted = DPO().prepare(ctx)
-    curve = adapted.details["learning_curve"]
-    training = adapted.details["training"]
+    curve = [p.model_dump() for p in adapted.details.learning_curve]
+    training = adapted.details.training.model_dump()
     assert training["pairs"]["source"] == "data" and training["steps"] == 8 and len(curve) == 4
     assert curve[-1]["val_loss"] < curve[0]["val_loss"] - 0.05  # the DPO loss falls on held-out pairs
     assert curve[-1]["val_reward_margin"] > 0  # the policy now prefers chosen over rejected, relative to the base
     assert weights_fingerprint(ctx.model.model) == before
     assert adapted.fingerprint == adapted.adapter and adapted.model.model is not ctx.model.model
-    assert adapted.cost.trainable_params > 0 and adapted.cost.extra["pair_source"] == "data"
+    assert adapted.cost.trainable_params > 0 and adapted.cost.section(PairsCost).pair_source == "data"
 
 
 def test_run_records_the_win_rate_against_the_base_with_its_ci(pref_dir, tmp_path):
@@ -170,7 +170,7 @@ def test_dpo_on_every_weight_keeps_the_base_and_answers_with_new_weights(pref_di
     assert weights_fingerprint(ctx.model.model) == before
     assert adapted.fingerprint != ctx.model.fingerprint and weights_fingerprint(adapted.model.model) != before
     assert adapted.cost.trainable_params == sum(p.numel() for p in ctx.model.model.parameters())
-    assert "lora" not in adapted.details["training"] and adapted.details["training"]["weights"] == "full"
+    assert "lora" not in adapted.details.training.model_extra and adapted.details.training.weights == "full"
 
 
 def test_a_strategy_says_when_its_win_rate_is_measured():

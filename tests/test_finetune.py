@@ -18,6 +18,7 @@ from strategies.finetune.settings import FinetuneConfig
 from harness.backends.hf import weights_fingerprint
 from harness.tasks.load import load_task
 from harness.types import Example
+from strategies.finetune.cost import TrainingCost
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -150,7 +151,7 @@ def test_saved_lora_adapter_reloads_and_reproduces_its_predictions(tiny_handle, 
     folder = ctx.store.path / "artifacts" / "lora"
     assert (folder / "adapter_model.safetensors").exists()
     assert adapted.cost.artifact_bytes == sum(p.stat().st_size for p in folder.iterdir())
-    assert adapted.cost.trainable_params > 0 and adapted.cost.extra["tokens_trained"] > 0
+    assert adapted.cost.trainable_params > 0 and adapted.cost.section(TrainingCost).tokens_trained > 0
     assert adapted.adapter == adapted.fingerprint and adapted.adapter != ""
     assert adapted.model.fingerprint != tiny_handle.fingerprint  # trained weights, not the base
     assert weights_fingerprint(tiny_handle.model) == base_fp
@@ -167,7 +168,7 @@ def test_saved_lora_adapter_reloads_and_reproduces_its_predictions(tiny_handle, 
     # the trained adapter answers otherwise than the base, and the reloaded one like the trained one: a reload that
     # came back with a fresh (untrained) adapter or the base weights answers like the base
     assert first != base and again != base
-    curve = adapted.details["learning_curve"]
+    curve = [p.model_dump() for p in adapted.details.learning_curve]
     assert len(curve) == 2 and all({"train_loss", "val_loss", "val_metric"} <= set(p) for p in curve)
 
 
@@ -183,8 +184,8 @@ def test_dry_run_estimate_plans_the_tokens_steps_and_validations_the_training_th
     assert est.tokens_per_second > 0 and est.seconds >= est.train_seconds > 0
     assert est.validation_seconds >= 3 * 2 * 0.5  # 3 validations x 2 examples generated at 0.5 s
     details = lora.prepare(ctx).details
-    assert (details["training"]["tokens"], details["training"]["steps"]) == (est.tokens, est.steps)
-    assert len(details["learning_curve"]) == est.validations
+    assert (details.training.tokens, details.training.steps) == (est.tokens, est.steps)
+    assert len(details.learning_curve) == est.validations
 
 
 def test_continued_pretraining_trains_on_the_corpus_only_for_tasks_with_one(tiny_handle):

@@ -116,7 +116,6 @@ def test_a_qa_training_records_its_monitored_metric_and_whether_it_moved(tiny_ha
     from harness.strategy.context import RunContext
     from harness.registry import strategies
     from harness.record.store import RunStore
-    from harness.record.training import Training
 
     qa = load_task("qa", limit=4)
     for chosen, expected in ((None, "token_f1"), ("exact_match", "exact_match")):
@@ -124,8 +123,8 @@ def test_a_qa_training_records_its_monitored_metric_and_whether_it_moved(tiny_ha
             max_train_examples=4, val_examples=2, eval_every=1, epochs=2, monitor_metric=chosen))
         ctx = RunContext(cfg, qa, tiny_handle, NoCache(), RunStore.create(tmp_path, f"t-{expected}"))
         details = strategies.get("lora")().prepare(ctx).details
-        training = Training.model_validate(details["training"])
-        values = [p["val_metric"] for p in details["learning_curve"]]
+        training = details.training
+        values = [p.val_metric for p in details.learning_curve]
         assert training.monitor_metric == expected and len(values) == 2
         assert training.metric_flat is (values[0] == values[1])
 

@@ -65,7 +65,7 @@ def test_search_never_touches_the_test_split_and_tests_once(tiny_dir, tmp_path, 
     assert rec["strategies"]["lora"]["training"]["lora"]["r"] == best["params"]["r"]  # the kept model is the best's
     assert rec["strategies"]["lora"]["training"]["lr"] == pytest.approx(best["params"]["lr"])
     cost = rec["strategies"]["lora"]["cost"]
-    assert 0 < search["seconds"] <= cost["setup_seconds"] and cost["extra"]["search_seconds"] == search["seconds"]
+    assert 0 < search["seconds"] <= cost["setup_seconds"] and cost["training"]["search_seconds"] == search["seconds"]
     md = (run_dir / "report.md").read_text()
     assert "## Hyperparameter search" in md and f"{search['seconds']:.0f} s" in md
     assert search["sampler"] == "TPE" and search["maximize"] is (search["objective"] != "val_loss")
@@ -90,7 +90,7 @@ def test_median_pruner_stops_a_deliberately_bad_learning_rate(tiny_dir, tmp_path
     made = []
     real = finetune_module.make_accelerator
     monkeypatch.setattr(finetune_module, "make_accelerator", lambda *a: made.append(real(*a)) or made[-1])
-    search = strategies.get("lora")().prepare(ctx).details["search"]
+    search = strategies.get("lora")().prepare(ctx).details.search.model_dump()
     assert len(made) == 1 and not made[0]._models  # no trial's model outlives it in the accelerator (memory)
     trials = search["trials"]
     assert [t["params"]["lr"] for t in trials] == [1e-2, 2e-2, 500.0]
@@ -148,3 +148,20 @@ def test_dry_run_counts_every_trial_of_a_search(tiny_handle, tmp_path, monkeypat
     one = strategies.get("lora")().estimate_setup(RunContext(plain, task, tiny_handle, NoCache()), 0.5)
     five = strategies.get("lora")().estimate_setup(RunContext(searched, task, tiny_handle, NoCache()), 0.5)
     assert one.seconds > 0 and five.seconds == pytest.approx(5 * one.seconds)  # 5 trials, not 1
+
+
+def test_a_fine_tuning_strategy_the_search_does_not_name_trains_once_and_records_no_search(tiny_dir, tmp_path):
+    """`search: {strategy: lora}` with ia3 in the same run: ia3 trains with the finetune settings, unsearched (its
+    prepare once took the search settings for a search result)."""
+    from harness.backends.cache import NoCache
+    from harness.backends.hf import load_generator
+    from harness.registry import strategies
+    from harness.strategy.context import RunContext
+    from harness.tasks.load import load_task
+    from strategies.finetune.cost import TrainingCost
+
+    cfg = _config(tiny_dir, tmp_path)
+    ctx = RunContext(cfg, load_task("summarization", limit=8), load_generator(str(tiny_dir), device="cpu"), NoCache())
+    adapted = strategies.get("ia3")().prepare(ctx)
+    assert adapted.details.search is None and adapted.cost.section(TrainingCost).search_seconds is None
+    assert adapted.details.training.method == "ia3"

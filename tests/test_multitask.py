@@ -37,7 +37,7 @@ def test_one_adapter_is_trained_once_for_the_suite_and_reused_by_every_task(tmp_
     for name, run in runs.items():
         assert training["tasks"][name]["train_examples"] == run["strategies"]["lora"]["training"]["train_examples"]
     assert training["train_examples"] == sum(t["train_examples"] for t in training["tasks"].values())
-    shared = [r["cost"]["extra"]["shared_setup"] for r in mt.values()]
+    shared = [r["cost"]["shared_setup"] for r in mt.values()]
     assert [s["trained_in_this_run"] for s in shared].count(True) == 1
     charged = sum(r["cost"]["setup_seconds"] for r in mt.values())
     assert shared[0]["train_seconds"] <= charged < shared[0]["train_seconds"] + 60  # counted once, not three times
@@ -52,15 +52,15 @@ def test_a_second_suite_reuses_the_cached_adapter(tmp_path, tiny_dir, monkeypatc
     monkeypatch.setenv("HARNESS_CACHE", str(tmp_path / "cache"))  # its own cache: the first suite trains the adapter
     _, first = _suite(tmp_path / "a", tiny_dir)
     trainer = next(r["run_id"] for r in first.values()
-                   if r["strategies"]["multitask-lora"]["cost"]["extra"]["shared_setup"]["trained_in_this_run"])
+                   if r["strategies"]["multitask-lora"]["cost"]["shared_setup"]["trained_in_this_run"])
     monkeypatch.setattr(multitask.MultitaskLoRA, "train_shared", lambda *a: (_ for _ in ()).throw(AssertionError("retrained")))
     suite_dir, runs = _suite(tmp_path / "b", tiny_dir)
-    assert not any(r["strategies"]["multitask-lora"]["cost"]["extra"]["shared_setup"]["trained_in_this_run"]
+    assert not any(r["strategies"]["multitask-lora"]["cost"]["shared_setup"]["trained_in_this_run"]
                    for r in runs.values())
     # the charge is the earlier training's, and says so: whose, and how long it took
     for run in runs.values():
         cost = run["strategies"]["multitask-lora"]["cost"]
-        seconds = cost["extra"]["shared_setup"]["train_seconds"]
+        seconds = cost["shared_setup"]["train_seconds"]
         assert cost["setup_source"] == "reused"
         assert cost["setup_note"].startswith(f"reused: trained in run {trainer}, {seconds:.1f} s")
     page = (next(p for p in suite_dir.iterdir() if (p / "report.md").exists()) / "report.md").read_text()

@@ -133,7 +133,7 @@ def test_strategies_record_method_cost_deployment_and_distinct_fingerprints(tiny
     fingerprints, trainable = {}, {}
     for method in METHODS:
         adapted = strategies.get(method)().prepare(_ctx(tiny_handle, tmp_path / method))
-        training = adapted.details["training"]
+        training = adapted.details.training.model_dump()
         assert training["method"] == method and adapted.name == method
         assert training["deployment"] == ("virtual-prompt" if method == "prompt-tuning" else "merged")
         assert adapted.cost.trainable_params > 0 and adapted.cost.artifact_bytes > 0
@@ -149,8 +149,8 @@ def test_unmerged_lora_serves_the_same_predictions_and_says_so(tiny_handle, tmp_
 
     merged = strategies.get("lora")().prepare(_ctx(tiny_handle, tmp_path / "m", lr=5e-2))
     unmerged = strategies.get("lora")().prepare(_ctx(tiny_handle, tmp_path / "u", lr=5e-2, merge=False))
-    assert merged.details["training"]["deployment"] == "merged"
-    assert unmerged.details["training"]["deployment"] == "unmerged"
+    assert merged.details.training.deployment == "merged"
+    assert unmerged.details.training.deployment == "unmerged"
     assert type(unmerged.model.model).__name__.startswith("PeftModel")
     examples = _task().split("test")
     assert [p.output for p in merged.predict(examples)] == [p.output for p in unmerged.predict(examples)]

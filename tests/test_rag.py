@@ -85,7 +85,7 @@ def test_rag_puts_passages_in_the_prompt_and_measures_retrieval(tmp_path, tiny_d
         assert "Context:" in row["prompt"] and f"{PEOPLE[i]} is a baker" in row["prompt"]
         # top_k = 3 passages, after one format demonstration (a train question with its passages and its answer)
         assert row["prompt"].count("<|im_start|>user") == 2 and row["prompt"].count("is a baker") == 6
-        demo = rec["strategies"]["rag"]["cost"]["extra"]["format_demos"][0]
+        demo = rec["strategies"]["rag"]["cost"]["rag"]["format_demos"][0]
         assert f"<|im_start|>assistant\n{1900 + int(demo[1:])}<|im_end|>" in row["prompt"]
     test = res["retrieval"]["test"]
     assert test["recall"]["1"]["value"] == 1.0 and test["mrr"]["value"] == 1.0 and test["examples"] == 4
@@ -93,17 +93,17 @@ def test_rag_puts_passages_in_the_prompt_and_measures_retrieval(tmp_path, tiny_d
     wrong = test["wrong_answers"]
     assert wrong["retrieval_miss"] == 0 and wrong["generation_error"] == wrong["wrong"]
     cost = res["cost"]
-    assert cost["extra"]["index_bytes"] > 0 and cost["extra"]["chunks"] == 6 and not cost["extra"]["index_reused"]
-    assert cost["artifact_bytes"] == cost["extra"]["index_bytes"] and cost["setup_seconds"] > 0
+    assert cost["rag"]["index_bytes"] > 0 and cost["rag"]["chunks"] == 6 and not cost["rag"]["index_reused"]
+    assert cost["artifact_bytes"] == cost["rag"]["index_bytes"] and cost["setup_seconds"] > 0
     assert rec["leakage"]["status"] == "clean" and rec["leakage"]["skipped"]
     report = (run_dir / "report.md").read_text()
     assert "## Retrieval on the test split" in report and "| rag (all) | 4 | 1.000" in report
     assert "Leakage check: clean" in report
     # a second run reuses the saved index (same corpus, embedder and settings)
     again, _, again_dir = _run(tmp_path, tiny_dir, "--task", str(qa_task), "--config", str(three))
-    extra = again["strategies"]["rag"]["cost"]["extra"]
-    assert extra["index_reused"] and extra["index_key"] == cost["extra"]["index_key"]
-    assert again["strategies"]["rag"]["cost"]["setup_seconds"] == pytest.approx(cost["extra"]["index_seconds"])
+    extra = again["strategies"]["rag"]["cost"]["rag"]
+    assert extra["index_reused"] and extra["index_key"] == cost["rag"]["index_key"]
+    assert again["strategies"]["rag"]["cost"]["setup_seconds"] == pytest.approx(cost["rag"]["index_seconds"])
     # ... and says that its setup is the first run's build, not time spent in this one
     reused = again["strategies"]["rag"]["cost"]
     assert cost["setup_source"] == "measured" and reused["setup_source"] == "reused"
@@ -133,7 +133,7 @@ def test_the_context_budget_drops_the_lowest_ranked_passages_and_keeps_the_quest
         if kept[-1]:
             assert f"{PEOPLE[i]} is a baker" in row["prompt"]  # the best passage is the last to go
     assert max(kept) >= 1  # passages are dropped as needed, not all of them
-    assert min(kept) < 3 and rec["strategies"]["rag"]["cost"]["extra"]["passages_dropped_for_budget"] > 0
+    assert min(kept) < 3 and rec["strategies"]["rag"]["cost"]["rag"]["passages_dropped_for_budget"] > 0
 
 
 def test_without_a_corpus_rag_retrieves_demonstrations_from_train(tmp_path, tiny_dir):
@@ -151,7 +151,7 @@ def test_without_a_corpus_rag_retrieves_demonstrations_from_train(tmp_path, tiny
         assert row["retrieved"] and set(row["retrieved"]) <= train
         best = task.split("train")[[ex.id for ex in task.split("train")].index(row["retrieved"][0])]
         assert best.references[0] in row["prompt"]  # the most similar example is a demonstration
-    extra = rec["strategies"]["rag"]["cost"]["extra"]
+    extra = rec["strategies"]["rag"]["cost"]["rag"]
     assert extra["mode"] == "demos" and all(1 <= k <= 3 for k in kept)
     # the tiny model's 512-token window cannot hold three long reports: what was dropped is counted
     assert extra["passages_dropped_for_budget"] == sum(3 - k for k in kept)

@@ -27,7 +27,7 @@ def test_qa_prompt_and_rag_on_the_default_models(tmp_path):
     retrieval = rag["retrieval"]["test"]
     assert retrieval["examples"] == 10 and retrieval["recall"]["5"]["value"] >= 0.8  # MiniLM finds the named entity
     assert not prompt["retrieval"]  # zero-shot retrieves nothing (run.json writes every field, empty if nothing)
-    assert rag["cost"]["extra"]["index_bytes"] > 0 and rag["cost"]["extra"]["chunks"] >= 184
+    assert rag["cost"]["rag"]["index_bytes"] > 0 and rag["cost"]["rag"]["chunks"] >= 184
     # the answers live only in the corpus: passages must help
     assert rag["metrics"]["test"]["token_f1"]["value"] > prompt["metrics"]["test"]["token_f1"]["value"]
     rows = [json.loads(l) for l in (run_dir / "predictions" / "rag.jsonl").read_text().splitlines()]

@@ -3,11 +3,13 @@ the shipped JSON Schema is the models' own."""
 
 from __future__ import annotations
 
+import copy
 import json
 import shutil
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from harness.decide.recommend import read_run
 from harness.record.run_record import SCHEMA_VERSION
@@ -31,7 +33,7 @@ def test_a_version_1_record_migrates_and_validates(tmp_path):
     store = _run_folder(tmp_path, old)
     assert store.read().recommendation is None  # migration drops the sentences; decide recomputes the numbers
     rec = read_run(store)
-    assert rec.schema_version == SCHEMA_VERSION == 2
+    assert rec.schema_version == SCHEMA_VERSION == 3
     for name, result in rec.strategies.items():
         was = old["strategies"][name]
         assert result.metrics["test"]["exact_match"].value == was["metrics"]["test"]["exact_match"]["value"]
@@ -66,6 +68,75 @@ def test_a_version_1_search_keeps_its_numbers_not_its_sentences(tmp_path):
     assert "kept" not in search.model_dump()
 
 
+def _version_2() -> dict:
+    """tests/data/run_v1.json brought to version 2, with every kind of `cost.extra` version 2 wrote: rag's (from
+    the real run), lora's, and those of head, dpo, multitask-lora and rag+lora (as their strategies wrote them)."""
+    from harness.record.migrate import STEPS
+
+    old = json.loads((DATA / "run_v1.json").read_text(encoding="utf-8"))
+    STEPS[1](old)
+    lora = old["strategies"]["lora"]
+    shared = {"tasks": ["qa", "summarization"], "train_seconds": 8.0, "charged_share": 0.5,
+              "trained_in_this_run": True, "adapter": "/cache/adapters/k"}
+    for name, extra in {
+        "head": {"features": "lm", "feature_dim": 64, "train_features_seconds": 1.5, "train_accuracy": 0.9},
+        "dpo": {"train_seconds": 3.0, "preference_pairs": 8, "pair_source": "data", "peak_memory_kind": "cuda max allocated"},
+        "multitask-lora": {"shared_setup": shared, "tokens_trained": 900},
+        "rag+lora": old["strategies"]["rag"]["cost"]["extra"] | lora["cost"]["extra"] | {
+            "setup_parts": {"rag": 11.0, "lora": 1.5}, "train_prompts": {"examples": 5, "distractors": 5, "gold_dropped": 1,
+                                                                           "passages_dropped_for_budget": 0},
+            "composed": {"prompting": "rag", "weights": "lora", "prompting_fingerprint": "a", "weights_fingerprint": "b"}},
+    }.items():
+        old["strategies"][name] = copy.deepcopy(lora) | {"cost": lora["cost"] | {"extra": extra}}
+    return old
+
+
+def test_a_version_2_cost_extra_becomes_its_strategies_typed_sections(tmp_path):
+    from strategies.composed import ComposedCost
+    from strategies.finetune.cost import TrainingCost
+    from strategies.finetune.dpo import PairsCost
+    from strategies.head import HeadCost
+    from strategies.rag.cost import RagCost
+
+    old = _version_2()
+    assert old["schema_version"] == 2
+    costs = {name: result.cost for name, result in _run_folder(tmp_path, old).read().strategies.items()}
+    was = old["strategies"]["rag"]["cost"]["extra"]
+    rag = costs["rag"].section(RagCost)
+    assert (rag.index_bytes, rag.chunks, rag.format_demos) == (was["index_bytes"], was["chunks"], was["format_demos"])
+    assert costs["lora"].section(TrainingCost).tokens_trained == old["strategies"]["lora"]["cost"]["extra"]["tokens_trained"]
+    assert costs["lora"].peak_memory_kind == "process peak RSS" and costs["lora"].section(RagCost) is None
+    assert costs["head"].section(HeadCost).feature_dim == 64
+    assert costs["dpo"].section(PairsCost).pair_source == "data" and costs["dpo"].section(TrainingCost).train_seconds == 3.0
+    assert costs["multitask-lora"].shared_setup.train_seconds == 8.0
+    both = costs["rag+lora"]
+    assert both.section(ComposedCost).setup_parts == {"rag": 11.0, "lora": 1.5} and both.section(RagCost).train_prompts.gold_dropped == 1
+    assert both.section(TrainingCost).train_tokens_per_second > 0 and "extra" not in both.model_dump()
+    assert costs["prompt"].model_extra == {}  # prompt's empty extra: no section
+
+
+def test_a_cost_section_is_typed_where_it_is_made_and_where_it_is_read(tmp_path):
+    from harness.types import Cost
+    from strategies.rag.cost import RagCost
+
+    made = RagCost(mode="passages", index_type="flat", index_seconds=1.0, index_reused=False, index_key="k",
+                   documents=2, chunks=2, chunk_tokens=200, overlap=32, prepare_seconds=1.0)
+    with pytest.raises(ValueError, match="passages_droped"):
+        made.passages_droped_for_budget = 1  # a misspelt counter is an error, not a new key
+    with pytest.raises(ValidationError):
+        made.passages_dropped_for_budget = "many"
+    assert Cost().add(made) is made
+    old = _version_2()
+    old["strategies"]["rag"]["cost"]["extra"]["index_byts"] = 5  # no strategy wrote it: dropped by the migration
+    assert _run_folder(tmp_path, old).read().strategies["rag"].cost.section(RagCost).index_bytes > 0
+    current = json.loads(json.dumps(_run_folder(tmp_path, old).read().model_dump(mode="json")))
+    current["strategies"]["rag"]["cost"]["rag"]["chunkz"] = 3
+    current["strategies"]["lora"]["cost"]["ragg"] = {}
+    with pytest.raises(HarnessError) as err:
+        _run_folder(tmp_path, current).read()
+    assert "strategies.rag.cost.rag.chunkz" in str(err.value) and "strategies.lora.cost.ragg" in str(err.value)
+
+
 def test_unknown_or_newer_versions_are_refused_naming_the_version(tmp_path):
     old = json.loads((DATA / "run_v1.json").read_text(encoding="utf-8"))
     with pytest.raises(HarnessError, match="schema_version 99") as err:
@@ -95,7 +166,7 @@ def test_write_then_read_is_lossless(tmp_path):
     rec = store.read()
     store.write(rec)
     text = store.record_path.read_text(encoding="utf-8")
-    assert "NaN" in text and json.loads(text)["schema_version"] == 2
+    assert "NaN" in text and json.loads(text)["schema_version"] == SCHEMA_VERSION
     again = store.read()
     assert again.model_dump_json() == rec.model_dump_json()
     store.write(again)

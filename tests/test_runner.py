@@ -16,7 +16,7 @@ def _run(tmp_path, tiny_dir, *extra):
 def test_run_writes_record_predictions_and_report(tmp_path, tiny_dir):
     run_dir = _run(tmp_path, tiny_dir, "--strategies", "prompt,few-shot")
     rec = json.loads((run_dir / "run.json").read_text())
-    assert rec["status"] == "complete" and rec["schema_version"] == 2
+    assert rec["status"] == "complete" and rec["schema_version"] == 3
     assert rec["model"]["source"] == "local" and len(rec["model"]["fingerprint"]) == 16
     assert rec["environment"]["packages"]["torch"]
     for name in ("prompt", "few-shot"):

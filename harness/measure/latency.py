@@ -10,6 +10,7 @@ changed does no model work for them either; the record then says they were measu
 
 from __future__ import annotations
 
+import copy
 import time
 from dataclasses import replace
 
@@ -35,7 +36,7 @@ def single_request(ctx: RunContext, adapted, requests: int) -> SingleRequest | N
     examples = ctx.task.split("test")[:requests] if requests > 0 else []
     if not examples or not isinstance(getattr(adapted, "ctx", None), RunContext):
         return None
-    own_ctx, extra = adapted.ctx, dict(adapted.cost.extra)
+    own_ctx, sections = adapted.ctx, copy.deepcopy(adapted.cost.sections)  # counters its prompts add to (rag's)
     model = getattr(adapted, "model", None) or ctx.model
     slot = key("single_request", getattr(adapted, "fingerprint", ""), getattr(model, "fingerprint", ""),
                getattr(adapted, "adapter", ""), [(ex.id, ex.input) for ex in examples],
@@ -56,7 +57,7 @@ def single_request(ctx: RunContext, adapted, requests: int) -> SingleRequest | N
             firsts.append(_timed(adapted, ex))
     finally:
         adapted.ctx = own_ctx
-        adapted.cost.extra = extra  # these requests are no part of the evaluation's counts
+        adapted.cost.sections = sections  # these requests are no part of the evaluation's counts
     measured = SingleRequest(requests=len(totals), first_token_p50=_median(firsts), first_token_max=max(firsts),
                              total_p50=_median(totals), total_max=max(totals))
     ctx.cache.put_many("latency", {slot: measured.model_dump(exclude={"cached"})})

@@ -8,6 +8,16 @@ Version 1 (harness 0.1, before the typed record) differs from version 2 in:
   strategies.*.win_rate.against, strategies.*.data_size_curve.note: sentences, dropped
   strategies.*.search.{objective,sampler,pruner,kept}: sentences -> their numbers (metric, direction, seed, ...)
   recommendation (with sentences)       -> dropped; harness.decide.recommend.read_run recomputes it, numbers only
+
+Version 2 differs from version 3 in the cost: one untyped `strategies.*.cost.extra` dict of every strategy's keys
+becomes typed sections, each its strategy's (see `V2_SECTIONS`), and two core fields:
+  cost.extra.{mode, index_*, chunks, ...}        -> cost.rag.{...}
+  cost.extra.{tokens_trained, train_seconds, ...} -> cost.training.{...}
+  cost.extra.{preference_pairs, pair_source}     -> cost.dpo.{...}
+  cost.extra.{features, feature_dim, ...}        -> cost.head.{...}
+  cost.extra.{setup_parts, composed: {...}}      -> cost.composed.{..., setup_parts}
+  cost.extra.shared_setup, .peak_memory_kind     -> cost.shared_setup, cost.peak_memory_kind
+  any other key of cost.extra                    -> dropped (no strategy wrote one; nothing reads one)
 """
 
 from __future__ import annotations
@@ -107,4 +117,37 @@ def _v1_search(search: dict[str, Any]) -> None:
                "pruner": pruner.split(" ")[0] or "median", "pruner_startup_trials": int(startup[1]) if startup else 0}
 
 
-STEPS: dict[Any, Callable[[dict[str, Any]], bool]] = {1: _v1_to_v2}
+# version 2's cost.extra keys, by the cost section that holds them in version 3
+V2_SECTIONS = {
+    "rag": ("mode", "index_type", "index_seconds", "index_bytes", "index_reused", "index_key", "documents", "chunks",
+            "chunk_tokens", "overlap", "prepare_seconds", "format_demos", "passages_dropped_for_budget",
+            "format_demos_dropped_for_budget", "train_prompts"),
+    "training": ("tokens_trained", "train_seconds", "train_tokens_per_second", "search_seconds"),
+    "dpo": ("preference_pairs", "pair_source"),
+    "head": ("features", "feature_dim", "train_features_seconds", "train_accuracy"),
+}
+
+
+def _v2_to_v3(data: dict[str, Any]) -> bool:
+    for result in (data.get("strategies") or {}).values():
+        cost = result.get("cost") if isinstance(result, dict) else None
+        if isinstance(cost, dict):
+            _v2_cost(cost)
+    data["schema_version"] = 3
+    return False
+
+
+def _v2_cost(cost: dict[str, Any]) -> None:
+    extra = cost.pop("extra", None) or {}
+    for key in ("shared_setup", "peak_memory_kind"):
+        if key in extra:
+            cost[key] = extra.pop(key)
+    if "composed" in extra:
+        cost["composed"] = extra.pop("composed") | {"setup_parts": extra.pop("setup_parts", {})}
+    for section, keys in V2_SECTIONS.items():
+        found = {key: extra.pop(key) for key in keys if key in extra}
+        if found:
+            cost[section] = found
+
+
+STEPS: dict[Any, Callable[[dict[str, Any]], bool]] = {1: _v1_to_v2, 2: _v2_to_v3}

@@ -1,20 +1,23 @@
 """What run.json holds for one strategy (`StrategyResult`) and its parts, as pydantic models.
 
 The statistics are harness.record.figures' (`Score`, `Difference`, `Gap`, `Versus`); what training strategies add is in
-harness.record.training. Only `Training` and `StrategyCost.extra` take keys beyond their declared fields: what a
-strategy reports about its own training differs from one strategy to the next.
+harness.record.training. A cost holds, besides its declared fields, the sections its strategy registers
+(`CostSection`: RAG's index, a training's tokens), each validated under its name; `Training` keeps a strategy's own
+training settings as given (they differ from one strategy to the next).
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal, TypeVar
 
-from pydantic import Field
+from pydantic import ConfigDict, Field, model_validator
 
 from harness.config import ModelPrices
 from harness.record.figures import Difference, Gap, RecordModel, Score, Versus
 from harness.record.judged import Judged
 from harness.record.training import CurvePoint, DataSizeCurve, Search, Training
+from harness.registry import costs
+from harness.section import list_sections, with_sections
 
 
 # --- per split: predictions -------------------------------------------------------------------------------------
@@ -209,24 +212,59 @@ class WinRate(RecordModel):
 
 # --- cost and the result ----------------------------------------------------------------------------------------
 
+class CostSection(RecordModel):
+    """What one strategy adds to its cost, registered under `name` (`@costs.add`) by the strategy that owns it:
+    `cost.rag` in run.json, `cost.section(RagCost)` in code. Its fields are typed: a misspelt one is an error."""
+
+    model_config = ConfigDict(validate_assignment=True)  # a strategy counts into its section as it runs (rag's drops)
+    name: ClassVar[str] = ""
+
+
+C = TypeVar("C", bound=CostSection)
+
+
+class SharedSetup(RecordModel):
+    """A setup made once for several tasks (one multitask adapter): each task's run is charged `charged_share`
+    of its `train_seconds`; `trained_in_this_run` False: made by an earlier run and loaded here."""
+
+    tasks: list[str]
+    train_seconds: float
+    charged_share: float
+    trained_in_this_run: bool
+    adapter: str
+
+
 class StrategyCost(RecordModel):
     """What preparing a strategy took: setup seconds (training, indexing), trainable parameters, artifact size,
     peak memory. `peak_rss_mb` is this process's peak resident memory over the strategy (`peak_rss_scope`
     "strategy") or, where the OS cannot reset the peak, since the process started ("process");
-    `peak_memory_mb` is the strategy's own figure (training's CUDA or RSS peak)."""
+    `peak_memory_mb` is the strategy's own figure (training's CUDA or RSS peak, as `peak_memory_kind` says).
+    The strategy's own sections (`CostSection`s: `rag`, `training`, `head`...) sit beside these fields."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra=lambda schema: list_sections(schema, costs))
 
     setup_seconds: float = 0.0
     trainable_params: int = 0
     artifact_bytes: int = 0
     peak_memory_mb: float | None = None
+    peak_memory_kind: str | None = None
     device: str = "cpu"
     peak_rss_mb: float | None = None
     peak_rss_scope: Literal["strategy", "process"] | None = None
     cuda_peak_mb: float | None = None
-    extra: dict[str, Any] = {}
     # "reused": setup_seconds are an earlier run's (an index or shared adapter loaded from the cache), not spent here
     setup_source: Literal["measured", "reused"] = "measured"
     setup_note: str | None = None  # e.g. "reused: trained in run X, N s"
+    shared_setup: SharedSetup | None = None  # setup_seconds are this task's share of a setup shared by several
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _cost_sections(cls, data: Any, handler) -> "StrategyCost":
+        return with_sections(cls, data, handler, costs, fill=False)
+
+    def section(self, cls: type[C]) -> C | None:
+        """The strategy's own section of this cost (None: the strategy adds none)."""
+        return (self.model_extra or {}).get(cls.name)
 
 
 class SequenceAtStop(RecordModel):

@@ -17,7 +17,7 @@ from harness.record.judged import JudgeRecord
 from harness.record.recommendation import Comparison, CostLedger, Recommendation
 from harness.record.results import BaseProbes, RecordModel, SequenceAtStop, StrategyResult
 
-SCHEMA_VERSION = 2  # of run.json; older versions are migrated by harness.record.migrate
+SCHEMA_VERSION = 3  # of run.json; older versions are migrated by harness.record.migrate
 
 Status = Literal["started", "running", "interrupted", "failed", "complete"]
 

@@ -1,5 +1,6 @@
 """What a training strategy adds to its result in run.json, as pydantic models: what training did (`Training`),
-its validation curve (`CurvePoint`s), the data-size curve and a hyperparameter search.
+its validation curve (`CurvePoint`s), the data-size curve and a hyperparameter search; `Details` holds them as a
+strategy hands them to the run.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ class Training(RecordModel):
     """What a training strategy did. The declared fields are the ones several strategies share; each strategy
     adds its own settings (lora, freeze, pairs, tasks, shared...), kept as given."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", validate_assignment=True)  # a strategy sets its deployment, artifact
 
     method: str
     train_examples: int | None = None
@@ -143,3 +144,15 @@ class Search(RecordModel):
     trials: list[Trial]
     best: BestTrial  # its model is kept (not retrained) and scored on test
     seconds: float
+
+
+class Details(RecordModel):
+    """What the run record keeps of a strategy's making, set by the strategy (all empty: it trains nothing); each
+    field is the result field of its name."""
+
+    model_config = ConfigDict(validate_assignment=True)
+
+    training: Training | None = None
+    learning_curve: list[CurvePoint] = []
+    search: Search | None = None
+    data_size_curve: DataSizeCurve | None = None

@@ -58,7 +58,7 @@ def prepare_strategy(ctx: RunContext, name: str, strategy: Strategy, pool: Model
     setup_seconds = max(adapted.cost.setup_seconds, time.perf_counter() - start)
     # what was made before (a reused index) costs what making it took, not this run's loading, and one training
     # shared by several tasks is charged to each by its share: the strategy's own figure
-    if adapted.cost.setup_source == "reused" or "shared_setup" in adapted.cost.extra:
+    if adapted.cost.setup_source == "reused" or adapted.cost.shared_setup is not None:
         setup_seconds = adapted.cost.setup_seconds
     return Prepared(name, strategy, ctx, adapted, on_base, model, setup_seconds, meter)
 
@@ -98,9 +98,10 @@ def finish_strategy(prepared: Prepared, evaluated: dict, measures: list[Measurem
                         result.metrics.setdefault(split, {}).update(scores)
                 else:
                     setattr(result, field, value)
-    result = StrategyResult.model_validate(result.model_dump() | adapted.details)  # training, learning_curve...
+    # validated whole, with what the strategy made: its training, learning_curve, search, data_size_curve
+    result = StrategyResult.model_validate(result.model_dump() | dict(adapted.details))
     artifact_bytes = adapted.cost.artifact_bytes or directory_bytes(ctx.artifacts(name, create=False))
-    result.cost = StrategyCost.model_validate(vars(adapted.cost) | prepared.meter.fields()
+    result.cost = StrategyCost.model_validate(adapted.cost.record_fields() | prepared.meter.fields()
                                               | {"setup_seconds": prepared.setup_seconds, "artifact_bytes": artifact_bytes})
     result.status = "complete"
     return result

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from harness.backends.base import Backend, OptionScore
+from harness.record.training import Details
 from harness.strategy.context import RunContext
 from harness.types import Cost, Document, Example, Prediction, RetrievalDepth
 
@@ -17,14 +16,14 @@ class PromptedModel:
     retrieval: RetrievalDepth | None = None  # set by a strategy that retrieves documents (rag)
 
     def __init__(self, name: str, ctx: RunContext, *, fingerprint: str, cost: Cost | None = None,
-                 model: Backend | None = None, adapter: str = "", details: dict[str, Any] | None = None):
+                 model: Backend | None = None, adapter: str = "", details: Details | None = None):
         self.name = name
         self.ctx = ctx
         self.fingerprint = fingerprint
         self.cost = cost or Cost(device=ctx.model.device)
         self.model = model or ctx.model
         self.adapter = adapter
-        self.details = details or {}
+        self.details = details or Details()
 
     def build(self, example: Example) -> tuple[list[dict[str, str]], list[Document]]:
         """Chat messages for one example, and the passages retrieved for it (if any)."""

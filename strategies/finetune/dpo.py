@@ -22,12 +22,15 @@ from harness.strategy.context import RunContext
 from harness.errors import HarnessError
 from harness.measure.metrics import normalize_answer
 from harness.measure.overfitting import seeded_order
-from harness.registry import settings, strategies
+from harness.record.results import CostSection
+from harness.record.training import Details, Training
+from harness.registry import costs, settings, strategies
 from harness.section import Section
 from harness.strategy.base import SetupEstimate
 from harness.tasks.task import PAIR_FIELDS
 from harness.types import Cost, Example
 from harness.strategy.prompted import PromptedModel
+from strategies.finetune.cost import TrainingCost
 from strategies.finetune.settings import FinetuneConfig
 from strategies.finetune.strategy import FineTune
 from strategies.finetune.trainable import lora_targets, peak_memory
@@ -184,6 +187,17 @@ def learning_curve(log_history: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return curve
 
 
+@costs.add
+class PairsCost(CostSection):
+    """`cost.dpo` in run.json: the preference pairs trained on, and where they came from ("data": the task's
+    chosen/rejected fields; "base-outputs": references against the base model's answers)."""
+
+    name: ClassVar[str] = "dpo"
+
+    preference_pairs: int
+    pair_source: Literal["data", "base-outputs"]
+
+
 @strategies.add
 class DPO(FineTune):
     name = "dpo"
@@ -216,23 +230,22 @@ class DPO(FineTune):
         trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
         state = trainer.state
         train_logs = [e for e in state.log_history if "loss" in e]
-        details = {"training": {
-            "method": "dpo", "weights": dcfg.weights, "pairs": pair_notes, "val_pairs": val_notes,
-            "beta": dcfg.beta, "lr": dcfg.lr, "epochs": dcfg.epochs, "steps": state.global_step,
-            "final_train_loss": train_logs[-1]["loss"] if train_logs else None,
-            "train_reward_accuracy": train_logs[-1].get("rewards/accuracies") if train_logs else None,
-            "train_seconds": train_seconds, "trainer": "trl.DPOTrainer",
+        training = Training(
+            method="dpo", weights=dcfg.weights, pairs=pair_notes, val_pairs=val_notes, beta=dcfg.beta, lr=dcfg.lr,
+            epochs=dcfg.epochs, steps=state.global_step,
+            final_train_loss=train_logs[-1]["loss"] if train_logs else None,
+            train_reward_accuracy=train_logs[-1].get("rewards/accuracies") if train_logs else None,
+            train_seconds=train_seconds, trainer="trl.DPOTrainer",
             **({"lora": {"r": cfg.lora_r, "alpha": cfg.lora_alpha, "dropout": cfg.lora_dropout}}
-               if dcfg.weights == "lora" else {})}}
-        details["learning_curve"] = learning_curve(state.log_history)
-        handle, adapter_fp, artifact_bytes, artifact = self.finish(ctx, model, cfg, trainer.accelerator)
-        if artifact:
-            details["training"]["artifact"] = artifact
+               if dcfg.weights == "lora" else {}))
+        details = Details(training=training, learning_curve=learning_curve(state.log_history))
+        handle, adapter_fp, artifact_bytes, training.artifact = self.finish(ctx, model, cfg, trainer.accelerator)
         peak, peak_kind = peak_memory()
         cost = Cost(setup_seconds=time.perf_counter() - start, trainable_params=trainable,
-                    artifact_bytes=artifact_bytes, peak_memory_mb=peak, device=str(trainer.accelerator.device),
-                    extra={"train_seconds": train_seconds, "preference_pairs": len(train_pairs),
-                           "pair_source": pair_notes["source"], "peak_memory_kind": peak_kind})
+                    artifact_bytes=artifact_bytes, peak_memory_mb=peak, peak_memory_kind=peak_kind,
+                    device=str(trainer.accelerator.device))
+        cost.add(TrainingCost(train_seconds=train_seconds))
+        cost.add(PairsCost(preference_pairs=len(train_pairs), pair_source=pair_notes["source"]))
         return PromptedModel(self.name, ctx, fingerprint=adapter_fp, cost=cost, model=handle, adapter=adapter_fp,
                              details=details)
 

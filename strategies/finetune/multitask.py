@@ -8,7 +8,7 @@ the comparison is one adapter against one per task, nothing else. The mixed set 
 stopping follows the validation loss summed over the tasks' validation samples (their metrics differ).
 
 Cost: the training is counted once across the suite: each task's run is charged its share (training seconds / the
-number of tasks) plus its own loading, and `cost.extra.shared_setup` records the whole.
+number of tasks) plus its own loading, and `cost.shared_setup` records the whole.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ from pydantic import Field
 from harness.strategy.context import RunContext
 from harness.errors import HarnessError
 from harness.backends.cache import cache_root
+from harness.record.results import SharedSetup
+from harness.record.training import Details
 from harness.registry import settings, strategies
 from harness.section import Section
 from harness.strategy.base import SetupEstimate
@@ -33,6 +35,7 @@ from harness.tasks.task import Task
 from harness.tasks.load import load_task
 from harness.types import Cost
 from harness.strategy.prompted import PromptedModel
+from strategies.finetune.cost import TrainingCost
 from strategies.finetune.settings import FinetuneConfig
 from strategies.finetune.strategy import FineTune
 from strategies.finetune.peft_methods import load_adapter
@@ -113,16 +116,18 @@ class MultitaskLoRA(FineTune):
         handle = load_adapter(ctx.model, folder)
         own = time.perf_counter() - start - (meta["train_seconds"] if trained_here else 0.0)
         share = meta["train_seconds"] / len(names)
-        shared = {"tasks": names, "train_seconds": meta["train_seconds"], "charged_share": 1 / len(names),
-                  "trained_in_this_run": trained_here, "adapter": str(folder)}
+        shared = SharedSetup(tasks=names, train_seconds=meta["train_seconds"], charged_share=1 / len(names),
+                             trained_in_this_run=trained_here, adapter=str(folder))
+        peak, peak_kind = peak_memory()
         cost = Cost(setup_seconds=own + share, trainable_params=meta["trainable_params"],
-                    artifact_bytes=meta["artifact_bytes"], peak_memory_mb=peak_memory()[0],
-                    device=ctx.model.device, extra={"shared_setup": shared, "tokens_trained": meta["training"]["tokens"]})
+                    artifact_bytes=meta["artifact_bytes"], peak_memory_mb=peak, peak_memory_kind=peak_kind,
+                    device=ctx.model.device, shared_setup=shared)
+        cost.add(TrainingCost(tokens_trained=meta["training"]["tokens"]))
         if not trained_here:  # its share of a training done before: say whose, and how long it took
             cost.setup_source = "reused"
             cost.setup_note = (f"reused: trained in run {meta.get('trained_in_run') or '(an earlier run)'}, "
                                f"{meta['train_seconds']:.1f} s (charged 1/{len(names)} of it)")
-        details = {"training": meta["training"] | {"shared": shared}, "learning_curve": meta["curve"]}
+        details = Details(training=meta["training"] | {"shared": shared.model_dump()}, learning_curve=meta["curve"])
         return PromptedModel(self.name, ctx, fingerprint=meta["fingerprint"], cost=cost, model=handle,
                              adapter=meta["fingerprint"], details=details)
 

@@ -28,10 +28,12 @@ from harness.measure.metrics import get as get_metric
 from harness.measure.metrics import score, validation_metric
 from harness.backends.hf import ModelHandle, wrap
 from harness.measure.overfitting import seeded_order
+from harness.record.training import Details, Training
 from harness.registry import strategies
 from harness.strategy.base import SetupEstimate, Strategy
 from harness.types import Cost, Example
 from strategies.finetune import hpsearch
+from strategies.finetune.cost import TrainingCost
 from strategies.finetune.peft_methods import deployable, deployment_form, inference_view, init_virtual_tokens, is_prompt_learning
 from strategies.finetune.trainable import DEFAULT_LR, is_peft, peak_memory, state_fingerprint, trainable_copy
 from strategies.finetune.trainer import Trainer, make_accelerator, planned_steps, train
@@ -87,36 +89,32 @@ class FineTune(Strategy):
             torch.cuda.reset_peak_memory_stats()
         train_examples, val_examples = self.data(ctx, cfg)
         accelerator = make_accelerator(cfg, ctx.model.device)
-        search = None
-        search = ctx.config.section(SearchConfig)
-        if search and search.strategy == self.run_label:  # validation split only; best trial kept
+        search, wanted = None, ctx.config.section(SearchConfig)  # another strategy's search is none of this one's
+        if wanted and wanted.strategy == self.run_label:  # validation split only; best trial kept
             search, cfg, (model, notes, result) = hpsearch.run_search(self, ctx, train_examples, val_examples, accelerator)
         else:
             model, notes, result = self.fit(ctx, cfg, train_examples, val_examples, accelerator)
         trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-        details: dict[str, Any] = {"training": {
-            "method": self.name, "train_examples": len(train_examples), "val_examples": len(val_examples),
-            "lr": cfg.lr or DEFAULT_LR[self.name], "steps": result.steps, "stopped_early": result.stopped_early,
-            "best": result.best, "monitor": cfg.monitor, "monitor_metric": monitored_metric(ctx, cfg),
-            "metric_flat": result.metric_flat, "tokens": result.tokens, "target_tokens": result.target_tokens,
-            "train_seconds": result.seconds, "eval_seconds": result.eval_seconds, "tokens_per_second": result.tokens_per_second,
-            "processes": accelerator.num_processes, "mixed_precision": accelerator.mixed_precision, **notes}}
-        details["learning_curve"] = result.curve
-        if search:
-            details["search"] = search
+        training = Training(
+            method=self.name, train_examples=len(train_examples), val_examples=len(val_examples),
+            lr=cfg.lr or DEFAULT_LR[self.name], steps=result.steps, stopped_early=result.stopped_early,
+            best=result.best, monitor=cfg.monitor, monitor_metric=monitored_metric(ctx, cfg),
+            metric_flat=result.metric_flat, tokens=result.tokens, target_tokens=result.target_tokens,
+            train_seconds=result.seconds, eval_seconds=result.eval_seconds, tokens_per_second=result.tokens_per_second,
+            processes=accelerator.num_processes, mixed_precision=accelerator.mixed_precision, **notes)
+        details = Details(training=training, learning_curve=result.curve, search=search)
         if cfg.learning_curve and self.name != "continued-pretraining":
-            details["data_size_curve"] = self.data_size_curve(ctx, cfg, train_examples, model, accelerator)
+            details.data_size_curve = self.data_size_curve(ctx, cfg, train_examples, model, accelerator)
         if is_peft(model):
-            details["training"]["deployment"] = deployment_form(model, cfg.merge)
-        handle, adapter_fp, artifact_bytes, artifact = self.finish(ctx, model, cfg, accelerator)
-        if artifact:
-            details["training"]["artifact"] = artifact
+            training.deployment = deployment_form(model, cfg.merge)
+        handle, adapter_fp, artifact_bytes, training.artifact = self.finish(ctx, model, cfg, accelerator)
         peak, peak_kind = peak_memory()
         cost = Cost(setup_seconds=time.perf_counter() - start, trainable_params=trainable,
-                    artifact_bytes=artifact_bytes, peak_memory_mb=peak, device=str(accelerator.device),
-                    extra={"tokens_trained": result.tokens, "train_seconds": result.seconds,
-                           "train_tokens_per_second": result.tokens_per_second,
-                           **({"search_seconds": search["seconds"]} if search else {}), "peak_memory_kind": peak_kind})
+                    artifact_bytes=artifact_bytes, peak_memory_mb=peak, peak_memory_kind=peak_kind,
+                    device=str(accelerator.device))
+        cost.add(TrainingCost(train_seconds=result.seconds, tokens_trained=result.tokens,
+                              train_tokens_per_second=result.tokens_per_second,
+                              search_seconds=details.search.seconds if details.search else None))
         return PromptedModel(self.name, ctx, fingerprint=adapter_fp, cost=cost, model=handle, adapter=adapter_fp,
                              details=details)
 

@@ -21,6 +21,7 @@ from harness.strategy.prompted import PromptedModel
 from harness.strategy.context import RunContext
 from harness.registry import settings, strategies
 from harness.section import Section
+from strategies.rag.cost import BUDGET_DROPS, RagCost, TrainPrompts
 from strategies.rag.retrieval import Hit, IndexSpec, Retriever, build_or_load
 from harness.strategy.base import Strategy
 from harness.tasks.task import format_passage
@@ -98,12 +99,11 @@ class Rag(Strategy):
         prepare_seconds = time.perf_counter() - start
         # The one-time cost is building the index; a reused index still reports the build it saved.
         setup = info["build_seconds"] if info["reused"] else prepare_seconds
-        cost = Cost(setup_seconds=setup, artifact_bytes=info.get("bytes") or 0, device=ctx.model.device, extra={
-            "mode": mode, "index_type": cfg.index, "index_seconds": info["build_seconds"],
-            "index_bytes": info.get("bytes"), "index_reused": info["reused"], "index_key": info["key"],
-            "documents": info["documents"], "chunks": info["chunks"], "chunk_tokens": chunk_tokens,
-            "overlap": overlap, "prepare_seconds": prepare_seconds, "passages_dropped_for_budget": 0,
-        })
+        cost = Cost(setup_seconds=setup, artifact_bytes=info.get("bytes") or 0, device=ctx.model.device)
+        spent = cost.add(RagCost(
+            mode=mode, index_type=cfg.index, index_seconds=info["build_seconds"], index_bytes=info.get("bytes"),
+            index_reused=info["reused"], index_key=info["key"], documents=info["documents"], chunks=info["chunks"],
+            chunk_tokens=chunk_tokens, overlap=overlap, prepare_seconds=prepare_seconds))
         if info["reused"]:
             cost.setup_source = "reused"
             cost.setup_note = (f"reused: index built in run {info.get('built_by') or '(an earlier run)'}, "
@@ -115,14 +115,12 @@ class Rag(Strategy):
             picked = random.Random(ctx.seed).sample(task.split("train"), min(cfg.format_demos, len(task.split("train"))))
             for ex, hits in zip(picked, retriever.search([ex.input for ex in picked], cfg.top_k)):
                 shots.append((ex, [Document(h.chunk.doc_id, h.chunk.text, h.chunk.title) for h in hits]))
-        cost.extra["format_demos"] = [ex.id for ex, _ in shots]
+        spent.format_demos = [ex.id for ex, _ in shots]
         fp = hashlib.sha256(f"{mode}|{info['key']}|{cfg.top_k}|{cfg.max_context_tokens}|"
                             f"{[ex.id for ex, _ in shots]}".encode()).hexdigest()[:16]
         return RagModel(self.name, ctx, fingerprint=fp, cost=cost, retriever=retriever, mode=mode, pool=pool,
                         shots=shots)
 
-
-BUDGET_DROPS = ("passages_dropped_for_budget", "format_demos_dropped_for_budget")  # counted per prompt built
 
 
 class RagModel(PromptedModel):
@@ -159,10 +157,10 @@ class RagModel(PromptedModel):
     def messages_for(self, examples: list[Example], training: bool = False) -> list[list[dict[str, str]]]:
         """The prompts `predict` builds; `training`: RAFT's, with `rag.train_distractors` seeded distractors and, for
         a `rag.train_gold_dropped` share of examples, the gold passages replaced by distractors. What the last
-        training set built holds is `cost.extra.train_prompts` (its budget drops kept apart from the predictions')."""
+        training set built holds is `cost.rag.train_prompts` (its budget drops kept apart from the predictions')."""
         self._retrieve(examples)
-        extra = self.cost.extra
-        counted = {key: extra.get(key, 0) for key in BUDGET_DROPS}
+        spent = self.cost.section(RagCost)
+        counted = {key: getattr(spent, key) for key in BUDGET_DROPS}
         built = {"examples": len(examples), "distractors": 0, "gold_dropped": 0}
         try:
             if not training:
@@ -173,8 +171,10 @@ class RagModel(PromptedModel):
             for ex in examples:
                 self._hits.pop(ex.id, None)
             if training:
-                extra["train_prompts"] = built | {key: extra.get(key, 0) - before for key, before in counted.items()}
-                extra.update(counted)
+                spent.train_prompts = TrainPrompts(**built, **{key: getattr(spent, key) - before
+                                                               for key, before in counted.items()})
+                for key, before in counted.items():
+                    setattr(spent, key, before)
 
     def _raft_items(self, example: Example, rng: random.Random, built: dict[str, int]) -> list:
         """A training prompt's passages (demonstrations): the retrieved ones, less the gold ones for a seeded share
@@ -245,7 +245,7 @@ class RagModel(PromptedModel):
             shots = [s for s in self.shots if s[0].id != example.id]
             while shots and self.prompt_tokens(self._with_shots(task.messages(example, passages=items), shots)) > self.budget:
                 shots.pop()  # format demonstrations go before any passage of the question itself
-                self.cost.extra["format_demos_dropped_for_budget"] = self.cost.extra.get("format_demos_dropped_for_budget", 0) + 1
+                self.cost.section(RagCost).format_demos_dropped_for_budget += 1
             make = lambda n: self._with_shots(task.messages(example, passages=items[:n]), shots)  # noqa: E731
         else:
             demos = items
@@ -254,7 +254,7 @@ class RagModel(PromptedModel):
         n = len(items)
         while n > 0 and self.prompt_tokens(make(n)) > self.budget:
             n -= 1  # the lowest-ranked passage goes first; the question always stays
-        self.cost.extra["passages_dropped_for_budget"] += len(items) - n
+        self.cost.section(RagCost).passages_dropped_for_budget += len(items) - n
         return make(n), items[:n]
 
     def _with_shots(self, messages: list[dict[str, str]], shots) -> list[dict[str, str]]:
