@@ -327,7 +327,7 @@ SCENARIOS = {
         }),
     "price-promise": dict(
         doc="policy-price-promise", draw=draw_price_promise,
-        lookup="Thanks. Order {order}: you bought the {item} for {price} {bought} ago.",
+        lookup="Thanks. Order {order}: you bought the {item} {bought} ago, for {price}.",
         finals=["The {item} is now {new}. Can I get the difference back?",
                 "I just saw the {item} on sale for {new}. Can you refund the difference?",
                 "The {item} dropped to {new}. Do I get anything back?"],
