@@ -159,6 +159,9 @@ def test_calibration_has_both_classes_on_new_dialogues(task):
         assert lines[-1].startswith("Customer: ") and all(re.match(r"(Customer|Assistant): ", ln) for ln in lines)
         assert leakage.normalize_text(lines[-1].removeprefix("Customer: ")) not in last_messages
     assert {r["meta"]["kind"] for r in rows} == {"reference", "rewording", "wrong-fact", "policy-breach", "generic"}
+    from harness.judge.items import read_labelled  # what judge.calibration reads
+
+    assert [item.score for item in read_labelled(CHAT / "calibration.jsonl", "pass-fail")] == [r["score"] for r in rows]
 
 
 def test_conversation_text(task):
