@@ -122,10 +122,25 @@ def read_examples(
         text = _text(_field(rec, input_field, where), input_field, where)
         meta = dict(rec.get("meta")) if isinstance(rec.get("meta"), dict) else {}
         meta.update({f: _text(rec[f], f, where) for f in PAIR_FIELDS if rec.get(f) not in (None, "")})  # dpo's pairs
+        if "turns" in meta:
+            meta["turns"] = _turns(meta["turns"], where)
         examples.append(Example(ex_id, text, reference, meta))
     if not examples:
         raise HarnessError(f"{path}: no examples (the file is empty).", hint="Point at a file with at least one record.")
     return examples
+
+
+def _turns(value: Any, where: str) -> list[dict[str, str]]:
+    """A multi-turn example's earlier turns (meta "turns"), checked here: a bad one would reach the chat template."""
+    if not isinstance(value, list):
+        raise HarnessError(f"{where}: meta 'turns' is {_kind(value)}, not a list.",
+                           hint='Give the earlier turns as [{"role": "user", "content": "..."}, ...].')
+    for i, turn in enumerate(value):
+        if not (isinstance(turn, dict) and turn.get("role") in ("user", "assistant")
+                and isinstance(turn.get("content"), str) and turn["content"].strip()):
+            raise HarnessError(f"{where}: meta 'turns' item {i} ({str(turn)[:60]}) is not a turn.",
+                               hint='Each turn is {"role": "user" or "assistant", "content": "non-empty text"}.')
+    return value
 
 
 def _default_id(path: str | Path, where: str) -> str:

@@ -50,11 +50,14 @@ class Task:
     def messages(
         self, example: Example, demos: list[Example] = (), passages: list[Document] = ()
     ) -> list[dict[str, str]]:
-        """The one prompt template: every strategy builds chat messages here and only adds demos or passages."""
+        """The one prompt template: every strategy builds chat messages here and only adds demos or passages. A
+        multi-turn example's earlier turns (meta "turns", a demo's too) come as real messages before its last one."""
         msgs = [{"role": "system", "content": self.instruction}]
         for demo in demos:
+            msgs += prior_turns(demo)
             msgs.append({"role": "user", "content": self.render_input(demo.input)})
             msgs.append({"role": "assistant", "content": self.answer_text(demo)})
+        msgs += prior_turns(example)
         user = self.render_input(example.input)
         if passages:
             context = "\n".join(f"[{i}] {format_passage(p)}" for i, p in enumerate(passages, 1))
@@ -62,11 +65,24 @@ class Task:
         msgs.append({"role": "user", "content": user})
         return msgs
 
+    def conversation_text(self, example: Example) -> str:
+        """The dialogue as plain text, one turn per line, ending with the last customer message (what a judge reads);
+        a single-turn example is its rendered input."""
+        last = self.render_input(example.input)
+        turns = prior_turns(example)
+        if not turns:
+            return last
+        speaker = {"user": "Customer", "assistant": "Assistant"}
+        return "\n".join([*(f"{speaker[t['role']]}: {t['content']}" for t in turns), f"Customer: {last}"])
+
     def fingerprint(self) -> str:
         h = hashlib.sha256(json.dumps([self.name, self.instruction, self.input_template]).encode())
         for name in sorted(self.splits):
             for ex in self.splits[name]:
-                h.update(json.dumps([name, ex.id, ex.input, ex.reference], sort_keys=True).encode())
+                row = [name, ex.id, ex.input, ex.reference]
+                if ex.meta.get("turns"):  # only then: single-turn tasks keep their fingerprints
+                    row.append(ex.meta["turns"])
+                h.update(json.dumps(row, sort_keys=True).encode())
         for doc in self.corpus or []:
             h.update(json.dumps([doc.id, doc.text]).encode())
         return h.hexdigest()[:16]
@@ -81,6 +97,11 @@ class Task:
             "corpus_documents": len(self.corpus) if self.corpus is not None else None,
             "fingerprint": self.fingerprint(),
         }
+
+
+def prior_turns(example: Example) -> list[dict[str, str]]:
+    """A multi-turn example's turns before its last message (meta "turns": role user or assistant, and content)."""
+    return [{"role": t["role"], "content": t["content"]} for t in example.meta.get("turns") or []]
 
 
 def format_passage(doc: Document) -> str:

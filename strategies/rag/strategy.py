@@ -258,10 +258,11 @@ class RagModel(PromptedModel):
         return make(n), items[:n]
 
     def _with_shots(self, messages: list[dict[str, str]], shots) -> list[dict[str, str]]:
-        """Insert each demonstration (its question with its passages, then its answer) after the instruction."""
+        """Insert each demonstration (its earlier turns, if any, its question with its passages, then its answer)
+        after the instruction."""
         turns = []
         for ex, passages in shots:
-            turns += [self.ctx.task.messages(ex, passages=passages)[-1],
+            turns += [*self.ctx.task.messages(ex, passages=passages)[1:],
                       {"role": "assistant", "content": ex.references[0]}]
         return messages[:1] + turns + messages[1:]
 
