@@ -224,3 +224,22 @@ def test_a_killed_judge_pass_resumes_asking_only_what_is_missing(tmp_path, tiny_
     pairwise_asked = [p for p in restarted.prompts if "Answer A:" in p]
     assert len(strategies_asked) == 4 and len(pairwise_asked) == 8  # the 2 saved examples were not asked again
     assert len(RunStore.open(run_dir).judged_path("prompt@api").read_text().splitlines()) == 6
+
+
+def test_the_chat_task_brings_its_own_labelled_set_and_a_given_file_comes_first(tmp_path):
+    from harness.config import JudgeConfig
+    from harness.judge.items import read_labelled
+    from harness.judge.measure import calibration_path
+    from harness.tasks.load import load_task
+
+    chat = load_task("chat", limit=2)
+    own = calibration_path(JudgeConfig(model="base"), chat)
+    assert own.name == "calibration.jsonl" and own.parent.name == "chat"
+    items = read_labelled(own, "pass-fail")
+    assert {i.score for i in items} == {0.0, 1.0} and all("Customer:" in i.request for i in items)
+    given = _labelled(tmp_path)
+    assert calibration_path(JudgeConfig(model="base", calibration=given), chat) == given
+    assert calibration_path(JudgeConfig(model="base"), load_task("qa", limit=2)) is None
+    bad = write_jsonl(tmp_path / "bad.jsonl", [{"input": "q", "output": "a", "reference": "a", "score": 3}])
+    with pytest.raises(Exception, match=r"bad.jsonl:1: score 3 is not on the pass-fail scale"):
+        read_labelled(bad, "pass-fail")

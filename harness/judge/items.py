@@ -18,8 +18,7 @@ Chat = list[dict[str, str]]
 
 def request_text(task: Task, example: Example) -> str:
     """The request as the model saw it, without the strategy's additions: the dialogue for a multi-turn example."""
-    conversation = getattr(task, "conversation_text", None)
-    return conversation(example) if conversation else task.render_input(example.input)
+    return task.conversation_text(example)
 
 
 def _chat(system: str, user: str) -> Chat:
