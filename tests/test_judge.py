@@ -14,6 +14,7 @@ import yaml
 from typer.testing import CliRunner
 
 from harness.cli.main import app
+from harness.errors import HarnessError
 from harness.judge import calibration as cal
 from harness.judge.items import claims
 from harness.judge.rubrics import read_grade, read_preference, read_support
@@ -243,3 +244,20 @@ def test_the_chat_task_brings_its_own_labelled_set_and_a_given_file_comes_first(
     bad = write_jsonl(tmp_path / "bad.jsonl", [{"input": "q", "output": "a", "reference": "a", "score": 3}])
     with pytest.raises(Exception, match=r"bad.jsonl:1: score 3 is not on the pass-fail scale"):
         read_labelled(bad, "pass-fail")
+
+
+def test_adaptive_rounds_cannot_stop_on_a_judged_metric(tmp_path, tiny_dir):
+    """The rounds stop on scores made as examples are predicted; the judge's come later: a clear error up front."""
+    result = CliRunner().invoke(app, ["run", "--task", "summarization", "--model", str(tiny_dir), "--limit", "4",
+                                      "--adaptive", "--judge", "base", "--strategies", "prompt,few-shot", "--no-probes",
+                                      "--overfit-sample", "0", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output  # judged scores shown; the rounds stop on rougeL
+    _, rec = _record(tmp_path, out=".")
+    assert rec["recommendation"]["metric"] == "rougeL" and rec["recommendation"]["judge_fallback"] is None
+    path = tmp_path / "judged.yaml"
+    path.write_text(yaml.safe_dump({"decision": {"metric": "judge-reference"}}))
+    refused = CliRunner().invoke(app, ["run", "--task", "summarization", "--model", str(tiny_dir), "--limit", "4",
+                                       "--adaptive", "--judge", "base", "--config", str(path), "--out",
+                                       str(tmp_path / "b")])
+    assert isinstance(refused.exception, HarnessError) and "comes from the judge" in refused.exception.message
+    assert "--full" in refused.exception.hint and not (tmp_path / "b").exists()  # refused before any work

@@ -57,7 +57,8 @@ def decision_metric(record: RunRecord, decision: DecisionConfig) -> str:
 def decision_basis(record: RunRecord, decision: DecisionConfig) -> tuple[str, str | None]:
     """The metric the decision rests on, and the judged metric it would have rested on but does not (None: no
     fallback). `decision.metric` where given, else a trusted judge's judged quality, else the task's first metric.
-    A judged metric from a judge that is not trusted (unvalidated) falls back to the task's first metric."""
+    A judged metric from a judge that is not trusted (unvalidated) falls back to the task's first metric; an adaptive
+    run's verdict rests on the metric its rounds stopped on."""
     metrics = record.task.metrics if record.task else []
     if not metrics:
         metrics = next((list(res.metrics.get("test", {})) for res in record.strategies.values()
@@ -65,6 +66,8 @@ def decision_basis(record: RunRecord, decision: DecisionConfig) -> tuple[str, st
     first = metrics[0] if metrics else ""
     judge = record.judge
     judged = [m for m in ("judge-reference", "judge-pairwise") if judge and m in judge.rubrics]
+    if record.adaptive:  # the rounds stopped on their metric: the verdict rests on it, the judge's scores are shown
+        return record.adaptive.metric, None
     wanted = decision.metric or (judged[0] if judged else first)
     if wanted in JUDGED and not (judge and judge.trusted):
         return first, wanted

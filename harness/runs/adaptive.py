@@ -16,6 +16,7 @@ import math
 import random
 
 from harness.console import console, escape
+from harness.decide.recommend import JUDGED
 from harness.errors import HarnessError
 from harness.measure.metrics import get as get_metric
 from harness.measure.overfitting import overfitting_splits
@@ -35,6 +36,11 @@ def decision_metric(config, task) -> str:
     """The metric the verdict rests on (decision.metric, else the task's first); adaptive stopping needs a score
     per example."""
     name = config.decision.metric or task.metrics[0]
+    if name in JUDGED:
+        raise HarnessError(f"Adaptive evaluation stops on scores computed as examples are predicted, and the decision "
+                           f"metric '{name}' comes from the judge, after a strategy's predictions.",
+                           hint=f"Leave decision.metric unset (the rounds stop on {task.metrics[0]}; the judge's scores "
+                                "are still shown) or run with --full.")
     if get_metric(name).fn is None:
         per_example = [m for m in task.metrics if get_metric(m).fn is not None]
         raise HarnessError(f"Adaptive evaluation stops on per-example scores, and the decision metric '{name}' is "
