@@ -142,6 +142,8 @@ def _v2_cost(cost: dict[str, Any]) -> None:
     for key in ("shared_setup", "peak_memory_kind"):
         if key in extra:
             cost[key] = extra.pop(key)
+    if isinstance(cost.get("shared_setup"), dict):
+        cost["shared_setup"].setdefault("per_task", "lora")  # multitask-lora, the only strategy that shared a setup
     if "composed" in extra:
         cost["composed"] = extra.pop("composed") | {"setup_parts": extra.pop("setup_parts", {})}
     for section, keys in V2_SECTIONS.items():

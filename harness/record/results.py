@@ -232,6 +232,7 @@ class SharedSetup(RecordModel):
     charged_share: float
     trained_in_this_run: bool
     adapter: str
+    per_task: str  # the strategy that makes this setup once per task instead: what the suite page compares it with
 
 
 class StrategyCost(RecordModel):

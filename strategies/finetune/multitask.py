@@ -117,7 +117,7 @@ class MultitaskLoRA(FineTune):
         own = time.perf_counter() - start - (meta["train_seconds"] if trained_here else 0.0)
         share = meta["train_seconds"] / len(names)
         shared = SharedSetup(tasks=names, train_seconds=meta["train_seconds"], charged_share=1 / len(names),
-                             trained_in_this_run=trained_here, adapter=str(folder))
+                             trained_in_this_run=trained_here, adapter=str(folder), per_task="lora")
         peak, peak_kind = peak_memory()
         cost = Cost(setup_seconds=own + share, trainable_params=meta["trainable_params"],
                     artifact_bytes=meta["artifact_bytes"], peak_memory_mb=peak, peak_memory_kind=peak_kind,
