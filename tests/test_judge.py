@@ -104,6 +104,17 @@ def scripted(judging):
     return answer
 
 
+def _judged(tmp_path, tiny_dir, answer, *extra, judge: dict | None = None):
+    """A judged run on a scripted server that answers with `answer`: the run folder, its record, the server."""
+    server = ScriptedServer(answer=answer)
+    try:
+        result = _judge_run(tmp_path, tiny_dir, server, *extra, judge=judge)
+    finally:
+        server.stop()
+    assert result.exit_code == 0, result.output
+    return (*_record(tmp_path), server)
+
+
 def _record(tmp_path, out: str = "runs"):
     run_dir = next((tmp_path / out).iterdir())
     return run_dir, json.loads((run_dir / "run.json").read_text())
@@ -118,13 +129,7 @@ def _random_judge(prompt: str) -> str:
 
 
 def test_a_judge_at_random_is_unvalidated_and_the_verdict_falls_back(tmp_path, tiny_dir):
-    server = ScriptedServer(answer=_random_judge)
-    try:
-        result = _judge_run(tmp_path, tiny_dir, server)
-    finally:
-        server.stop()
-    assert result.exit_code == 0, result.output
-    run_dir, rec = _record(tmp_path)
+    run_dir, rec, _ = _judged(tmp_path, tiny_dir, _random_judge)
     judge = rec["judge"]
     assert abs(judge["labelled"]["value"]) < 0.35 and judge["labelled"]["ci_low"] < 0 < judge["labelled"]["ci_high"]
     assert judge["labelled"]["n"] == 40 and judge["trusted"] is False and "below judge.min_agreement" in judge["reason"]
@@ -143,13 +148,7 @@ def test_a_judge_that_prefers_the_first_position_flips_every_pair_and_gives_only
     def first(prompt: str) -> str:
         return "A" if "Answer A:" in prompt else "PASS"
 
-    server = ScriptedServer(answer=first)
-    try:
-        result = _judge_run(tmp_path, tiny_dir, server, "--seed", "3")
-    finally:
-        server.stop()
-    assert result.exit_code == 0, result.output
-    _, rec = _record(tmp_path)
+    _, rec, _ = _judged(tmp_path, tiny_dir, first, "--seed", "3")
     pairwise = rec["strategies"]["prompt@api"]["judged"]["pairwise"]
     assert pairwise["wins"] == pairwise["losses"] == 0 and pairwise["ties"] == 6
     assert pairwise["identical"] == 0  # the two strategies' outputs differ: every pair is asked both ways
@@ -159,13 +158,7 @@ def test_a_judge_that_prefers_the_first_position_flips_every_pair_and_gives_only
 
 
 def test_garbage_replies_are_unscored_counted_and_retried_once(tmp_path, tiny_dir):
-    server = ScriptedServer(answer=scripted(lambda prompt: "lorem ipsum dolor"))
-    try:
-        result = _judge_run(tmp_path, tiny_dir, server)
-    finally:
-        server.stop()
-    assert result.exit_code == 0, result.output
-    run_dir, rec = _record(tmp_path)
+    run_dir, rec, server = _judged(tmp_path, tiny_dir, scripted(lambda prompt: "lorem ipsum dolor"))
     for name in ("prompt", "prompt@api"):
         counts = rec["strategies"][name]["judged"]["reference"]
         assert counts == {"asked": 6, "scored": 0, "unscored": 6, "retried": 6}
@@ -187,13 +180,7 @@ def test_a_judge_that_agrees_with_the_labels_is_trusted_and_decided_on(tmp_path,
         answer, reference = _graded(prompt)
         return "PASS" if answer == reference else "FAIL"
 
-    server = ScriptedServer(answer=truthful)
-    try:
-        result = _judge_run(tmp_path, tiny_dir, server, judge={"min_agreement": 0.9})
-    finally:
-        server.stop()
-    assert result.exit_code == 0, result.output
-    run_dir, rec = _record(tmp_path)
+    run_dir, rec, _ = _judged(tmp_path, tiny_dir, truthful, judge={"min_agreement": 0.9})
     assert rec["judge"]["labelled"]["value"] == pytest.approx(1.0) and rec["judge"]["trusted"] is True
     assert rec["recommendation"]["metric"] == "judge-reference" and rec["recommendation"]["judge_fallback"] is None
     assert any(c["metric"] == "judge-reference" for c in rec["comparisons"])  # paired tests on judged scores
