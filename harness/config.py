@@ -139,7 +139,7 @@ class JudgeConfig(Section):
         "the judge's agreement with them decides whether it is trusted (default: the task's own, if it has one)"))
     min_agreement: float = Field(0.4, ge=-1, le=1, description=(
         "below this agreement (kappa or tau) the judge is unvalidated: the recommendation does not rest on it"))
-    max_new_tokens: int = Field(24, ge=1, description="tokens a verdict may take")
+    max_new_tokens: int = Field(12, ge=1, description="tokens a verdict may take (a verdict is one word)")
 
 
 class DataConfig(Section):

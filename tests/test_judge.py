@@ -28,15 +28,19 @@ from tests.servers import ScriptedServer
 def test_replies_are_read_or_said_unreadable():
     assert read_grade(" PASS.", "pass-fail").value == 1.0 and read_grade("It fails.", "pass-fail").value == 0.0
     assert read_grade("Grade: 4", "1-5").value == 0.75 and read_grade("5/5", "1-5").value == 1.0
+    assert read_grade("4 out of 5", "1-5").value == 0.75
     assert read_grade("4.5 out of 10", "1-5").value is None  # not a grade on the scale
     garbage = read_grade("lorem ipsum", "pass-fail")
     assert garbage.value is None and "lorem ipsum" in garbage.problem
-    assert read_preference("A") .value == "A" and read_preference("Winner: b").value == "B"
+    echo = read_grade("PASS or FAIL.", "pass-fail")  # a small model repeating the instruction: not a verdict
+    assert echo.value is None and "more than one verdict" in echo.problem
+    assert read_grade("Between 1 to 5: 2 or 3", "1-5").value is None
+    assert read_preference("A").value == "A" and read_preference("Winner: B").value == "B"
     assert read_preference("tie.").value == "tie" and read_preference("Answer B is better").value == "B"
-    assert read_preference("A good answer would be...").value == "A"  # at the start, "A" is the verdict word
-    assert read_preference("They are good.").value is None
+    assert read_preference("A, B, or TIE.").value is None  # the options echoed back
+    assert read_preference("They are good, a fine pair.").value is None  # the article "a" is no verdict
     assert read_support("No.").value == 0.0 and read_support("yes").value == 1.0
-    assert read_support("not supported").value == 0.0
+    assert read_support("not supported").value == 0.0 and read_support("YES (supported) or NO").value is None
     assert claims("Paris is big. It has 2 million people!\nThird line") == [
         "Paris is big.", "It has 2 million people!", "Third line"]
     assert claims("  ") == []

@@ -50,37 +50,37 @@ class Reading:
     problem: str = ""
 
 
-def _first(pattern: str, reply: str, expected: str) -> re.Match | Reading:
-    found = re.search(pattern, reply, flags=re.IGNORECASE)
-    if found:
-        return found
+def _one_of(reply: str, verdicts: dict, expected: str, flags: int = re.IGNORECASE) -> Reading:
+    """The one verdict whose pattern the reply says. A reply that says none, or more than one (a small model
+    echoing "PASS or FAIL" back), is unreadable: guessing which it meant would score the echo."""
+    said = [value for value, pattern in verdicts.items() if re.search(pattern, reply, flags=flags)]
     shown = " ".join(reply.split())[:60]
-    return Reading(None, f"the reply {shown!r} has no {expected}" if shown else f"the reply is empty; expected {expected}")
+    if len(said) == 1:
+        return Reading(said[0])
+    if not shown:
+        return Reading(None, f"the reply is empty; expected {expected}")
+    if not said:
+        return Reading(None, f"the reply {shown!r} has no {expected}")
+    return Reading(None, f"the reply {shown!r} names more than one verdict; expected only one of {expected}")
 
 
 def read_grade(reply: str, scale: str) -> Reading:
     """pass-fail: 1.0 or 0.0; 1-5: (grade − 1) / 4, so every judged score lies in [0, 1], higher better."""
     if scale == "pass-fail":
-        found = _first(r"\b(pass|fail)(?:ed|es|s)?\b", reply, "PASS or FAIL")
-        return found if isinstance(found, Reading) else Reading(1.0 if found.group(1).lower() == "pass" else 0.0)
-    found = _first(r"(?<![\d.])([1-5])(?![\d.])", reply, "grade from 1 to 5")
-    return found if isinstance(found, Reading) else Reading((int(found.group(1)) - 1) / 4)
+        return _one_of(reply, {1.0: r"\bpass(?:es|ed)?\b", 0.0: r"\bfail(?:s|ed)?\b"}, "PASS or FAIL")
+    plain = re.sub(r"(?:out of|/)\s*5\b|\b1\s*(?:to|-|–)\s*5\b", " ", reply)  # "4 out of 5", "4/5", "1 to 5"
+    return _one_of(plain, {(g - 1) / 4: rf"(?<![\d.]){g}(?![\d.])" for g in range(1, 6)}, "a grade from 1 to 5")
 
 
 def read_preference(reply: str) -> Reading:
-    """"A", "B" or "tie": the first of them said as a word (a verdict, not the article "a" inside a sentence)."""
-    text = reply.strip()
-    found = re.match(r"^\W*(A|B|tie)\b", text, flags=re.IGNORECASE) or re.search(
-        r"\b(?:answer|winner|better|verdict)\W{0,3}(A|B|tie)\b|\b(tie)\b", text, flags=re.IGNORECASE)
-    if not found:
-        return Reading(None, f"the reply {' '.join(text.split())[:60]!r} names neither A, B nor TIE")
-    said = next(g for g in found.groups() if g)
-    return Reading(said.upper() if said.lower() != "tie" else "tie")
+    """"A", "B" or "tie": A and B as capital letters standing alone (not the article "a" in a sentence)."""
+    return _one_of(reply, {"A": r"(?<![\w'])A(?![\w'])", "B": r"(?<![\w'])B(?![\w'])", "tie": r"(?i:\btie\b)"},
+                   "A, B, or TIE", flags=0)
 
 
 def read_support(reply: str) -> Reading:
-    found = _first(r"\b(yes|no|supported|not supported|unsupported)\b", reply, "YES or NO")
-    return found if isinstance(found, Reading) else Reading(1.0 if found.group(1).lower() in ("yes", "supported") else 0.0)
+    plain = re.sub(r"\bnot supported\b|\bunsupported\b", " NO ", reply, flags=re.IGNORECASE)
+    return _one_of(plain, {1.0: r"\b(?:yes|supported)\b", 0.0: r"\bno\b"}, "YES or NO")
 
 
 def retry_note(problem: str, expected: str) -> str:
