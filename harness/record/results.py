@@ -296,6 +296,32 @@ class AdaptiveStop(RecordModel):
     saved_dollars: float | None = None
 
 
+class SideBound(RecordModel):
+    """A side measurement's anytime-valid interval on one figure after n items, at level alpha."""
+
+    lower: float
+    upper: float
+    mean: float
+    n: int
+    alpha: float
+
+
+class SideStop(RecordModel):
+    """Where one side measurement of an adaptive run stopped, and why. `measurement` and `set` name it
+    (overfitting train_sample / ood; forgetting, refusal and counterfactual on a probe set); `sequences` holds the
+    interval at the stop of each figure it settles on (the overfitting gap on the decision metric; the paired
+    change strategy − base of a probe's figures). `stopped`: change (every sequence excludes 0), no_change (each
+    lies within ±`margin`, or excludes 0), exhausted (the sample ran out: its figures are the fixed-n ones)."""
+
+    measurement: Literal["overfitting", "forgetting", "counterfactual", "refusal"]
+    set: str
+    items_used: int
+    items_available: int
+    stopped: Literal["change", "no_change", "exhausted"]
+    margin: float
+    sequences: dict[str, SideBound] = {}
+
+
 class StrategyResult(RecordModel):
     """One strategy's entry in run.json: its scores per split and metric, counts and timings, cost, the probes
     against the base, overfitting, retrieval, win rate and, for training strategies, what training did."""
@@ -322,6 +348,7 @@ class StrategyResult(RecordModel):
     data_size_curve: DataSizeCurve | None = None
     search: Search | None = None
     adaptive: AdaptiveStop | None = None  # an adaptive run: where its test evaluation stopped, and why
+    side_stops: list[SideStop] = []  # an adaptive run: where each side measurement (overfitting, probes) stopped
     cost: StrategyCost = Field(default_factory=StrategyCost)
 
     def score(self, metric: str, split: str = "test") -> Score | None:
