@@ -310,8 +310,9 @@ class SideStop(RecordModel):
     """Where one side measurement of an adaptive run stopped, and why. `measurement` and `set` name it
     (overfitting train_sample / ood; forgetting, refusal and counterfactual on a probe set); `sequences` holds the
     interval at the stop of each figure it settles on (the overfitting gap on the decision metric; the paired
-    change strategy − base of a probe's figures). `stopped`: change (every sequence excludes 0), no_change (each
-    lies within ±`margin`, or excludes 0), exhausted (the sample ran out: its figures are the fixed-n ones)."""
+    change strategy − base of a probe's figures). `stopped`: change (some sequence excludes 0, and every other
+    settled: excludes 0 or lies within ±`margin`), no_change (every one lies within ±`margin`), exhausted (the
+    sample ran out: its figures are the fixed-n ones)."""
 
     measurement: Literal["overfitting", "forgetting", "counterfactual", "refusal"]
     set: str
