@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from harness.console import console, escape
 from harness.measure.overfitting import TRAIN_SAMPLE, overfitting_splits, side_order
 from harness.measure.sequential import SequenceBound, gap_sequence, side_rounds
 from harness.record.results import SideBound, SideStop
@@ -64,8 +65,6 @@ def _bounded(scores: list) -> bool:
 
 
 def _say(name: str, split: str, stop: SideStop) -> None:
-    from harness.console import console, escape
-
     shown = ", ".join(f"{f} {b.mean:+.3f} [{b.lower:+.3f}, {b.upper:+.3f}]" for f, b in stop.sequences.items())
     console.print(f"adaptive · {escape(name)} · overfitting {split}: {stop.items_used} of {stop.items_available} "
                   f"({stop.stopped}){' · ' + shown if shown else ''}")
