@@ -138,10 +138,7 @@ def measure(ctx, sets: ProbeSets, fixed_base: Outcomes, lazy: LazyBase, adapted)
         found = side_rounds(available, cfg.adaptive.round, cfg.adaptive.side_margin, look, limits)
         used[key] = found.n
         extend(raw, mine)
-        stops.append(SideStop(measurement=key[0], set=key[1], items_used=found.n, items_available=available,
-                              stopped=found.stopped, margin=cfg.adaptive.side_margin,
-                              sequences={f: SideBound(lower=b.lower, upper=b.upper, mean=b.mean, n=b.n,
-                                                      alpha=b.alpha) for f, b in found.bounds.items()}))
+        stops.append(SideStop.of(key[0], key[1], found, available, cfg.adaptive.side_margin))
     base = head(lazy.out, used)
     extend(base, fixed_base)
     found = compare(ctx, cut(sets, used), base, head(raw, used))

@@ -322,6 +322,14 @@ class SideStop(RecordModel):
     margin: float
     sequences: dict[str, SideBound] = {}
 
+    @classmethod
+    def of(cls, measurement: str, name: str, found, available: int, margin: float) -> "SideStop":
+        """From a harness.measure.sequential.SideResult (`found`)."""
+        return cls(measurement=measurement, set=name, items_used=found.n, items_available=available,
+                   stopped=found.stopped, margin=margin,
+                   sequences={f: SideBound(lower=b.lower, upper=b.upper, mean=b.mean, n=b.n, alpha=b.alpha)
+                              for f, b in found.bounds.items()})
+
 
 class StrategyResult(RecordModel):
     """One strategy's entry in run.json: its scores per split and metric, counts and timings, cost, the probes

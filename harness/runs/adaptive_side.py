@@ -15,7 +15,7 @@ import numpy as np
 from harness.console import console, escape
 from harness.measure.overfitting import TRAIN_SAMPLE, overfitting_splits, side_order
 from harness.measure.sequential import SequenceBound, gap_sequence, side_rounds
-from harness.record.results import SideBound, SideStop
+from harness.record.results import SideStop
 from harness.runs.evaluate import evaluate_splits
 from harness.strategy.prepared import Prepared
 
@@ -47,16 +47,9 @@ def overfitting_rounds(p: Prepared, metric: str, test_scores: list[float]) -> di
         found = side_rounds(len(order), cfg.adaptive.round, cfg.adaptive.side_margin, look)
         evaluated[split] = evaluate_splits(ctx, p.adapted, {split: order[:found.n]})[split]  # all saved: a summary
         evaluated[split][2].predict_seconds = seconds[0]
-        p.side_stops[split] = side_stop("overfitting", split, found, len(order), cfg.adaptive.side_margin)
+        p.side_stops[split] = SideStop.of("overfitting", split, found, len(order), cfg.adaptive.side_margin)
         _say(p.name, split, p.side_stops[split])
     return evaluated
-
-
-def side_stop(measurement: str, name: str, found, available: int, margin: float) -> SideStop:
-    return SideStop(measurement=measurement, set=name, items_used=found.n, items_available=available,
-                    stopped=found.stopped, margin=margin,
-                    sequences={f: SideBound(lower=b.lower, upper=b.upper, mean=b.mean, n=b.n, alpha=b.alpha)
-                               for f, b in found.bounds.items()})
 
 
 def _bounded(scores: list) -> bool:
