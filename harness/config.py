@@ -118,6 +118,9 @@ class AdaptiveConfig(Section):
     margin: float = Field(0.02, ge=0, description=(
         "strategies whose decision-metric means are shown within this of each other are equivalent (then the "
         "cheaper is recommended), on the metric's scale"))
+    side_margin: float = Field(0.1, ge=0, description=(
+        "side measurements (overfitting gaps, probe changes) whose anytime-valid sequence lies within this of 0 "
+        "show no change beyond it and stop; about the smallest drop a 120-item forgetting probe detects in full"))
 
 
 class JudgeConfig(Section):

@@ -14,6 +14,7 @@ from harness.measure.measurement import Measurement
 from harness.registry import measurements
 from harness.measure.metrics import get as get_metric
 from harness.record.results import Overfitting
+from harness.measure.sequential import anytime_difference
 from harness.measure.stats import independent_difference
 from harness.types import Example
 
@@ -39,6 +40,15 @@ def split_examples(ctx, split: str) -> list[Example]:
     return examples
 
 
+def side_order(ctx, split: str) -> list[Example]:
+    """A split's sample in the order an adaptive run evaluates it, round by round: the train sample is already the
+    head of a seeded order; the ood sample (kept in file order) is shuffled with the seed."""
+    examples = list(split_examples(ctx, split))
+    if split != TRAIN_SAMPLE:
+        random.Random(f"ood-order-{ctx.seed}").shuffle(examples)
+    return examples
+
+
 def overfitting_splits(ctx) -> list[str]:
     if not ctx.config.overfit_sample:
         return []
@@ -50,17 +60,21 @@ class OverfittingGaps(Measurement):
     name = "overfitting"
 
     def measure(self, prepared, splits):
-        return {"overfitting": gaps(prepared.ctx, prepared.name, seed=prepared.ctx.seed)}
+        found = {"overfitting": gaps(prepared.ctx, prepared.name, seed=prepared.ctx.seed, stops=prepared.side_stops)}
+        return found | ({"side_stops": list(prepared.side_stops.values())} if prepared.side_stops else {})
 
 
-def gaps(ctx, strategy: str, seed: int = 0) -> Overfitting:
+def gaps(ctx, strategy: str, seed: int = 0, stops: dict | None = None) -> Overfitting:
     """Per metric: train-sample minus test, and test minus ood, each a difference of two independent means with a
-    bootstrap CI (the samples hold different examples, so they cannot be paired). Read from the saved predictions."""
+    bootstrap CI (the samples hold different examples, so they cannot be paired). Read from the saved predictions.
+    In an adaptive run (`stops`: split -> SideStop) a split sample stopped early keeps its items used, and its gap
+    on the metric it stopped on carries that sequence's interval (harness.measure.sequential.anytime_difference)."""
     if ctx.store is None:
         return Overfitting()
     per_split: dict[str, list[dict]] = {}
     for split in ["test", *overfitting_splits(ctx)]:
-        ids = {ex.id for ex in split_examples(ctx, split)}
+        stop = (stops or {}).get(split)
+        ids = {ex.id for ex in (side_order(ctx, split)[:stop.items_used] if stop else split_examples(ctx, split))}
         per_split[split] = [r for r in ctx.store.read_predictions(strategy, split) if r["example_id"] in ids]
     out: dict[str, Any] = {}
     pairs = [("train_minus_test", TRAIN_SAMPLE, "test"), ("test_minus_ood", "test", "ood")]
@@ -73,4 +87,12 @@ def gaps(ctx, strategy: str, seed: int = 0) -> Overfitting:
             for m in ctx.task.metrics
             if get_metric(m).fn is not None  # corpus-level metrics (macro-F1) have no per-example scores
         }
+    for label, split in (("train_minus_test", TRAIN_SAMPLE), ("test_minus_ood", "ood")):
+        stop = (stops or {}).get(split)
+        if stop is None or stop.stopped == "exhausted":
+            continue
+        for metric, bound in stop.sequences.items():
+            if metric in out.get(label, {}):
+                out[label][metric] = anytime_difference(out[label][metric], bound, stop.items_used,
+                                                        stop.items_available)
     return Overfitting.model_validate(out)

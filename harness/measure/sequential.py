@@ -15,7 +15,7 @@ confseq 0.0.11 does not build on Python 3.11 nor import on NumPy 2, and expectat
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -162,3 +162,73 @@ def decide_round(scores: Mapping[str, Sequence[float]], alpha: float, margin: fl
                                        f"nor within +-{margin:g}.")
     return RoundDecision(stop=verdict != "continue", verdict=verdict, reason=reason, leader=leader, n=n,
                          alpha_each=alpha_each, comparisons=comparisons, worse=worse)
+
+
+# --- side measurements: one mean, a gap of two independent means, and when a sequence settles -------------------
+
+
+def mean_sequence(values: Sequence[float], alpha: float) -> SequenceBound:
+    """The anytime-valid interval at level alpha for the mean of values in [0, 1] after all of them: the same
+    betting sequence, on 2x - 1 (in [-1, 1]) and mapped back."""
+    v = np.asarray(values, dtype=float)
+    if v.ndim != 1 or len(v) == 0 or not np.all(np.isfinite(v)) or v.min() < 0 or v.max() > 1:
+        raise HarnessError("A mean's sequence needs a non-empty list of scores in [0, 1].",
+                           hint="Use a bounded per-example metric.")
+    b = paired_sequence(2 * v - 1, alpha)
+    return SequenceBound((b.lower + 1) / 2, (b.upper + 1) / 2, b.n, (b.mean + 1) / 2, alpha)
+
+
+def gap_sequence(a: Sequence[float], b: Sequence[float], alpha: float) -> SequenceBound:
+    """The anytime-valid interval for mean(a) - mean(b), two independent samples of scores in [0, 1] (a train
+    sample against the test split): each mean's sequence at alpha / 2, so both hold together at every look with
+    probability at least 1 - alpha (a union bound), and the gap lies between their far ends. `n` is len(a), the
+    sample that grows."""
+    sa, sb = mean_sequence(a, alpha / 2), mean_sequence(b, alpha / 2)
+    return SequenceBound(sa.lower - sb.upper, sa.upper - sb.lower, sa.n, sa.mean - sb.mean, alpha)
+
+
+def settles(bound: SequenceBound, margin: float, limit: float | None = None) -> Literal["change", "no_change"] | None:
+    """What a side measurement's sequence shows: "change" when it excludes 0, "no_change" when it lies inside
+    (-margin, margin), None when neither (go on). With a `limit` (a constraint's threshold on the same scale), a
+    sequence that still holds it is not settled either: the constraint's side is not known yet."""
+    if limit is not None and bound.lower < limit < bound.upper:
+        return None
+    if bound.lower > 0 or bound.upper < 0:
+        return "change"
+    if -margin < bound.lower and bound.upper < margin:
+        return "no_change"
+    return None
+
+
+@dataclass(frozen=True)
+class SideResult:
+    """Where a side measurement stopped: after `n` items, why, and each figure's sequence at that look."""
+    stopped: Literal["change", "no_change", "exhausted"]
+    n: int
+    bounds: Mapping[str, SequenceBound]
+
+
+def side_rounds(available: int, size: int, margin: float,
+                look: Callable[[int], Mapping[str, SequenceBound]],
+                limits: Mapping[str, float] | None = None) -> SideResult:
+    """A side measurement in rounds of `size` items: `look(n)` evaluates the first n (only those it has not) and
+    returns each figure's sequence on them; it stops at the first look where every figure settles (harness:
+    `settles`, with that figure's limit if any) or when the `available` items run out. "change" when some figure
+    excludes 0, "no_change" when none does."""
+    n = 0
+    while True:
+        n = min(n + size, available)
+        bounds = look(n)
+        shown = {name: settles(b, margin, (limits or {}).get(name)) for name, b in bounds.items()}
+        if bounds and all(shown.values()):
+            return SideResult("change" if "change" in shown.values() else "no_change", n, bounds)
+        if n >= available:
+            return SideResult("exhausted", n, bounds)
+
+
+def anytime_difference(delta: dict, bound: SequenceBound, used: int, available: int) -> dict:
+    """A change stopped before its sample ran out, as recorded: its value (the mean of the items used) with the
+    sequence's interval instead of the fixed-n one, and no p-value. A bootstrap CI or a fixed-n test on a sample
+    whose size the data chose covers less than it claims; the sequence holds at every look at once."""
+    return delta | {"ci_low": bound.lower, "ci_high": bound.upper, "p_value": None, "resamples": None,
+                    "test": f"{1 - bound.alpha:.0%} anytime-valid betting sequence, stopped at {used} of {available}"}

@@ -297,6 +297,41 @@ class AdaptiveStop(RecordModel):
     saved_dollars: float | None = None
 
 
+class SideBound(RecordModel):
+    """A side measurement's anytime-valid interval on one figure after n items, at level alpha."""
+
+    lower: float
+    upper: float
+    mean: float
+    n: int
+    alpha: float
+
+
+class SideStop(RecordModel):
+    """Where one side measurement of an adaptive run stopped, and why. `measurement` and `set` name it
+    (overfitting train_sample / ood; forgetting, refusal and counterfactual on a probe set); `sequences` holds the
+    interval at the stop of each figure it settles on (the overfitting gap on the decision metric; the paired
+    change strategy − base of a probe's figures). `stopped`: change (some sequence excludes 0, and every other
+    settled: excludes 0 or lies within ±`margin`), no_change (every one lies within ±`margin`), exhausted (the
+    sample ran out: its figures are the fixed-n ones)."""
+
+    measurement: Literal["overfitting", "forgetting", "counterfactual", "refusal"]
+    set: str
+    items_used: int
+    items_available: int
+    stopped: Literal["change", "no_change", "exhausted"]
+    margin: float
+    sequences: dict[str, SideBound] = {}
+
+    @classmethod
+    def of(cls, measurement: str, name: str, found, available: int, margin: float) -> "SideStop":
+        """From a harness.measure.sequential.SideResult (`found`)."""
+        return cls(measurement=measurement, set=name, items_used=found.n, items_available=available,
+                   stopped=found.stopped, margin=margin,
+                   sequences={f: SideBound(lower=b.lower, upper=b.upper, mean=b.mean, n=b.n, alpha=b.alpha)
+                              for f, b in found.bounds.items()})
+
+
 class StrategyResult(RecordModel):
     """One strategy's entry in run.json: its scores per split and metric, counts and timings, cost, the probes
     against the base, overfitting, retrieval, win rate and, for training strategies, what training did."""
@@ -323,6 +358,7 @@ class StrategyResult(RecordModel):
     data_size_curve: DataSizeCurve | None = None
     search: Search | None = None
     adaptive: AdaptiveStop | None = None  # an adaptive run: where its test evaluation stopped, and why
+    side_stops: list[SideStop] = []  # an adaptive run: where each side measurement (overfitting, probes) stopped
     cost: StrategyCost = Field(default_factory=StrategyCost)
 
     def score(self, metric: str, split: str = "test") -> Score | None:

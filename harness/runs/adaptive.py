@@ -19,12 +19,12 @@ from harness.console import console, escape
 from harness.decide.recommend import JUDGED
 from harness.errors import HarnessError
 from harness.measure.metrics import get as get_metric
-from harness.measure.overfitting import overfitting_splits
 from harness.measure.sequential import RoundDecision, decide_round
 from harness.measure.measurement import Measurement
 from harness.record.results import AdaptiveStop, SequenceAtStop, StrategyResult
 from harness.record.run_record import AdaptiveRun, RoundLook, RunRecord
-from harness.runs.evaluate import evaluate_splits, split_examples
+from harness.runs.adaptive_side import overfitting_rounds
+from harness.runs.evaluate import evaluate_splits
 from harness.runs.strategy_steps import finish_strategy, prepare_strategy
 from harness.strategy.base import Strategy
 from harness.strategy.context import RunContext
@@ -136,12 +136,14 @@ class Rounds:
             self.stops[name] = (why, n, bounds)
 
     def finish(self, name: str) -> StrategyResult:
-        """Evaluate the strategy's other splits (the overfitting samples) and measure it as a full run does; its
-        test figures are over the examples it used."""
+        """Evaluate the strategy's other splits (the overfitting samples, in rounds until each gap settles:
+        harness.runs.adaptive_side) and measure it as a full run does (its probes stop the same way); its test
+        figures are over the examples it used."""
         why, used, bounds = self.stops[name]
         p = self.prepared.get(name) or prepare_strategy(self.ctx, name, self.plan[name], self.pool)
-        examples = {"test": self.order[:used]} | split_examples(self.ctx, overfitting_splits(self.ctx))
-        result = finish_strategy(p, evaluate_splits(p.ctx, p.adapted, examples), self.measures)
+        evaluated = evaluate_splits(p.ctx, p.adapted, {"test": self.order[:used]})
+        evaluated |= overfitting_rounds(p, self.metric, self._scores(name, used))
+        result = finish_strategy(p, evaluated, self.measures)
         result.timings["test"].predict_seconds = self.test_seconds.get(name, 0.0)  # its rounds, not this last pass
         rate = result.timings["test"].examples_per_second
         per_example = 1 / rate if rate else 0.0

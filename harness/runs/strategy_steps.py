@@ -93,7 +93,9 @@ def finish_strategy(prepared: Prepared, evaluated: dict, measures: list[Measurem
     for measurement in measures:
         if measurement.applies(prepared):
             for field, value in measurement.measure(prepared, list(evaluated)).items():
-                if field == "metrics":  # scores of the examples (the judge's): added to each split's
+                if field == "side_stops":  # an adaptive run: where each side measurement stopped
+                    result.side_stops.extend(value)
+                elif field == "metrics":  # scores of the examples (the judge's): added to each split's
                     for split, scores in value.items():
                         result.metrics.setdefault(split, {}).update(scores)
                 else:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from harness.strategy.base import Strategy
@@ -21,3 +21,4 @@ class Prepared:
     model: str
     setup_seconds: float
     meter: Any  # harness.decide.cost.Meter over the preparation (and, in a fixed-n run, the evaluation)
+    side_stops: dict[str, Any] = field(default_factory=dict)  # an adaptive run: the overfitting splits' stops
