@@ -16,9 +16,10 @@ def test_dry_run_calibrates_and_runs_nothing(tmp_path, tiny_dir):
         assert r["total_seconds"] >= r["predict_seconds"] > 0 and r["dollars"] > 0
     result = CliRunner().invoke(app, ["run", "--task", "summarization", "--model", str(tiny_dir), "--limit", "4",
                                       "--max-new-tokens", "4", "--strategies", "prompt", "--out", str(tmp_path),
-                                      "--dry-run"])
+                                      "--dry-run", "--judge", "base"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert "Dry run" in result.output and not any(tmp_path.iterdir())  # no run folder written
+    assert "Not included: the judge's calls (base" in result.output  # an estimate says what it leaves out
 
 
 def test_dry_run_estimates_fine_tuning_from_timed_steps(tmp_path, tiny_dir):

@@ -162,6 +162,9 @@ def print_estimate(rows: list[dict[str, Any]], config: RunConfig) -> None:
                       "that changes the model or its prompt (--no-probes skips them).")
         for line in probe_warnings(config):
             console.print(f"[yellow]Warning:[/] {escape(line)}")
+    if config.judge:
+        console.print(f"Not included: the judge's calls ({escape(config.judge.model)}: a few per test example and "
+                      "strategy, and the labelled set once), an evaluation cost reported apart after the run.")
 
 
 def probe_warnings(config: RunConfig) -> list[str]:
