@@ -252,3 +252,17 @@ def test_adaptive_rounds_cannot_stop_on_a_judged_metric(tmp_path, tiny_dir):
                                        str(tmp_path / "b")])
     assert isinstance(refused.exception, HarnessError) and "comes from the judge" in refused.exception.message
     assert "--full" in refused.exception.hint and not (tmp_path / "b").exists()  # refused before any work
+
+
+def test_a_bad_labelled_set_or_a_missing_baseline_is_refused_before_any_model_work(tmp_path, tiny_dir):
+    bad = tmp_path / "labels.jsonl"
+    bad.write_text('{"input": "q", "output": "a", "reference": "a", "score": 1}\n{"input": "q", "output": \n')
+    path = tmp_path / "run.yaml"
+    path.write_text(yaml.safe_dump({"judge": {"model": "base", "calibration": str(bad)}}))
+    base = ["run", "--task", "summarization", "--model", str(tiny_dir), "--limit", "4"]
+    refused = CliRunner().invoke(app, [*base, "--config", str(path), "--out", str(tmp_path / "a")])
+    assert isinstance(refused.exception, HarnessError) and f"{bad}:2: not a calibration item" in refused.exception.message
+    missing = CliRunner().invoke(app, [*base, "--judge", "base", "--strategies", "few-shot", "--out", str(tmp_path / "b")])
+    assert isinstance(missing.exception, HarnessError) and "judge.baseline 'prompt'" in missing.exception.message
+    assert "Add prompt to --strategies" in missing.exception.hint
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()  # nothing made, nothing loaded

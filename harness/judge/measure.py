@@ -21,7 +21,6 @@ from harness.record.judged import Judged, JudgeCost, JudgedCounts, JudgeRecord, 
 from harness.registry import measurements
 
 
-
 def calibration_path(config, task) -> Path | None:
     """judge.calibration, else the task's own labelled set (`extra: {judge_calibration: FILE}` in task.yaml, next
     to it)."""
@@ -151,13 +150,16 @@ class Judging(Measurement):
         console.print(f"Judge {state}: {escape(self.info.reason)}")
 
 
-def check_plan(config, plan: dict) -> dict:
-    """Before any model work: judge-pairwise needs its baseline in the run, and runs it first (every other
-    strategy's outputs are compared with its saved ones)."""
+def check_plan(config, task, plan: dict) -> dict:
+    """Before any model work: the labelled set reads (a bad line is named now, not after the models load), and
+    judge-pairwise's baseline is in the run and runs first (every other strategy's outputs are compared with its
+    saved ones)."""
     from harness.errors import HarnessError
 
     c = config.judge
-    if not c or "judge-pairwise" not in c.measures:
+    if path := calibration_path(c, task):
+        read_labelled(path, c.scale)
+    if "judge-pairwise" not in c.measures:
         return plan
     if c.baseline not in plan:
         raise HarnessError(f"judge-pairwise compares every strategy with judge.baseline '{c.baseline}', which is not "

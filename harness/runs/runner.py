@@ -68,7 +68,7 @@ def _plan(config: RunConfig) -> tuple[Task, dict[str, Strategy]]:
     if config.judge:
         from harness.judge.measure import check_plan
 
-        plan = check_plan(config, plan)
+        plan = check_plan(config, task, plan)
     if config.adaptive.enabled:
         from harness.runs.adaptive import decision_metric
 
