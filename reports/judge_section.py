@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from harness.judge.calibration import why_undefined
 from harness.record.judged import Agreement
 from harness.record.run_record import RunRecord
 from harness.units import fmt_dollars, fmt_number
@@ -34,7 +35,7 @@ class JudgeView:
 
 def _agreement(a: Agreement) -> str:
     if a.value is None:
-        return f"undefined (n {a.n}: one side gave every item the same grade)"
+        return f"{a.statistic} {why_undefined(a)}"
     ci = f" [{fmt_number(a.ci_low, 2)}, {fmt_number(a.ci_high, 2)}]" if a.ci_low is not None else ""
     raw = f", raw agreement {a.raw:.0%}" if a.raw is not None else ""
     unscored = f", {a.unscored} unscored" if a.unscored else ""

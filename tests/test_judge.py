@@ -62,7 +62,8 @@ def test_agreement_is_kappa_or_tau_with_a_ci_and_undefined_when_one_side_is_cons
     trusted, why = cal.verdict([perfect], 0.4)
     assert trusted and "kappa 1.00" in why
     assert cal.verdict([], 0.4)[0] is False and cal.verdict([constant], 0.4)[0] is False
-    assert cal.verdict([undefined], 0.4)[0] is False
+    assert cal.verdict([undefined], 0.4) == (False, "its kappa against t is undefined: both sides gave every item "
+                                                   "the same grade")
     low = cal.agreement([1, 0, 0, 1] * 10, truth, statistic="kappa", against="t")
     assert low.value == pytest.approx(0.0) and not cal.verdict([perfect, low], 0.4)[0]
 
@@ -170,6 +171,7 @@ def test_garbage_replies_are_unscored_counted_and_retried_once(tmp_path, tiny_di
     labelled = rec["judge"]["labelled"]
     assert labelled["n"] == 0 and labelled["unscored"] == 40 and labelled["value"] is None
     assert rec["judge"]["trusted"] is False
+    assert "could not be measured: 40 of 40 of the judge's replies could not be read" in rec["judge"]["reason"]
     retries = [p for p in server.prompts if "Your reply could not be read" in p]
     assert rec["strategies"]["prompt@api"]["judged"]["pairwise"]["unscored"] == 6
     assert len(retries) == 40 + 6 + 6 + 2 * 6  # every question once more: labelled, both references, both orders

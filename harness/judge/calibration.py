@@ -72,9 +72,17 @@ def verdict(agreements: list[Agreement], min_agreement: float) -> tuple[bool, st
                        "(judge.calibration)")
     for a in agreements:
         if a.value is None:
-            return False, f"its {a.statistic} against {a.against} is undefined (one side gave every item the same grade)"
+            return False, f"its {a.statistic} against {a.against} {why_undefined(a)}"
         if a.value < min_agreement:
             return False, (f"its {a.statistic} against {a.against} is {a.value:.2f}, below judge.min_agreement "
                            f"{min_agreement:.2f}")
     said = "; ".join(f"{a.statistic} {a.value:.2f} against {a.against}" for a in agreements)
     return True, f"{said} (at least {min_agreement:.2f})"
+
+
+def why_undefined(a: Agreement) -> str:
+    """Why an agreement has no value, in words that follow "its kappa against X"."""
+    if a.n < 2:
+        return (f"could not be measured: {a.unscored} of {a.n + a.unscored} of the judge's replies could not be read"
+                if a.unscored else f"could not be measured on {a.n} item(s)")
+    return "is undefined: both sides gave every item the same grade"

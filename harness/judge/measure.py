@@ -60,8 +60,8 @@ class Judging(Measurement):
             self.info.labelled = self._labelled(path)
         record.judge = self.info
         a = self.info.labelled
-        said = (f"{a.statistic} {a.value:.2f} with {a.against}" if a and a.value is not None else
-                f"agreement with {a.against} undefined" if a else "no labelled set")
+        said = (f"{a.statistic} {a.value:.2f} against {a.against}" if a and a.value is not None else
+                f"its {a.statistic} against {a.against} {cal.why_undefined(a)}" if a else "no labelled set")
         console.print(f"Judge: model '{escape(c.model)}' ({backend.backend}) · {escape(said)}")
 
     def _labelled(self, path: Path):
