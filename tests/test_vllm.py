@@ -117,13 +117,13 @@ def test_vllms_server_judges_a_run_and_the_record_holds_its_scores_flips_and_agr
     """The default model behind vLLM's server as the judge of a qa run (exact answers: its agreement with
     exact_match is measured for free): judge-reference, judge-pairwise in both orders and rag's faithfulness."""
     cfg = {"models": {"served": {"backend": "openai", "base_url": server.base_url, "id": server.name,
-                                 "tokenizer": "default"}},
+                                 "tokenizer": "default", "timeout": 300}},  # a busy 2-core machine is slow, not down
            "judge": {"model": "served"}}
     config = tmp_path / "judge.yaml"
     config.write_text(yaml.safe_dump(cfg))
     from harness.cli.main import app
 
-    result = CliRunner().invoke(app, ["run", "--task", "qa", "--limit", "6", "--overfit-sample", "0", "--no-probes",
+    result = CliRunner().invoke(app, ["run", "--task", "qa", "--limit", "4", "--overfit-sample", "0", "--no-probes",
                                       "--strategies", "prompt,rag", "--config", str(config),
                                       "--out", str(tmp_path / "runs")])
     assert result.exit_code == 0, result.output
@@ -132,11 +132,11 @@ def test_vllms_server_judges_a_run_and_the_record_holds_its_scores_flips_and_agr
     judge, rag = rec["judge"], rec["strategies"]["rag"]
     assert judge["backend"] == "openai" and judge["exact"]["against"] == "exact_match" and judge["exact"]["n"] > 0
     assert judge["trusted"] in (True, False) and judge["reason"]
-    assert rag["judged"]["reference"]["asked"] == 6 and rag["judged"]["pairwise"]["asked"] == 6
+    assert rag["judged"]["reference"]["asked"] == 4 and rag["judged"]["pairwise"]["asked"] == 4
     scored = rag["metrics"]["test"]
-    assert "judge-reference" in scored or rag["judged"]["reference"]["unscored"] == 6
+    assert "judge-reference" in scored or rag["judged"]["reference"]["unscored"] == 4
     if rag["judged"]["pairwise"]["scored"] > rag["judged"]["pairwise"]["identical"]:
         assert judge["flip_rate"] is not None
-    assert rag["judged"]["faithfulness"]["asked"] == 6 and rag["judged"]["claims"] >= 1
+    assert rag["judged"]["faithfulness"]["asked"] == 4 and rag["judged"]["claims"] >= 1
     assert rag["judged"]["cost"]["calls"] > 0 and judge["cost"]["calls"] >= rag["judged"]["cost"]["calls"]
     assert "## Judged quality" in (run_dir / "report.md").read_text()
