@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from harness.backends.cache import cache_root
 from harness.record.training import Training
 from harness.strategy.context import RunContext
 from strategies.finetune.settings import FinetuneConfig
@@ -33,9 +34,13 @@ def sft_config(ctx: RunContext) -> FinetuneConfig:
     return ctx.config.section(FinetuneConfig).model_copy(update={"method": "lora"})
 
 
-def sft_folder(ctx: RunContext, cfg: FinetuneConfig) -> Path:
-    from strategies.finetune.multitask import adapters_root
+def adapters_root(ctx: RunContext) -> Path:
+    """$HARNESS_CACHE/adapters; with --no-cache, a folder beside the run (a suite's folder), so nothing is kept in
+    the cache and every task of a suite (and every strategy of a run) still finds the adapter."""
+    return (cache_root() / "adapters") if ctx.config.use_cache else Path(ctx.config.out) / "shared-adapters"
 
+
+def sft_folder(ctx: RunContext, cfg: FinetuneConfig) -> Path:
     parts = {"task": [ctx.task.name, ctx.task.fingerprint()], "model": ctx.model.fingerprint,
              "finetune": cfg.model_dump(mode="json"), "max_new_tokens": ctx.max_new_tokens, "seed": ctx.seed}
     key = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
@@ -67,7 +72,7 @@ def trainable_sft(ctx: RunContext) -> tuple[Any, dict[str, Any]]:
     (or an earlier dpo) saved it with these settings, trained here otherwise (and saved)."""
     from peft import PeftModel
 
-    from strategies.finetune.strategy import LoRA
+    from harness.registry import strategies
     from strategies.finetune.trainer import make_accelerator
 
     cfg = sft_config(ctx)
@@ -79,7 +84,7 @@ def trainable_sft(ctx: RunContext) -> tuple[Any, dict[str, Any]]:
                        "trained_in_run": meta["trained_in_run"], "adapter": str(folder),
                        "steps": meta["training"].get("steps"), "train_examples": meta["training"].get("train_examples")}
     start = time.perf_counter()
-    sft = LoRA()
+    sft = strategies.get("lora")()  # the lora strategy's own training (through the registry: no import circle)
     sft.label = "dpo:sft"
     train_examples, val_examples = sft.data(ctx, cfg)
     model, notes, result = sft.fit(ctx, cfg, train_examples, val_examples, make_accelerator(cfg, ctx.model.device))
