@@ -48,7 +48,7 @@ def context(store: RunStore, rec: RunRecord) -> dict[str, Any]:
         "verdict": view.verdict(rec), "accuracy": accuracy, "bars": _bars(rec, names, accuracy.metrics),
         "models": view.models(rec, names), "comparisons": _by_metric(view.comparisons(rec)),
         "costs": costs, "scatter": _scatter(rec, names, metric) if costs else None,
-        "win_rates": win_rates, "judge": judge, "judged": judge_section.view(rec, names), **_probes(rec, names),
+        "win_rates": win_rates, "win_rate_opponents": view.opponents(win_rates), "judge": judge, "judged": judge_section.view(rec, names), **_probes(rec, names),
         "overfitting": view.overfitting(rec, names),
         "adaptive": adaptive_section.view(rec, names), "adaptive_plot": _svg(plots.sequences_by_look(rec.adaptive)),
         "curves": [c for n in names if (c := _svg(plots.learning_curve(rec.strategies[n].learning_curve, n)))],

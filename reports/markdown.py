@@ -92,14 +92,15 @@ def _models(rows: list[view.ModelRow]) -> list[str]:
 
 
 def _win_rates(metric: str, rows: list[view.WinRateRow]) -> list[str]:
-    """Preference win rate against the base model (harness.measure.win_rate), where measured."""
+    """Preference win rate against the base model, and against other strategies where measured (dpo against
+    lora: harness.measure.win_rate)."""
     if not rows:
         return []
-    return ["", "## Preference win rate against the base model", "",
-            f"Per test example, the strategy's output against the base model's on the same prompt, judged by "
+    return ["", f"## Preference win rate against {view.opponents(rows)}", "",
+            f"Per test example, the strategy's output against the other's (`against`) on the same prompt, judged by "
             f"`{metric}`: win 1, tie 0.5, loss 0; mean with a 95% bootstrap CI (0.5 = no better).", "",
-            *table(["strategy", "win rate [95% CI]", "wins / ties / losses", "n"],
-                   [[r.strategy, r.rate.text, r.tally, r.n] for r in rows])]
+            *table(["strategy", "against", "win rate [95% CI]", "wins / ties / losses", "n"],
+                   [[r.strategy, r.against, r.rate.text, r.tally, r.n] for r in rows])]
 
 
 def _comparisons(rec: RunRecord) -> list[str]:

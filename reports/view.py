@@ -140,16 +140,25 @@ def models(rec: RunRecord, names: list[str]) -> list[ModelRow]:
 @dataclass(frozen=True)
 class WinRateRow:
     strategy: str
+    against: str  # "base" or another strategy of the run (dpo against lora)
     rate: Cell
     tally: str  # "wins / ties / losses"
     n: int
 
 
 def win_rates(rec: RunRecord, names: list[str]) -> tuple[str, list[WinRateRow]]:
-    """The judge's metric and a row per strategy with a win rate against the base model (none: "", [])."""
-    found = [(n, w) for n in names if (w := rec.strategies[n].win_rate)]
+    """The judge's metric and a row per strategy and opponent with a win rate: against the base model, then
+    against the strategies it is measured against (dpo: lora); none: "", []."""
+    found = [(n, w) for n in names for w in [rec.strategies[n].win_rate, *rec.strategies[n].win_rate_against.values()]
+             if w]
     return (found[0][1].metric if found else "",
-            [WinRateRow(n, cell(w), f"{w.wins} / {w.ties} / {w.losses}", w.n) for n, w in found])
+            [WinRateRow(n, w.against, cell(w), f"{w.wins} / {w.ties} / {w.losses}", w.n) for n, w in found])
+
+
+def opponents(rows: list[WinRateRow]) -> str:
+    """"the base model", or "the base model and lora": what the win rates are against, for a heading."""
+    others = list(dict.fromkeys(r.against for r in rows if r.against != "base"))
+    return " and ".join(["the base model", *others])
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,8 @@
 """dpo on the tiny in-process Llama: pairs built right (from the data, or references against the base model's own
 outputs), chosen/rejected loading, training that moves the policy towards the chosen replies, the house_style
-scorer, and the win rate against the base model with its CI, in run.json and the reports."""
+scorer, the win rates against the base model and against lora with their CIs, in run.json and the reports, and
+dpo as practitioners run it: from the supervised lora adapter (reused where lora saved it, and the reference
+policy), with an SFT term (rpo_alpha)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from harness.measure.metrics import house_style, house_style_checks
 from harness.tasks.load import load_task, read_examples
 
 PREFERENCE = ROOT / "benchmarks" / "preference"
+SMALL = {"finetune": {"max_train_examples": 8, "val_examples": 2, "eval_every": 100, "lr": 2e-2}}  # a short SFT stage
 
 
 @pytest.fixture(scope="module")
@@ -114,8 +117,8 @@ def test_dpo_moves_the_policy_towards_the_chosen_replies_and_leaves_the_base_alo
     from strategies.finetune.dpo import DPO, PairsCost
 
     task = load_task("preference", limit=8)
-    ctx = _ctx(pref_dir, task, dpo={"lr": 2e-2, "epochs": 4, "max_pairs": 8, "val_pairs": 8, "batch_size": 4},
-               finetune={"eval_every": 2})
+    ctx = _ctx(pref_dir, task, dpo={"lr": 2e-2, "epochs": 4, "max_pairs": 8, "val_pairs": 8, "batch_size": 4,
+                                    "start_from": "base", "rpo_alpha": None}, finetune={"eval_every": 2})
     before = weights_fingerprint(ctx.model.model)
     adapted = DPO().prepare(ctx)
     curve = [p.model_dump() for p in adapted.details.learning_curve]
@@ -134,22 +137,30 @@ def test_run_records_the_win_rate_against_the_base_with_its_ci(pref_dir, tmp_pat
     from harness.record.store import RunStore
     from harness.measure.win_rate import outcome
 
-    path = run(RunConfig(task="preference", model=str(pref_dir), strategies=["prompt", "dpo"], limit=8,
+    path = run(RunConfig(task="preference", model=str(pref_dir), strategies=["prompt", "lora", "dpo"], limit=8,
                          max_new_tokens=6, overfit_sample=4, out=tmp_path, probes={"enabled": False},
-                         dpo={"max_pairs": 8, "val_pairs": 4, "lr": 5e-2, "epochs": 2}))
+                         dpo={"max_pairs": 8, "val_pairs": 4, "lr": 5e-2, "epochs": 2}, **SMALL))
     rec = json.loads((path / "run.json").read_text())
-    w = rec["strategies"]["dpo"]["win_rate"]
+    dpo = rec["strategies"]["dpo"]
+    w = dpo["win_rate"]
     assert rec["strategies"]["prompt"]["win_rate"] is None  # zero-shot is the base: no win rate against itself
     store = RunStore.open(path)
-    base = {r["example_id"]: r for r in store.read_predictions("prompt")}
-    mine = {r["example_id"]: r for r in store.read_predictions("dpo")}
-    expected = [outcome(score(["house_style"], mine[i]["output"], mine[i]["references"])["house_style"],
-                        score(["house_style"], base[i]["output"], base[i]["references"])["house_style"]) for i in base]
-    assert w["n"] == 8 == w["wins"] + w["ties"] + w["losses"]
-    assert w["value"] == pytest.approx(sum(expected) / len(expected))
-    assert w["ci_low"] <= w["value"] <= w["ci_high"] and w["metric"] == "house_style"
-    assert "Preference win rate against the base model" in (path / "report.md").read_text()
-    assert 'id="win-rate"' in (path / "report.html").read_text()
+    house = lambda r: score(["house_style"], r["output"], r["references"])["house_style"]  # noqa: E731
+    base, lora, mine = ({r["example_id"]: r for r in store.read_predictions(n)} for n in ("prompt", "lora", "dpo"))
+    for got, other in ((w, base), (dpo["win_rate_against"]["lora"], lora)):
+        expected = [outcome(house(mine[i]), house(other[i])) for i in other]
+        assert got["n"] == 8 == got["wins"] + got["ties"] + got["losses"]
+        assert got["value"] == pytest.approx(sum(expected) / len(expected))
+        assert got["ci_low"] <= got["value"] <= got["ci_high"] and got["metric"] == "house_style"
+    assert (w["against"], dpo["win_rate_against"]["lora"]["against"]) == ("base", "lora")
+    assert rec["strategies"]["lora"]["win_rate_against"] == {}
+    # the settings, in the training details and the cost section; the supervised stage was lora's, reused
+    assert (dpo["training"]["start_from"], dpo["training"]["rpo_alpha"]) == ("sft", 1.0)
+    assert dpo["cost"]["dpo"]["sft_source"] == "reused" and dpo["cost"]["setup_source"] == "reused"
+    md = (path / "report.md").read_text()
+    assert "Preference win rate against the base model and lora" in md and "| dpo | lora |" in md
+    html = (path / "report.html").read_text()
+    assert 'id="win-rate"' in html and "<th>dpo</th><td>lora</td>" in html
 
 
 def test_win_rate_outcome_is_one_half_zero():
@@ -164,7 +175,8 @@ def test_dpo_on_every_weight_keeps_the_base_and_answers_with_new_weights(pref_di
     from strategies.finetune.dpo import DPO
 
     task = load_task("preference", limit=4)
-    ctx = _ctx(pref_dir, task, dpo={"weights": "full", "lr": 1e-2, "max_pairs": 4, "val_pairs": 2, "batch_size": 1})
+    ctx = _ctx(pref_dir, task, dpo={"weights": "full", "lr": 1e-2, "max_pairs": 4, "val_pairs": 2, "batch_size": 1},
+               **SMALL)  # from the supervised model, merged: every weight trains, the reference a frozen copy
     before = weights_fingerprint(ctx.model.model)
     adapted = DPO().prepare(ctx)
     assert weights_fingerprint(ctx.model.model) == before
@@ -188,3 +200,108 @@ def test_a_strategy_says_when_its_win_rate_is_measured():
     assert [applies(on(silent), s) for s in (dpo, prompt, lora)] == [True, False, False]
     labelled = SimpleNamespace(labels={"a": "a"}, extra={"win_rate": True})
     assert not applies(on(labelled), dpo)  # labels: accuracy already compares them
+
+
+# --- dpo as practitioners run it: from the supervised adapter (also the reference), with an SFT term ----------
+
+
+
+def _adapter_state(model, adapter="default"):
+    from peft import get_peft_model_state_dict
+
+    return {k: v.detach().clone() for k, v in get_peft_model_state_dict(model, adapter_name=adapter).items()}
+
+
+def test_start_from_sft_trains_from_the_sft_adapter_and_its_reference_is_the_sft_model(pref_dir, tmp_path):
+    import torch
+
+    from strategies.finetune.dpo import preference_pairs, train_dpo
+    from strategies.finetune.sft_adapter import trainable_sft
+
+    task = load_task("preference", limit=8)
+    ctx = _ctx(pref_dir, task, seed=5, dpo={"lr": 5e-2, "max_pairs": 4, "batch_size": 2}, **SMALL)
+    sft_model, info = trainable_sft(ctx)  # seed 5: no other test saved this one
+    assert info["source"] == "trained" and info["trained_by"] == "dpo"
+    sft_state = _adapter_state(sft_model)
+    assert any(k.endswith("lora_B.weight") and v.abs().sum() > 0 for k, v in sft_state.items())  # not a fresh adapter
+    pairs, _ = preference_pairs(ctx, task.split("train")[:4])
+    trainer = train_dpo(ctx, pairs, [], str(tmp_path), sft_model)
+    assert trainer.model is sft_model and trainer.ref_model is None  # the policy is the supervised adapter itself
+    ref, trained = _adapter_state(sft_model, "ref"), _adapter_state(sft_model)
+    # the reference is trl's frozen copy of the supervised adapter (not the base with the adapter off) ...
+    assert ref.keys() == sft_state.keys() and all(torch.equal(ref[k], sft_state[k]) for k in ref)
+    # ... and the policy moved away from it
+    assert any(not torch.equal(trained[k], sft_state[k]) for k in trained)
+
+
+def test_lora_saves_the_adapter_dpo_reuses_and_the_settings_are_recorded(pref_dir):
+    from harness.backends.hf import weights_fingerprint
+    from strategies.finetune.dpo import DPO, PairsCost
+    from strategies.finetune.sft_adapter import sft_config, sft_folder, trainable_sft
+    from strategies.finetune.strategy import LoRA
+    from strategies.finetune.trainable import state_fingerprint
+
+    task = load_task("preference", limit=8)
+    ctx = _ctx(pref_dir, task, seed=3, dpo={"max_pairs": 4, "val_pairs": 2, "rpo_alpha": 0.5}, **SMALL)
+    lora = LoRA().prepare(ctx)
+    assert (sft_folder(ctx, sft_config(ctx)) / "sft.json").exists()
+    model, info = trainable_sft(ctx)  # lora's very adapter, not a second training
+    assert info["source"] == "reused" and info["trained_by"] == "lora"
+    assert state_fingerprint(_adapter_state(model), ctx.model.fingerprint, "lora") == lora.fingerprint
+    assert any(p.requires_grad for p in model.parameters())  # loaded trainable
+
+    before = weights_fingerprint(ctx.model.model)
+    adapted = DPO().prepare(ctx)
+    training, cost = adapted.details.training.model_dump(), adapted.cost
+    assert (training["start_from"], training["rpo_alpha"]) == ("sft", 0.5)
+    assert training["loss"] == {"loss_type": ["sigmoid", "sft"], "loss_weights": [1.0, 0.5]}
+    assert training["sft"]["source"] == "reused" and training["reference"] == "the supervised lora model"
+    pairs_cost = cost.section(PairsCost)
+    assert (pairs_cost.start_from, pairs_cost.rpo_alpha, pairs_cost.sft_source) == ("sft", 0.5, "reused")
+    assert cost.setup_source == "reused" and cost.setup_seconds > pairs_cost.sft_seconds > 0  # charged again
+    assert weights_fingerprint(ctx.model.model) == before and adapted.fingerprint != lora.fingerprint
+    assert "ref" not in adapted.model.model.__class__.__name__.lower()
+
+
+def test_rpo_alpha_reaches_trls_config(pref_dir, monkeypatch, tmp_path):
+    import trl
+
+    from strategies.finetune.dpo import train_dpo
+
+    seen = []
+
+    class Stop(Exception):
+        pass
+
+    def fake_trainer(*args, **kwargs):
+        seen.append(kwargs["args"])
+        raise Stop
+
+    monkeypatch.setattr(trl, "DPOTrainer", fake_trainer)
+    task = load_task("preference", limit=2)
+    pair = [{"prompt": "p", "chosen": "c", "rejected": "r"}]
+    for alpha in (0.25, None):
+        with pytest.raises(Stop):
+            train_dpo(_ctx(pref_dir, task, dpo={"rpo_alpha": alpha, "start_from": "base"}), pair, [], str(tmp_path))
+    assert (seen[0].loss_type, seen[0].loss_weights) == (["sigmoid", "sft"], [1.0, 0.25])
+    assert (seen[1].loss_type, seen[1].loss_weights) == (["sigmoid"], None)
+
+
+def test_the_win_rate_against_another_strategy_is_on_the_examples_both_predicted():
+    from types import SimpleNamespace
+
+    from harness.measure.win_rate import against_strategy, outcome
+
+    task = load_task("preference", limit=6)
+    ids = [ex.id for ex in task.split("test")]
+    mine = {i: 1.0 if n % 2 else 0.5 for n, i in enumerate(ids)}
+    theirs = {i: 0.5 for i in ids[1:5]}  # lora predicted only four of them
+    rows = {"dpo": mine, "lora": theirs}
+    store = SimpleNamespace(read_predictions=lambda name, split="test": iter(
+        [{"example_id": i, "scores": {"house_style": s}, "output": ""} for i, s in rows.get(name, {}).items()]))
+    ctx = SimpleNamespace(task=task, store=store, seed=0)
+    w = against_strategy(ctx, "dpo", "lora")
+    expected = [outcome(mine[i], theirs[i]) for i in ids[1:5]]
+    assert (w.against, w.n, w.metric) == ("lora", 4, "house_style")
+    assert w.value == pytest.approx(sum(expected) / 4) and (w.wins, w.ties, w.losses) == (2, 2, 0)
+    assert against_strategy(ctx, "dpo", "full") is None  # not in the run: nothing recorded

@@ -198,9 +198,11 @@ class Overfitting(RecordModel):
 
 
 class WinRate(RecordModel):
-    """Preference win rate against the base model's zero-shot output on the same prompts, judged by `metric`."""
+    """Preference win rate against `against`'s output on the same prompts (the base model's zero-shot output, or
+    another strategy's in the run: dpo against lora), judged by `metric`."""
 
     metric: str
+    against: str = "base"
     value: float
     ci_low: float
     ci_high: float
@@ -351,7 +353,8 @@ class StrategyResult(RecordModel):
     bias: Bias | None = None
     refusal: Refusal | None = None
     overfitting: Overfitting | None = None
-    win_rate: WinRate | None = None
+    win_rate: WinRate | None = None  # against the base model
+    win_rate_against: dict[str, WinRate] = {}  # against other strategies of the run (dpo: lora), keyed by name
     judged: Judged | None = None  # a model judge's measurements (their scores are in `metrics`)
     training: Training | None = None
     learning_curve: list[CurvePoint] = []

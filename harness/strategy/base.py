@@ -43,6 +43,9 @@ class Strategy(ABC):
     # Its preference win rate against the base model (harness.measure.win_rate): always, never, or None: where
     # the task asks for it.
     win_rate: ClassVar[bool | None] = None
+    # Strategies of the same run its win rate is also measured against, where they predicted the test split
+    # (dpo: lora, the supervised adapter it starts from).
+    win_rate_against: ClassVar[tuple[str, ...]] = ()
     # Its side in a composed strategy `A+B` (strategies/composed.py): "prompt" (it adds to the prompt: few-shot, rag),
     # "weights" (it fine-tunes on prompts: lora, full, ...), None: it does not compose.
     composes: ClassVar[str | None] = None

@@ -1,8 +1,11 @@
 """`dpo`: preference tuning (the practical form of RLHF) with trl's DPOTrainer, on a LoRA adapter by default.
 
 Reads top to bottom: `preference_pairs` (the task's own chosen/rejected pairs, or pairs built from the training
-references as chosen and the base model's own outputs as rejected) -> `train_dpo` (trl's DPOTrainer; with LoRA the
-reference policy is the base with the adapter switched off) -> `FineTune.finish` (the adapter saved as safetensors,
+references as chosen and the base model's own outputs as rejected) -> `policy_and_reference` (as practitioners run
+it, `dpo.start_from: sft`: the policy starts from the supervised `lora` adapter, reused where lora saved it
+(strategies/finetune/sft_adapter.py), and the reference policy is that supervised model; `start_from: base`: a fresh
+adapter, the base with the adapter off as the reference) -> `train_dpo` (trl's DPOTrainer, with an SFT term on the
+chosen replies weighted `dpo.rpo_alpha`: RPO) -> `FineTune.finish` (the adapter saved as safetensors,
 fingerprinted and merged for prediction, exactly as the lora strategy). Every prompt is the exact prompt the model
 sees at inference (the task's template and the chat template), so the pairs teach what is then measured.
 """
@@ -59,6 +62,13 @@ class DpoConfig(Section):
     batch_size: int = Field(4, ge=1, description="pairs per micro-batch (each pair is two sequences)")
     val_pairs: int = Field(12, ge=0, description="validation pairs scored every finetune.eval_every steps (DPO loss, "
                            "reward accuracy)")
+    start_from: Literal["base", "sft"] = Field("sft", description=(
+        "sft: train the lora strategy's supervised adapter first (or reuse it where lora saved it with these "
+        "finetune: settings), then DPO from it, with the supervised model as the reference policy; base: DPO from "
+        "the base model, which is also the reference"))
+    rpo_alpha: float | None = Field(1.0, ge=0, description=(
+        "weight of an SFT term (the chosen reply's mean token NLL) added to the DPO loss (RPO, Pang et al. 2024; "
+        "trl's loss_type [sigmoid, sft]); null or 0: the DPO loss alone"))
 
 
 def has_pairs(example: Example) -> bool:
@@ -127,8 +137,38 @@ def _harness_callback():
     return HarnessCallback()
 
 
-def train_dpo(ctx: RunContext, train_pairs: list[dict], val_pairs: list[dict], out_dir: str):
-    """trl's DPOTrainer on a copy of the base model; returns the trainer after training (its model is trained)."""
+def policy_and_reference(ctx: RunContext, sft_model=None):
+    """(the policy to train, trl's ref_model, the peft config). From the base (`sft_model` None): a copy with a
+    fresh LoRA adapter (the reference is the base: the adapter off) or every weight (the reference a frozen copy).
+    From the supervised adapter: that PeftModel itself (trl copies the adapter as a frozen "ref" adapter: the
+    reference is the supervised model), or for full weights, the supervised model merged (the reference a copy)."""
+    from strategies.finetune.peft_methods import merged_copy
+
+    cfg, lora = ctx.config.section(FinetuneConfig), ctx.config.section(DpoConfig).weights == "lora"
+    if sft_model is not None and lora:
+        return sft_model, None, None
+    model = merged_copy(sft_model) if sft_model is not None else copy.deepcopy(ctx.model.model)  # base untouched
+    if lora:
+        from peft import LoraConfig
+
+        return model, None, LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
+                                       target_modules=lora_targets(model, cfg.lora_target_modules), task_type="CAUSAL_LM")
+    ref_model = copy.deepcopy(model)
+    for p in model.parameters():
+        p.requires_grad = True
+    return model, ref_model, None
+
+
+def loss_terms(dcfg: "DpoConfig") -> dict[str, Any]:
+    """trl's loss settings: DPO's sigmoid loss, plus the SFT term (RPO) where rpo_alpha is set."""
+    if not dcfg.rpo_alpha:
+        return {"loss_type": ["sigmoid"]}
+    return {"loss_type": ["sigmoid", "sft"], "loss_weights": [1.0, dcfg.rpo_alpha]}
+
+
+def train_dpo(ctx: RunContext, train_pairs: list[dict], val_pairs: list[dict], out_dir: str, sft_model=None):
+    """trl's DPOTrainer on a copy of the base model, or on the supervised adapter `sft_model`; returns the trainer
+    after training (its model is trained)."""
     import torch
     from datasets import Dataset
     from datasets.utils.logging import disable_progress_bar
@@ -146,20 +186,9 @@ def train_dpo(ctx: RunContext, train_pairs: list[dict], val_pairs: list[dict], o
         warmup_steps=0.1, max_grad_norm=cfg.max_grad_norm, max_length=cfg.max_seq_len, logging_steps=1,
         eval_strategy="steps" if val_pairs else "no", eval_steps=cfg.eval_every, save_strategy="no",
         report_to="none", use_cpu=not cuda, bf16=bf16, fp16=False, gradient_checkpointing=False, seed=ctx.seed,
-        data_seed=ctx.seed, disable_tqdm=True, dataloader_num_workers=0,
+        data_seed=ctx.seed, disable_tqdm=True, dataloader_num_workers=0, **loss_terms(dcfg),
     )
-    peft_config = None
-    model = copy.deepcopy(ctx.model.model)  # the base is never touched
-    ref_model = None
-    if ctx.config.section(DpoConfig).weights == "lora":
-        from peft import LoraConfig
-
-        peft_config = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
-                                 target_modules=lora_targets(model, cfg.lora_target_modules), task_type="CAUSAL_LM")
-    else:
-        ref_model = copy.deepcopy(ctx.model.model)
-        for p in model.parameters():
-            p.requires_grad = True
+    model, ref_model, peft_config = policy_and_reference(ctx, sft_model)
     trainer = DPOTrainer(model=model, ref_model=ref_model, args=args, train_dataset=Dataset.from_dict(columns(train_pairs)),
                          eval_dataset=Dataset.from_dict(columns(val_pairs)) if val_pairs else None,
                          processing_class=copy.deepcopy(ctx.model.tokenizer), peft_config=peft_config,
@@ -190,20 +219,30 @@ def learning_curve(log_history: list[dict[str, Any]]) -> list[dict[str, Any]]:
 @costs.add
 class PairsCost(CostSection):
     """`cost.dpo` in run.json: the preference pairs trained on, and where they came from ("data": the task's
-    chosen/rejected fields; "base-outputs": references against the base model's answers)."""
+    chosen/rejected fields; "base-outputs": references against the base model's answers); what the policy started
+    from (`start_from`: "sft", the supervised lora adapter, also the reference; "base") and the SFT term's weight
+    (`rpo_alpha`, None: none); for start_from sft, the supervised stage's seconds (`sft_seconds`, part of
+    setup_seconds) and whether it was trained in this strategy's setup or reused (`sft_source`: saved by lora in
+    this run or by an earlier run; its seconds are charged again: a DPO model costs its supervised stage too)."""
 
     name: ClassVar[str] = "dpo"
 
     preference_pairs: int
     pair_source: Literal["data", "base-outputs"]
+    start_from: Literal["base", "sft"] = "base"
+    rpo_alpha: float | None = None
+    sft_seconds: float | None = None
+    sft_source: Literal["trained", "reused"] | None = None
 
 
 @strategies.add
 class DPO(FineTune):
     name = "dpo"
     win_rate = True  # preference is its point, on every task
+    win_rate_against = ("lora",)  # and against the supervised adapter it starts from: did DPO add to SFT?
     order = 8
-    description = "preference tuning (DPO, trl) on a LoRA adapter: chosen/rejected pairs, or references vs base outputs"
+    description = ("preference tuning (DPO, trl) from the supervised lora adapter (the reference), with an SFT term: "
+                   "chosen/rejected pairs, or references vs base outputs")
     default = False
     composes = None  # trained on preference pairs through trl, not on this loop's supervised prompts
 
@@ -223,16 +262,26 @@ class DPO(FineTune):
             raise HarnessError(f"dpo: no preference pairs for task '{ctx.task.name}': the base model already "
                                f"answers all {len(train_examples)} training examples exactly as their references.",
                                hint="Give the training split `chosen` and `rejected` fields, or leave dpo out.")
+        sft_model, sft = None, None
+        if dcfg.start_from == "sft":
+            from strategies.finetune.sft_adapter import trainable_sft
+
+            sft_model, sft = trainable_sft(ctx)
+        dpo_start = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="harness-dpo-") as out_dir:
-            trainer = train_dpo(ctx, train_pairs, val_pairs, out_dir)
-        train_seconds = time.perf_counter() - start
+            trainer = train_dpo(ctx, train_pairs, val_pairs, out_dir, sft_model)
+        train_seconds = time.perf_counter() - dpo_start
         model = trainer.model
         trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+        if "ref" in getattr(model, "peft_config", {}):
+            model.delete_adapter("ref")  # trl's frozen copy of the supervised adapter: the reference, not served
         state = trainer.state
         train_logs = [e for e in state.log_history if "loss" in e]
         training = Training(
             method="dpo", weights=dcfg.weights, pairs=pair_notes, val_pairs=val_notes, beta=dcfg.beta, lr=dcfg.lr,
-            epochs=dcfg.epochs, steps=state.global_step,
+            epochs=dcfg.epochs, steps=state.global_step, start_from=dcfg.start_from,
+            reference="the supervised lora model" if sft else "the base model", rpo_alpha=dcfg.rpo_alpha,
+            loss=loss_terms(dcfg), sft=sft,
             final_train_loss=train_logs[-1]["loss"] if train_logs else None,
             train_reward_accuracy=train_logs[-1].get("rewards/accuracies") if train_logs else None,
             train_seconds=train_seconds, trainer="trl.DPOTrainer",
@@ -241,11 +290,19 @@ class DPO(FineTune):
         details = Details(training=training, learning_curve=learning_curve(state.log_history))
         handle, adapter_fp, artifact_bytes, training.artifact = self.finish(ctx, model, cfg, trainer.accelerator)
         peak, peak_kind = peak_memory()
-        cost = Cost(setup_seconds=time.perf_counter() - start, trainable_params=trainable,
-                    artifact_bytes=artifact_bytes, peak_memory_mb=peak, peak_memory_kind=peak_kind,
-                    device=str(trainer.accelerator.device))
+        reused = bool(sft) and sft["source"] == "reused"
+        cost = Cost(setup_seconds=time.perf_counter() - start + (sft["seconds"] if reused else 0.0),
+                    trainable_params=trainable, artifact_bytes=artifact_bytes, peak_memory_mb=peak,
+                    peak_memory_kind=peak_kind, device=str(trainer.accelerator.device))
+        if reused:  # the supervised stage was trained before (by lora in this run, or an earlier run): charged again
+            cost.setup_source = "reused"
+            cost.setup_note = (f"reused: supervised adapter trained by {sft['trained_by']} in run "
+                               f"{sft['trained_in_run'] or '(an earlier run)'}, {sft['seconds']:.1f} s; "
+                               f"DPO trained here in {time.perf_counter() - start:.1f} s")
         cost.add(TrainingCost(train_seconds=train_seconds))
-        cost.add(PairsCost(preference_pairs=len(train_pairs), pair_source=pair_notes["source"]))
+        cost.add(PairsCost(preference_pairs=len(train_pairs), pair_source=pair_notes["source"],
+                           start_from=dcfg.start_from, rpo_alpha=dcfg.rpo_alpha,
+                           sft_seconds=sft["seconds"] if sft else None, sft_source=sft["source"] if sft else None))
         return PromptedModel(self.name, ctx, fingerprint=adapter_fp, cost=cost, model=handle, adapter=adapter_fp,
                              details=details)
 

@@ -25,7 +25,6 @@ from pydantic import Field
 
 from harness.strategy.context import RunContext
 from harness.errors import HarnessError
-from harness.backends.cache import cache_root
 from harness.record.results import SharedSetup
 from harness.record.training import Details
 from harness.registry import settings, strategies
@@ -39,6 +38,7 @@ from strategies.finetune.cost import TrainingCost
 from strategies.finetune.settings import FinetuneConfig
 from strategies.finetune.strategy import FineTune
 from strategies.finetune.peft_methods import load_adapter
+from strategies.finetune.sft_adapter import adapters_root
 from strategies.finetune.trainable import DEFAULT_LR, peak_memory, state_fingerprint, trainable_copy
 from strategies.finetune.trainer import make_accelerator, train
 from strategies.finetune.training_data import supervised_items
@@ -79,12 +79,6 @@ def adapter_key(ctx: RunContext, tasks: list[Task]) -> str:
     parts = {"tasks": sorted([t.name, t.fingerprint()] for t in tasks), "model": ctx.model.fingerprint,
              "finetune": ctx.config.section(FinetuneConfig).model_dump(mode="json"), "seed": ctx.seed}
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def adapters_root(ctx: RunContext) -> Path:
-    """$HARNESS_CACHE/adapters; with --no-cache, a folder beside the run (a suite's folder), so nothing is kept in
-    the cache and every task of the suite still finds the adapter."""
-    return (cache_root() / "adapters") if ctx.config.use_cache else Path(ctx.config.out) / "shared-adapters"
 
 
 @strategies.add

@@ -107,6 +107,7 @@ class FineTune(Strategy):
             details.data_size_curve = self.data_size_curve(ctx, cfg, train_examples, model, accelerator)
         if is_peft(model):
             training.deployment = deployment_form(model, cfg.merge)
+        self.keep(ctx, model, training, time.perf_counter() - start, searched=search is not None)
         handle, adapter_fp, artifact_bytes, training.artifact = self.finish(ctx, model, cfg, accelerator)
         peak, peak_kind = peak_memory()
         cost = Cost(setup_seconds=time.perf_counter() - start, trainable_params=trainable,
@@ -117,6 +118,9 @@ class FineTune(Strategy):
                               search_seconds=details.search.seconds if details.search else None))
         return PromptedModel(self.name, ctx, fingerprint=adapter_fp, cost=cost, model=handle, adapter=adapter_fp,
                              details=details)
+
+    def keep(self, ctx: RunContext, model, training: Training, seconds: float, searched: bool) -> None:
+        """A hook before the trained model is merged for serving (lora keeps its adapter for dpo to start from)."""
 
     def data(self, ctx: RunContext, cfg: FinetuneConfig) -> tuple[list[Example], list[Example]]:
         """The (train, validation) examples: seeded samples; without a validation split, the train order's tail is
@@ -293,6 +297,14 @@ class LoRA(FineTune):
     def run_name(self, config) -> str:
         """`finetune.method` picks the PEFT method `lora` trains, and the run records it under that method's name."""
         return config.section(FinetuneConfig).method
+
+    def keep(self, ctx: RunContext, model, training: Training, seconds: float, searched: bool) -> None:
+        """The plain supervised LoRA adapter (not searched, not composed) is saved where `dpo.start_from: sft` finds
+        it (strategies/finetune/sft_adapter.py), so a run of lora and dpo trains it once."""
+        from strategies.finetune.sft_adapter import save_sft, sft_config
+
+        if ctx.config.section(FinetuneConfig).method == "lora" and self.prompts is None and not searched and is_peft(model):
+            save_sft(ctx, model, sft_config(ctx), seconds, training, by="lora")
 
 
 @strategies.add
